@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dmfs - distributed-mmap reference filesystem, kernel client.
+ *
+ * Lock ordering (outermost first), see docs/kmod.md:
+ *   mmap_lock (held by the MM around .fault/.page_mkwrite)
+ *     inode->i_rwsem (write(), setattr)
+ *       dmfs extent-lock *reference* (dmfs_lock_get .. dmfs_lock_put)
+ *         folio lock
+ *           dmfs_inode_info.lock_mutex (short, never across I/O or waits)
+ *             dmfs_conn.lock (spinlock, request table)
+ * No dmfs lock reference is ever held across a fault on user memory:
+ * read()/write() copy with page faults disabled and, on a short copy,
+ * drop their references, fault the buffer in, and retry.
+ */
+#ifndef DMFS_H
+#define DMFS_H
+
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/completion.h>
+#include <linux/kref.h>
+#include <linux/in.h>
+#include <linux/net.h>
+
+#include "dmfs_proto.h"
+
+#define DMFS_MAGIC 0x444d4653 /* "DMFS" */
+
+/* fault-injection switches (module parameters, all off by default) */
+extern bool dmfs_fi_skip_fault_lock;
+extern bool dmfs_fi_skip_mkwrite_pw;
+extern bool dmfs_fi_skip_writeback;
+extern bool dmfs_fi_even_cows;
+extern bool dmfs_fi_skip_exec_check;
+extern unsigned int dmfs_request_timeout; /* seconds */
+extern unsigned int dmfs_lock_timeout;    /* seconds */
+extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
+extern unsigned int dmfs_debug;
+
+#define dmfs_dbg(fmt, ...) do { \
+	if (unlikely(dmfs_debug)) \
+		pr_info("dmfs: " fmt, ##__VA_ARGS__); \
+} while (0)
+
+struct dmfs_sb_info;
+
+/* one outstanding request awaiting its reply */
+struct dmfs_req {
+	struct list_head list;
+	u64 id;
+	u16 expect_op;         /* reply opcode expected */
+	int status;            /* <0: transport error / errno from server */
+	bool done;
+	void *reply;           /* kvmalloc'd reply body (after the header) */
+	u32 reply_len;
+	struct kref ref;
+};
+
+struct dmfs_conn {
+	struct dmfs_sb_info *sbi;
+	struct socket *sock;
+	struct mutex send_mutex;
+	spinlock_t lock;             /* pending list, dead, next_id */
+	struct list_head pending;
+	wait_queue_head_t waitq;     /* replies and connection death */
+	u64 next_id;
+	int dead;                    /* 0 or negative errno once broken */
+	struct task_struct *rx_task;
+	u64 client_id;
+};
+
+/* a lock held (granted) by this client */
+enum dmfs_lock_state {
+	DMFS_LK_GRANTED,
+	DMFS_LK_REVOKING, /* no new users; being flushed and cancelled */
+	DMFS_LK_DEAD,     /* cancelled, unlinked */
+};
+
+struct dmfs_lock {
+	struct list_head ilist;     /* dmfs_inode_info.locks */
+	struct list_head lru;       /* dmfs_sb_info.lru when users == 0 */
+	struct inode *inode;        /* pinned by igrab while the lock exists */
+	u64 handle;                 /* server's lock id */
+	u64 start, end;             /* byte range [start, end) */
+	u32 mode;                   /* DMFS_LOCK_PR / DMFS_LOCK_PW */
+	u64 data_version;           /* from the grant */
+	int users;                  /* references of read/write/fault */
+	enum dmfs_lock_state state;
+	bool revoke_pending;        /* server asked; run when users drop to 0 */
+	struct work_struct revoke_work;
+};
+
+struct dmfs_inode_info {
+	struct inode vfs_inode;
+	u64 data_version;           /* last data version seen from server */
+	struct mutex lock_mutex;    /* protects locks list and lock states */
+	struct list_head locks;
+	wait_queue_head_t lock_wq;  /* users dropping to 0, state changes */
+	atomic_t exec_opens;
+	u64 exec_version;           /* data version recorded at exec open */
+	unsigned long attr_time;    /* jiffies of last attribute refresh */
+};
+
+static inline struct dmfs_inode_info *DMFS_I(struct inode *inode)
+{
+	return container_of(inode, struct dmfs_inode_info, vfs_inode);
+}
+
+struct dmfs_sb_info {
+	struct super_block *sb;
+	struct sockaddr_in addr;
+	char *secret;
+	size_t secret_len;
+	struct dmfs_conn *conn;
+	struct workqueue_struct *wq; /* revoke callbacks */
+	spinlock_t lru_lock;
+	struct list_head lru;        /* unused locks, oldest first */
+	unsigned int lru_count;
+	u64 generation;              /* bumped on reconnect */
+	bool evicted;
+};
+
+static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/* conn.c */
+int dmfs_conn_open(struct dmfs_sb_info *sbi);
+void dmfs_conn_close(struct dmfs_sb_info *sbi);
+/*
+ * Send a request (header + body + optional payload), wait for the reply.
+ * On success *reply is a kvmalloc'd buffer of *reply_len bytes holding the
+ * reply body (after the message header); free it with kvfree().
+ */
+int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	     const void *payload, u32 payload_len, u32 min_reply,
+	     void **reply, u32 *reply_len, unsigned int timeout_s);
+int dmfs_send_noreply(struct dmfs_sb_info *sbi, u16 op, const void *body,
+		      u32 body_len);
+int dmfs_conn_error(struct dmfs_sb_info *sbi);
+
+/* lock.c */
+struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
+				u64 end, bool intr);
+void dmfs_lock_put(struct dmfs_lock *lk);
+void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 ino, u64 handle,
+			 u64 start, u64 end);
+void dmfs_lock_drop_inode(struct inode *inode, bool server_alive);
+void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
+void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
+u32 dmfs_lock_count(struct dmfs_sb_info *sbi);
+
+/* inode.c */
+extern const struct inode_operations dmfs_dir_iops;
+extern const struct inode_operations dmfs_file_iops;
+extern const struct file_operations dmfs_dir_fops;
+struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
+void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
+int dmfs_refresh_attr(struct inode *inode);
+
+/* file.c */
+extern const struct file_operations dmfs_file_fops;
+extern const struct address_space_operations dmfs_aops;
+
+/* super.c */
+struct inode *dmfs_alloc_inode(struct super_block *sb);
+
+#endif /* DMFS_H */
