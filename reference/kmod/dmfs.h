@@ -29,7 +29,7 @@
 
 #include "dmfs_proto.h"
 
-#define DMFS_MAGIC 0x444d4653 /* "DMFS" */
+#define DMFS_SUPER_MAGIC 0x444d4653 /* statfs f_type, "DMFS" */
 
 /* fault-injection switches (module parameters, all off by default) */
 extern bool dmfs_fi_skip_fault_lock;
@@ -89,6 +89,7 @@ struct dmfs_lock {
 	u64 start, end;             /* byte range [start, end) */
 	u32 mode;                   /* DMFS_LOCK_PR / DMFS_LOCK_PW */
 	u64 data_version;           /* from the grant */
+	u64 gen;                    /* connection generation of the grant */
 	int users;                  /* references of read/write/fault */
 	enum dmfs_lock_state state;
 	bool revoke_pending;        /* server asked; run when users drop to 0 */
@@ -101,6 +102,7 @@ struct dmfs_inode_info {
 	struct mutex lock_mutex;    /* protects locks list and lock states */
 	struct list_head locks;
 	wait_queue_head_t lock_wq;  /* users dropping to 0, state changes */
+	int enqueues;               /* LOCK_ENQUEUEs in flight (lock_mutex) */
 	atomic_t exec_opens;
 	u64 exec_version;           /* data version recorded at exec open */
 	unsigned long attr_time;    /* jiffies of last attribute refresh */
@@ -121,8 +123,17 @@ struct dmfs_sb_info {
 	spinlock_t lru_lock;
 	struct list_head lru;        /* unused locks, oldest first */
 	unsigned int lru_count;
+	struct list_head early_revokes; /* REVOKEs that overtook their grant */
+	atomic_t nr_locks;
+	struct work_struct shrink_work;
+	struct work_struct dead_work;
 	u64 generation;              /* bumped on reconnect */
+	u64 root_id;
+	u64 prev_client_id;
+	u64 server_boot_id;
+	u32 max_io;
 	bool evicted;
+	bool closing;                /* umount in progress */
 };
 
 static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
@@ -141,16 +152,19 @@ void dmfs_conn_close(struct dmfs_sb_info *sbi);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
 	     void **reply, u32 *reply_len, unsigned int timeout_s);
-int dmfs_send_noreply(struct dmfs_sb_info *sbi, u16 op, const void *body,
-		      u32 body_len);
+int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
+		     const struct dmfs_lock_enqueue_req *rq,
+		     struct dmfs_lock_enqueue_rep *out);
+int dmfs_send_reply(struct dmfs_sb_info *sbi, u16 op, u64 id, s32 status);
 int dmfs_conn_error(struct dmfs_sb_info *sbi);
 
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end, bool intr);
 void dmfs_lock_put(struct dmfs_lock *lk);
-void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 ino, u64 handle,
-			 u64 start, u64 end);
+void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
+			 const struct dmfs_revoke_cb *cb);
+void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
 void dmfs_lock_drop_inode(struct inode *inode, bool server_alive);
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
@@ -163,6 +177,8 @@ extern const struct file_operations dmfs_dir_fops;
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
 int dmfs_refresh_attr(struct inode *inode);
+int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
+extern const struct dentry_operations dmfs_dentry_ops;
 
 /* file.c */
 extern const struct file_operations dmfs_file_fops;

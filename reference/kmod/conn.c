@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmfs: TCP transport. One connection per mount (= per client).
+ *
+ * Requests are numbered; a receive kthread reads every message, checks its
+ * length against the protocol limits before looking at it, hands replies to
+ * their waiters by request id, and queues server callbacks (REVOKE) to the
+ * mount's workqueue. Waiters sleep with a timeout; a broken connection
+ * fails every waiter and every later request with -EIO.
+ */
+#include <linux/kthread.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/random.h>
+#include <linux/siphash.h>
+#include <linux/utsname.h>
+#include <linux/tcp.h>
+#include <net/sock.h>
+#include <net/net_namespace.h>
+
+#include "dmfs.h"
+
+struct dmfs_cb_work {
+	struct work_struct work;
+	struct dmfs_sb_info *sbi;
+	u16 opcode;
+	u64 req_id;
+	union {
+		struct dmfs_revoke_cb revoke;
+		struct dmfs_evicted_cb evicted;
+		struct dmfs_lock_cancel_req cancel; /* orphan grants */
+	};
+};
+
+static void dmfs_req_release(struct kref *ref)
+{
+	struct dmfs_req *req = container_of(ref, struct dmfs_req, ref);
+
+	kvfree(req->reply);
+	kfree(req);
+}
+
+static u64 dmfs_next_id(struct dmfs_conn *c)
+{
+	u64 id;
+
+	spin_lock(&c->lock);
+	id = ++c->next_id;
+	spin_unlock(&c->lock);
+	return id;
+}
+
+static int dmfs_sock_send(struct socket *sock, struct kvec *vec, int nvec,
+			  size_t total)
+{
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	int ret;
+
+	ret = kernel_sendmsg(sock, &msg, vec, nvec, total);
+	if (ret < 0)
+		return ret;
+	if (ret != total)
+		return -EIO; /* a partial message corrupts the stream */
+	return 0;
+}
+
+static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_WAITALL | MSG_NOSIGNAL };
+	struct kvec vec;
+	size_t done = 0;
+	int ret;
+
+	while (done < len) {
+		vec.iov_base = buf + done;
+		vec.iov_len = len - done;
+		ret = kernel_recvmsg(sock, &msg, &vec, 1, len - done,
+				     MSG_WAITALL | MSG_NOSIGNAL);
+		if (ret == 0)
+			return -ECONNRESET;
+		if (ret == -EINTR || ret == -ERESTARTSYS || ret == -EAGAIN) {
+			if (kthread_should_stop())
+				return -ESHUTDOWN;
+			continue;
+		}
+		if (ret < 0)
+			return ret;
+		done += ret;
+	}
+	return 0;
+}
+
+/* Mark the connection broken and fail every waiter. */
+static void dmfs_conn_kill(struct dmfs_conn *c, int err)
+{
+	struct dmfs_req *req;
+
+	bool first = false;
+
+	spin_lock(&c->lock);
+	if (!c->dead) {
+		c->dead = err ?: -EIO;
+		first = true;
+	}
+	list_for_each_entry(req, &c->pending, list) {
+		if (!req->done) {
+			req->status = -EIO;
+			req->done = true;
+		}
+	}
+	spin_unlock(&c->lock);
+	wake_up_all(&c->waitq);
+	if (c->sock)
+		kernel_sock_shutdown(c->sock, SHUT_RDWR);
+	if (first && err != -ESHUTDOWN && !READ_ONCE(c->sbi->closing)) {
+		pr_warn("dmfs: connection to %pI4:%u lost (%d): cached data dropped, I/O fails with EIO\n",
+			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
+			err);
+		queue_work(c->sbi->wq, &c->sbi->dead_work);
+	}
+}
+
+int dmfs_conn_error(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *c = sbi->conn;
+
+	return (!c || READ_ONCE(c->dead)) ? -EIO : 0;
+}
+
+static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
+			 s32 status, const void *body, u32 body_len,
+			 const void *payload, u32 payload_len)
+{
+	struct dmfs_hdr hdr;
+	struct kvec vec[3];
+	int nvec = 0, err;
+	u32 total = sizeof(hdr) + body_len + payload_len;
+	unsigned int nofs;
+
+	if (total > DMFS_MAX_MSG)
+		return -EINVAL;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.length = cpu_to_le32(total);
+	hdr.opcode = cpu_to_le16(op);
+	hdr.flags = cpu_to_le16(flags);
+	hdr.req_id = cpu_to_le64(id);
+	hdr.status = cpu_to_le32((u32)status);
+	vec[nvec].iov_base = &hdr;
+	vec[nvec++].iov_len = sizeof(hdr);
+	if (body_len) {
+		vec[nvec].iov_base = (void *)body;
+		vec[nvec++].iov_len = body_len;
+	}
+	if (payload_len) {
+		vec[nvec].iov_base = (void *)payload;
+		vec[nvec++].iov_len = payload_len;
+	}
+	nofs = memalloc_nofs_save();
+	mutex_lock(&c->send_mutex);
+	if (READ_ONCE(c->dead))
+		err = -EIO;
+	else
+		err = dmfs_sock_send(c->sock, vec, nvec, total);
+	mutex_unlock(&c->send_mutex);
+	memalloc_nofs_restore(nofs);
+	if (err && err != -EIO)
+		dmfs_conn_kill(c, err);
+	return err ? -EIO : 0;
+}
+
+static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
+			 u32 body_len, const void *payload, u32 payload_len,
+			 u32 min_reply, void **reply, u32 *reply_len,
+			 unsigned int timeout_s, u64 *id_out)
+{
+	struct dmfs_req *req;
+	long left;
+	int err;
+
+	if (reply)
+		*reply = NULL;
+	req = kzalloc(sizeof(*req), GFP_NOFS);
+	if (!req)
+		return -ENOMEM;
+	kref_init(&req->ref);
+	req->expect_op = op;
+	spin_lock(&c->lock);
+	if (c->dead) {
+		spin_unlock(&c->lock);
+		kfree(req);
+		return -EIO;
+	}
+	req->id = ++c->next_id;
+	list_add_tail(&req->list, &c->pending);
+	spin_unlock(&c->lock);
+	if (id_out)
+		*id_out = req->id;
+
+	err = dmfs_send_msg(c, op, 0, req->id, 0, body, body_len, payload,
+			    payload_len);
+	if (err)
+		goto out;
+
+	/*
+	 * Killable, not interruptible: a fault or write-back must not be
+	 * aborted by an ordinary signal, but kill -9 always works.
+	 */
+	left = wait_event_killable_timeout(c->waitq, READ_ONCE(req->done),
+					   timeout_s ? timeout_s * HZ
+						     : MAX_SCHEDULE_TIMEOUT);
+	if (left == 0) {
+		pr_warn_ratelimited("dmfs: request op %u id %llu timed out after %us\n",
+				    op, req->id, timeout_s);
+		err = -ETIMEDOUT;
+		goto out;
+	}
+	if (left < 0) {
+		err = left; /* -ERESTARTSYS: fatal signal */
+		goto out;
+	}
+	err = req->status;
+	if (!err && req->reply_len < min_reply) {
+		pr_warn_ratelimited("dmfs: short reply op %u: %u < %u bytes\n",
+				    op, req->reply_len, min_reply);
+		err = -EIO;
+	}
+	if (!err && reply) {
+		*reply = req->reply;
+		*reply_len = req->reply_len;
+		req->reply = NULL;
+	}
+out:
+	spin_lock(&c->lock);
+	list_del(&req->list);
+	spin_unlock(&c->lock);
+	/* a lock grant that arrived for an abandoned enqueue: give it back */
+	if (err && op == DMFS_OP_LOCK_ENQUEUE && req->done && req->status == 0 &&
+	    req->reply_len >= sizeof(struct dmfs_lock_enqueue_rep)) {
+		struct dmfs_lock_enqueue_rep *rep = req->reply;
+		struct dmfs_lock_cancel_req cr = {
+			.lock_handle = rep->lock_handle,
+		};
+
+		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
+			      &cr, sizeof(cr), NULL, 0);
+	}
+	kref_put(&req->ref, dmfs_req_release);
+	return err;
+}
+
+int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	     const void *payload, u32 payload_len, u32 min_reply,
+	     void **reply, u32 *reply_len, unsigned int timeout_s)
+{
+	u32 dummy_len;
+	void *dummy;
+	int err;
+
+	if (!sbi->conn)
+		return -EIO;
+	err = dmfs_rpc_conn(sbi->conn, op, body, body_len, payload,
+			    payload_len, min_reply, reply ? reply : &dummy,
+			    reply_len ? reply_len : &dummy_len, timeout_s, NULL);
+	if (!reply && !err)
+		kvfree(dummy);
+	return err;
+}
+
+/* Lock enqueue: like dmfs_rpc but withdraws the enqueue if we stop waiting */
+int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
+		     const struct dmfs_lock_enqueue_req *rq,
+		     struct dmfs_lock_enqueue_rep *out)
+{
+	struct dmfs_conn *c = sbi->conn;
+	u32 rlen;
+	void *r;
+	u64 id = 0;
+	int err;
+
+	if (!c)
+		return -EIO;
+	err = dmfs_rpc_conn(c, DMFS_OP_LOCK_ENQUEUE, rq, sizeof(*rq), NULL, 0,
+			    sizeof(*out), &r, &rlen, dmfs_lock_timeout, &id);
+	if (err == -ETIMEDOUT || err == -ERESTARTSYS) {
+		struct dmfs_lock_cancel_req cr = {
+			.lock_handle = cpu_to_le64(id),
+			.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
+		};
+
+		/* the -ECANCELED reply finds no waiter and is dropped */
+		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
+			      &cr, sizeof(cr), NULL, 0);
+		return err == -ETIMEDOUT ? -EIO : err;
+	}
+	if (err)
+		return err;
+	memcpy(out, r, sizeof(*out));
+	kvfree(r);
+	return 0;
+}
+
+int dmfs_send_reply(struct dmfs_sb_info *sbi, u16 op, u64 id, s32 status)
+{
+	if (!sbi->conn)
+		return -EIO;
+	return dmfs_send_msg(sbi->conn, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,
+			     id, status, NULL, 0, NULL, 0);
+}
+
+static void dmfs_cb_workfn(struct work_struct *work)
+{
+	struct dmfs_cb_work *w = container_of(work, struct dmfs_cb_work, work);
+	struct dmfs_sb_info *sbi = w->sbi;
+
+	switch (w->opcode) {
+	case DMFS_OP_REVOKE:
+		dmfs_lock_revoke_cb(sbi, w->req_id, &w->revoke);
+		break;
+	case DMFS_OP_LOCK_CANCEL:
+		dmfs_rpc(sbi, DMFS_OP_LOCK_CANCEL, &w->cancel,
+			 sizeof(w->cancel), NULL, 0, 0, NULL, NULL,
+			 dmfs_request_timeout);
+		break;
+	}
+	kfree(w);
+}
+
+static int dmfs_queue_cb(struct dmfs_sb_info *sbi, u16 op, u64 id,
+			 const void *body, u32 len)
+{
+	struct dmfs_cb_work *w;
+
+	w = kzalloc(sizeof(*w), GFP_NOFS);
+	if (!w)
+		return -ENOMEM;
+	INIT_WORK(&w->work, dmfs_cb_workfn);
+	w->sbi = sbi;
+	w->opcode = op;
+	w->req_id = id;
+	memcpy(&w->revoke, body, min_t(u32, len, sizeof(w->revoke)));
+	queue_work(sbi->wq, &w->work);
+	return 0;
+}
+
+/* Process one received message; a negative return kills the connection. */
+static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
+		       void *body, u32 len)
+{
+	u16 op = le16_to_cpu(hdr->opcode);
+	u16 flags = le16_to_cpu(hdr->flags);
+	u64 id = le64_to_cpu(hdr->req_id);
+	s32 status = (s32)le32_to_cpu(hdr->status);
+	struct dmfs_req *req, *found = NULL;
+
+	if (flags & ~DMFS_HF_KNOWN)
+		return -EPROTO;
+	if (flags & DMFS_HF_CALLBACK) {
+		if (flags & DMFS_HF_REPLY)
+			return -EPROTO; /* we never send callbacks */
+		switch (op) {
+		case DMFS_OP_REVOKE:
+			if (len < sizeof(struct dmfs_revoke_cb))
+				return -EPROTO;
+			return dmfs_queue_cb(c->sbi, op, id, body, len);
+		case DMFS_OP_EVICTED:
+			pr_warn("dmfs: evicted by server %pI4:%u (reason %u)\n",
+				&c->sbi->addr.sin_addr,
+				ntohs(c->sbi->addr.sin_port),
+				len >= sizeof(struct dmfs_evicted_cb) ?
+				le32_to_cpu(((struct dmfs_evicted_cb *)body)->reason) : 0);
+			WRITE_ONCE(c->sbi->evicted, true);
+			return -ECONNRESET;
+		default:
+			return -EPROTO;
+		}
+	}
+	if (!(flags & DMFS_HF_REPLY))
+		return -EPROTO;
+	if (status > 0 || status < -4095)
+		return -EPROTO;
+
+	spin_lock(&c->lock);
+	list_for_each_entry(req, &c->pending, list) {
+		if (req->id == id && !req->done) {
+			found = req;
+			break;
+		}
+	}
+	if (found) {
+		if (op != found->expect_op) {
+			spin_unlock(&c->lock);
+			return -EPROTO;
+		}
+		found->status = status;
+		if (status == 0) {
+			found->reply = body;
+			found->reply_len = len;
+			body = NULL;
+		}
+		WRITE_ONCE(found->done, true);
+	}
+	spin_unlock(&c->lock);
+	if (found) {
+		wake_up_all(&c->waitq);
+	} else if (op == DMFS_OP_LOCK_ENQUEUE && status == 0 &&
+		   len >= sizeof(struct dmfs_lock_enqueue_rep)) {
+		/* a grant nobody waits for any more: cancel it */
+		struct dmfs_lock_cancel_req cr = {
+			.lock_handle =
+			    ((struct dmfs_lock_enqueue_rep *)body)->lock_handle,
+		};
+
+		dmfs_queue_cb(c->sbi, DMFS_OP_LOCK_CANCEL, 0, &cr, sizeof(cr));
+	}
+	kvfree(body);
+	return 0;
+}
+
+static int dmfs_rx_thread(void *data)
+{
+	struct dmfs_conn *c = data;
+	struct dmfs_hdr hdr;
+	unsigned int nofs = memalloc_nofs_save();
+	void *body;
+	u32 len;
+	int err;
+
+	for (;;) {
+		err = dmfs_sock_recv(c->sock, &hdr, sizeof(hdr));
+		if (err)
+			break;
+		len = le32_to_cpu(hdr.length);
+		if (len < sizeof(hdr) || len > DMFS_MAX_MSG) {
+			pr_warn("dmfs: bad message length %u from server\n",
+				len);
+			err = -EPROTO;
+			break;
+		}
+		len -= sizeof(hdr);
+		body = NULL;
+		if (len) {
+			body = kvmalloc(len, GFP_KERNEL);
+			if (!body) {
+				err = -ENOMEM;
+				break;
+			}
+			err = dmfs_sock_recv(c->sock, body, len);
+			if (err) {
+				kvfree(body);
+				break;
+			}
+		}
+		err = dmfs_rx_one(c, &hdr, body, len);
+		if (err) {
+			if (err == -EPROTO)
+				pr_warn("dmfs: protocol violation by server (op %u flags %#x len %u)\n",
+					le16_to_cpu(hdr.opcode),
+					le16_to_cpu(hdr.flags), len);
+			break;
+		}
+	}
+	memalloc_nofs_restore(nofs);
+	dmfs_conn_kill(c, err);
+	/* wait to be reaped by dmfs_conn_close() */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static void dmfs_auth_keys(const struct dmfs_sb_info *sbi, siphash_key_t *k)
+{
+	siphash_key_t kdf0 = { .key = { DMFS_KDF_K0, DMFS_KDF_K1 } };
+	siphash_key_t kdf1 = { .key = { DMFS_KDF_K1, DMFS_KDF_K0 } };
+
+	k->key[0] = siphash(sbi->secret, sbi->secret_len, &kdf0);
+	k->key[1] = siphash(sbi->secret, sbi->secret_len, &kdf1);
+}
+
+static u64 dmfs_auth_proof(const siphash_key_t *k, const char *label,
+			   const u8 *n1, const u8 *n2)
+{
+	u8 m[8 + 2 * DMFS_NONCE_LEN];
+
+	memcpy(m, label, 8);
+	memcpy(m + 8, n1, DMFS_NONCE_LEN);
+	memcpy(m + 8 + DMFS_NONCE_LEN, n2, DMFS_NONCE_LEN);
+	return siphash(m, sizeof(m), k);
+}
+
+/* synchronous exchange used only during the handshake (no rx thread yet) */
+static int dmfs_hs_call(struct dmfs_conn *c, u16 op, const void *body,
+			u32 blen, void *rep, u32 rlen, s32 *status)
+{
+	struct dmfs_hdr hdr;
+	u32 len;
+	void *buf;
+	int err;
+
+	err = dmfs_send_msg(c, op, 0, ++c->next_id, 0, body, blen, NULL, 0);
+	if (err)
+		return err;
+	err = dmfs_sock_recv(c->sock, &hdr, sizeof(hdr));
+	if (err)
+		return err;
+	len = le32_to_cpu(hdr.length);
+	if (len < sizeof(hdr) || len > DMFS_PAGE_SIZE ||
+	    le16_to_cpu(hdr.opcode) != op ||
+	    !(le16_to_cpu(hdr.flags) & DMFS_HF_REPLY) ||
+	    le64_to_cpu(hdr.req_id) != c->next_id)
+		return -EPROTO;
+	len -= sizeof(hdr);
+	buf = kzalloc(len + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = dmfs_sock_recv(c->sock, buf, len);
+	if (!err) {
+		*status = (s32)le32_to_cpu(hdr.status);
+		memset(rep, 0, rlen);
+		if (len < rlen && *status == 0)
+			err = -EPROTO;
+		else
+			memcpy(rep, buf, min(len, rlen));
+	}
+	kfree(buf);
+	return err;
+}
+
+static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
+{
+	struct dmfs_hello_req hq;
+	struct dmfs_hello_rep hr;
+	s32 status;
+	int err;
+
+	memset(&hq, 0, sizeof(hq));
+	hq.magic = cpu_to_le32(DMFS_MAGIC);
+	hq.version_min = cpu_to_le16(DMFS_PROTO_VERSION_MIN);
+	hq.version_max = cpu_to_le16(DMFS_PROTO_VERSION);
+	hq.prev_client_id = cpu_to_le64(sbi->prev_client_id);
+	get_random_bytes(hq.client_nonce, sizeof(hq.client_nonce));
+	snprintf(hq.client_name, sizeof(hq.client_name), "dmfs-%.20s",
+		 utsname()->nodename);
+	err = dmfs_hs_call(c, DMFS_OP_HELLO, &hq, sizeof(hq), &hr, sizeof(hr),
+			   &status);
+	if (err)
+		return err;
+	if (le32_to_cpu(hr.magic) != DMFS_MAGIC) {
+		pr_err("dmfs: server is not a dmfs server (bad magic)\n");
+		return -EPROTO;
+	}
+	if (status) {
+		pr_err("dmfs: HELLO refused (%d), server speaks %u..%u, we %u..%u\n",
+		       status, le16_to_cpu(hr.version_min),
+		       le16_to_cpu(hr.version_max), DMFS_PROTO_VERSION_MIN,
+		       DMFS_PROTO_VERSION);
+		return status < 0 && status >= -4095 ? status : -EPROTO;
+	}
+	if (le16_to_cpu(hr.version) < DMFS_PROTO_VERSION_MIN ||
+	    le16_to_cpu(hr.version) > DMFS_PROTO_VERSION ||
+	    !le64_to_cpu(hr.root_id))
+		return -EPROTO;
+	if (le32_to_cpu(hr.flags) & DMFS_HELLO_AUTH_REQUIRED) {
+		struct dmfs_auth_req aq;
+		struct dmfs_auth_rep ar;
+		siphash_key_t k;
+
+		if (!sbi->secret) {
+			pr_err("dmfs: server requires a secret (mount -o secret=FILE)\n");
+			return -EACCES;
+		}
+		dmfs_auth_keys(sbi, &k);
+		aq.client_proof = cpu_to_le64(dmfs_auth_proof(&k, "dmfs-cli",
+				hq.client_nonce, hr.server_nonce));
+		err = dmfs_hs_call(c, DMFS_OP_AUTH, &aq, sizeof(aq), &ar,
+				   sizeof(ar), &status);
+		if (err)
+			return err;
+		if (status) {
+			pr_err("dmfs: authentication refused (%d)\n", status);
+			return -EACCES;
+		}
+		if (le64_to_cpu(ar.server_proof) !=
+		    dmfs_auth_proof(&k, "dmfs-srv", hr.server_nonce,
+				    hq.client_nonce)) {
+			pr_err("dmfs: server failed to prove the shared secret\n");
+			return -EACCES;
+		}
+		memzero_explicit(&k, sizeof(k));
+	}
+	c->client_id = le64_to_cpu(hr.client_id);
+	sbi->root_id = le64_to_cpu(hr.root_id);
+	if (sbi->server_boot_id && sbi->server_boot_id != le64_to_cpu(hr.server_boot_id))
+		pr_warn("dmfs: server restarted since the last session\n");
+	sbi->server_boot_id = le64_to_cpu(hr.server_boot_id);
+	sbi->max_io = min_t(u32, le32_to_cpu(hr.max_io), DMFS_MAX_IO);
+	if (sbi->max_io < DMFS_PAGE_SIZE)
+		return -EPROTO;
+	sbi->max_io &= ~(DMFS_PAGE_SIZE - 1);
+	return 0;
+}
+
+int dmfs_conn_open(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *c;
+	int err;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	c->sbi = sbi;
+	mutex_init(&c->send_mutex);
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->pending);
+	init_waitqueue_head(&c->waitq);
+
+	/* kernel sockets do not pin a namespace: always use init_net */
+	err = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &c->sock);
+	if (err)
+		goto out_free;
+	c->sock->sk->sk_allocation = GFP_NOFS;
+	c->sock->sk->sk_sndtimeo = dmfs_request_timeout * HZ;
+	c->sock->sk->sk_rcvtimeo = dmfs_request_timeout * HZ; /* handshake */
+	tcp_sock_set_nodelay(c->sock->sk);
+	err = kernel_connect(c->sock, (struct sockaddr *)&sbi->addr,
+			     sizeof(sbi->addr), 0);
+	if (err)
+		goto out_sock;
+	err = dmfs_handshake(sbi, c);
+	if (err)
+		goto out_sock;
+	c->sock->sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
+	c->rx_task = kthread_run(dmfs_rx_thread, c, "dmfs_rx/%llu",
+				 c->client_id);
+	if (IS_ERR(c->rx_task)) {
+		err = PTR_ERR(c->rx_task);
+		goto out_sock;
+	}
+	get_task_struct(c->rx_task);
+	sbi->prev_client_id = c->client_id;
+	sbi->conn = c;
+	pr_info("dmfs: connected to %pI4:%u as client %llu\n",
+		&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port), c->client_id);
+	return 0;
+
+out_sock:
+	sock_release(c->sock);
+out_free:
+	kfree(c);
+	return err;
+}
+
+void dmfs_conn_close(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *c = sbi->conn;
+
+	if (!c)
+		return;
+	if (!READ_ONCE(c->dead))
+		dmfs_rpc(sbi, DMFS_OP_BYE, NULL, 0, NULL, 0, 0, NULL, NULL, 5);
+	dmfs_conn_kill(c, -ESHUTDOWN);
+	kthread_stop(c->rx_task);
+	put_task_struct(c->rx_task);
+	sock_release(c->sock);
+	sbi->conn = NULL;
+	WARN_ON(!list_empty(&c->pending));
+	kfree(c);
+}

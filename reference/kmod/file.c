@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmfs: regular files - page cache I/O, read()/write() under extent locks,
+ * and mmap as the seeds design it (.fault = the RFC's do_no_page hook,
+ * .page_mkwrite = its do_wp_page hook).
+ */
+#include <linux/slab.h>
+#include <linux/pagemap.h>
+#include <linux/mm.h>
+#include <linux/uio.h>
+#include <linux/highmem.h>
+#include <linux/writeback.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+
+#include "dmfs.h"
+
+struct dmfs_file {
+	u64 open_handle;   /* server open registration, 0 if none */
+	u64 exec_version;  /* data version when opened for exec */
+	bool exec;
+};
+
+/* ---- address space ---- */
+
+static int dmfs_read_page_rpc(struct inode *inode, struct page *page)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_read_req rq;
+	struct dmfs_read_rep *rep;
+	u32 rlen, count;
+	void *r, *kaddr;
+	int err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.offset = cpu_to_le64(page_offset(page));
+	rq.length = cpu_to_le32(PAGE_SIZE);
+	err = dmfs_rpc(sbi, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
+		       sizeof(*rep), &r, &rlen, dmfs_request_timeout);
+	if (err)
+		return err;
+	rep = r;
+	count = le32_to_cpu(rep->count);
+	if (count > PAGE_SIZE || rlen != sizeof(*rep) + count) {
+		pr_warn_ratelimited("dmfs: malformed READ reply (%u bytes, count %u)\n",
+				    rlen, count);
+		kvfree(r);
+		return -EIO;
+	}
+	kaddr = kmap_local_page(page);
+	memcpy(kaddr, rep + 1, count);
+	memset(kaddr + count, 0, PAGE_SIZE - count);
+	kunmap_local(kaddr);
+	flush_dcache_page(page);
+	kvfree(r);
+	return 0;
+}
+
+static int dmfs_read_folio(struct file *file, struct folio *folio)
+{
+	struct inode *inode = folio->mapping->host;
+	int err;
+
+	err = dmfs_read_page_rpc(inode, &folio->page);
+	if (!err)
+		folio_mark_uptodate(folio);
+	else
+		folio_set_error(folio);
+	folio_unlock(folio);
+	return err;
+}
+
+static int dmfs_write_page_rpc(struct inode *inode, struct page *page,
+			       u32 len)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_write_req rq;
+	struct dmfs_write_rep *rep;
+	u32 rlen;
+	void *r, *kaddr;
+	int err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.offset = cpu_to_le64(page_offset(page));
+	rq.length = cpu_to_le32(len);
+	kaddr = kmap_local_page(page);
+	err = dmfs_rpc(sbi, DMFS_OP_WRITE, &rq, sizeof(rq), kaddr, len,
+		       sizeof(*rep), &r, &rlen, dmfs_request_timeout);
+	kunmap_local(kaddr);
+	if (err)
+		return err;
+	rep = r;
+	WRITE_ONCE(di->data_version, le64_to_cpu(rep->data_version));
+	kvfree(r);
+	return 0;
+}
+
+static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
+{
+	struct folio *folio = page_folio(page);
+	struct inode *inode = folio->mapping->host;
+	loff_t size = i_size_read(inode);
+	loff_t off = folio_pos(folio);
+	u32 len;
+	int err;
+
+	if (off >= size) {
+		/* wholly beyond EOF (truncated meanwhile): nothing to write */
+		folio_unlock(folio);
+		return 0;
+	}
+	len = min_t(loff_t, PAGE_SIZE, size - off);
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	err = dmfs_write_page_rpc(inode, page, len);
+	if (err) {
+		pr_warn_ratelimited("dmfs: write-back of ino %lu @%lld failed: %d\n",
+				    inode->i_ino, off, err);
+		mapping_set_error(folio->mapping, err);
+		folio_set_error(folio);
+	}
+	folio_end_writeback(folio);
+	return err == -EIO ? 0 : err; /* the error is recorded in the mapping */
+}
+
+/* invalidate_inode_pages2 on a dirty page: write it, don't lose it */
+static int dmfs_launder_folio(struct folio *folio)
+{
+	struct inode *inode = folio->mapping->host;
+	loff_t size = i_size_read(inode);
+	loff_t off = folio_pos(folio);
+	int err = 0;
+
+	if (folio_clear_dirty_for_io(folio) && off < size)
+		err = dmfs_write_page_rpc(inode, &folio->page,
+					  min_t(loff_t, PAGE_SIZE, size - off));
+	return err;
+}
+
+static int dmfs_write_begin(struct file *file, struct address_space *mapping,
+			    loff_t pos, unsigned int len, struct page **pagep,
+			    void **fsdata)
+{
+	struct inode *inode = mapping->host;
+	struct page *page;
+	unsigned int from = pos & (PAGE_SIZE - 1);
+	int err;
+
+	page = grab_cache_page_write_begin(mapping, pos >> PAGE_SHIFT);
+	if (!page)
+		return -ENOMEM;
+	*pagep = page;
+	if (PageUptodate(page) || (from == 0 && len == PAGE_SIZE))
+		return 0;
+	if (page_offset(page) >= i_size_read(inode)) {
+		zero_user_segments(page, 0, from, from + len, PAGE_SIZE);
+		return 0;
+	}
+	err = dmfs_read_page_rpc(inode, page);
+	if (err) {
+		unlock_page(page);
+		put_page(page);
+		return err;
+	}
+	SetPageUptodate(page);
+	return 0;
+}
+
+static int dmfs_write_end(struct file *file, struct address_space *mapping,
+			  loff_t pos, unsigned int len, unsigned int copied,
+			  struct page *page, void *fsdata)
+{
+	struct inode *inode = mapping->host;
+	loff_t last = pos + copied;
+
+	if (!PageUptodate(page)) {
+		if (copied < len) {
+			/* short copy into a page we did not read: retry */
+			copied = 0;
+			goto out;
+		}
+		SetPageUptodate(page);
+	}
+	if (last > i_size_read(inode))
+		i_size_write(inode, last);
+	set_page_dirty(page);
+out:
+	unlock_page(page);
+	put_page(page);
+	return copied;
+}
+
+const struct address_space_operations dmfs_aops = {
+	.read_folio	= dmfs_read_folio,
+	.writepage	= dmfs_writepage,
+	.dirty_folio	= filemap_dirty_folio,
+	.write_begin	= dmfs_write_begin,
+	.write_end	= dmfs_write_end,
+	.launder_folio	= dmfs_launder_folio,
+};
+
+/* ---- read()/write() ---- */
+
+/*
+ * read(): PR lock on the range; copy with page faults disabled so that no
+ * dmfs lock is held while the user buffer (possibly a dmfs mapping) faults.
+ * On a short copy, drop the lock, fault the buffer in, retry.
+ */
+static ssize_t dmfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct dmfs_lock *lk;
+	ssize_t ret, done = 0;
+	size_t want, left;
+
+	if (!iov_iter_count(to))
+		return 0;
+	for (;;) {
+		want = iov_iter_count(to);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, iocb->ki_pos,
+				   iocb->ki_pos + want, true);
+		if (IS_ERR(lk))
+			return done ? done : PTR_ERR(lk);
+		pagefault_disable();
+		ret = generic_file_read_iter(iocb, to);
+		pagefault_enable();
+		dmfs_lock_put(lk);
+		if (ret > 0)
+			done += ret;
+		if (ret < 0 && ret != -EFAULT)
+			return done ? done : ret;
+		left = iov_iter_count(to);
+		if (!left || iocb->ki_pos >= i_size_read(inode))
+			return done;
+		if (ret == 0 && ret != -EFAULT && fatal_signal_pending(current))
+			return done ? done : -EINTR;
+		/* the buffer was not resident: fault it in without locks */
+		left = min_t(size_t, left, SZ_1M);
+		if (fault_in_iov_iter_writeable(to, left) == left)
+			return done ? done : -EFAULT;
+	}
+}
+
+static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct dmfs_lock *lk;
+	ssize_t ret, done = 0;
+	size_t left;
+	u64 start, end;
+
+	for (;;) {
+		inode_lock(inode);
+		if (iocb->ki_flags & IOCB_APPEND) {
+			start = 0;
+			end = DMFS_EOF;
+		} else {
+			start = iocb->ki_pos;
+			end = iocb->ki_pos + iov_iter_count(from);
+		}
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, start, end, true);
+		if (IS_ERR(lk)) {
+			inode_unlock(inode);
+			return done ? done : PTR_ERR(lk);
+		}
+		ret = generic_write_checks(iocb, from);
+		if (ret <= 0)
+			goto unlock;
+		if (!(iocb->ki_flags & IOCB_APPEND) || done == 0) {
+			ret = file_remove_privs(file);
+			if (ret)
+				goto unlock;
+		}
+		pagefault_disable();
+		ret = generic_perform_write(iocb, from);
+		pagefault_enable();
+		if (ret > 0) {
+			iocb->ki_pos += ret;
+			done += ret;
+		}
+unlock:
+		dmfs_lock_put(lk);
+		inode_unlock(inode);
+		if (ret < 0 && ret != -EFAULT)
+			return done ? done : ret;
+		left = iov_iter_count(from);
+		if (!left || (ret == 0 && done == 0 && !iov_iter_count(from)))
+			break;
+		if (fatal_signal_pending(current))
+			return done ? done : -EINTR;
+		left = min_t(size_t, left, SZ_1M);
+		if (fault_in_iov_iter_readable(from, left) == left)
+			return done ? done : -EFAULT;
+	}
+	if (done > 0)
+		done = generic_write_sync(iocb, done);
+	return done;
+}
+
+/* ---- mmap ---- */
+
+static vm_fault_t dmfs_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct file *file = vma->vm_file;
+	struct inode *inode = file_inode(file);
+	struct dmfs_file *df = file->private_data;
+	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
+		     (vma->vm_flags & VM_SHARED);
+	u64 pos = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct dmfs_lock *lk;
+	vm_fault_t ret;
+
+	if (dmfs_fi_skip_fault_lock) {
+		if (dmfs_conn_error(DMFS_SB(inode->i_sb)))
+			return VM_FAULT_SIGBUS;
+		return filemap_fault(vmf);
+	}
+	/* the RFC's do_no_page hook: hold a lock covering the page */
+	lk = dmfs_lock_get(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR, pos,
+			   pos + PAGE_SIZE, false);
+	if (IS_ERR(lk))
+		return VM_FAULT_SIGBUS;
+	/* HLD section 8: a running binary that changed meanwhile is not run */
+	if (df && df->exec && !dmfs_fi_skip_exec_check &&
+	    lk->data_version != df->exec_version) {
+		pr_warn_ratelimited("dmfs: ino %lu changed while executing (version %llu -> %llu): SIGBUS to %s[%d]\n",
+				    inode->i_ino, df->exec_version,
+				    lk->data_version, current->comm,
+				    task_pid_nr(current));
+		dmfs_lock_put(lk);
+		return VM_FAULT_SIGBUS;
+	}
+	ret = filemap_fault(vmf);
+	dmfs_lock_put(lk);
+	return ret;
+}
+
+/*
+ * The RFC's do_wp_page hook: a cached page becomes writable only under PW.
+ * Several clients may hold the same page read-only under PR at once.
+ */
+static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
+{
+	struct file *file = vmf->vma->vm_file;
+	struct inode *inode = file_inode(file);
+	struct folio *folio = page_folio(vmf->page);
+	u64 pos = folio_pos(folio);
+	struct dmfs_lock *lk = NULL;
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(file);
+	if (!dmfs_fi_skip_mkwrite_pw) {
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, pos, pos + PAGE_SIZE,
+				   false);
+		if (IS_ERR(lk)) {
+			ret = VM_FAULT_SIGBUS;
+			goto out;
+		}
+	} else if (dmfs_conn_error(DMFS_SB(inode->i_sb))) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	folio_lock(folio);
+	if (folio->mapping != inode->i_mapping ||
+	    folio_pos(folio) >= i_size_read(inode)) {
+		/* evicted by a revoke (possibly of our own PR) or truncated */
+		folio_unlock(folio);
+		ret = VM_FAULT_NOPAGE;
+		goto out;
+	}
+	folio_mark_dirty(folio);
+	folio_wait_stable(folio);
+out:
+	if (lk && !IS_ERR(lk))
+		dmfs_lock_put(lk);
+	sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+static const struct vm_operations_struct dmfs_vm_ops = {
+	.fault		= dmfs_fault,
+	/* no .map_pages: every PTE is installed through .fault, under a lock */
+	.page_mkwrite	= dmfs_page_mkwrite,
+};
+
+static int dmfs_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	file_accessed(file);
+	vma->vm_ops = &dmfs_vm_ops;
+	return 0;
+}
+
+/* ---- open/close, fsync ---- */
+
+static int dmfs_open(struct inode *inode, struct file *file)
+{
+	struct dmfs_file *df;
+	struct dmfs_open_req rq;
+	struct dmfs_open_rep *rep;
+	u32 flags = 0, rlen;
+	void *r;
+	int err;
+
+	df = kzalloc(sizeof(*df), GFP_KERNEL);
+	if (!df)
+		return -ENOMEM;
+	if (file->f_flags & __FMODE_EXEC)
+		flags |= DMFS_OPEN_EXEC | DMFS_OPEN_READ;
+	if (file->f_mode & FMODE_WRITE)
+		flags |= DMFS_OPEN_WRITE;
+	if (flags) {
+		/* registered opens: cluster-wide deny-write for binaries */
+		memset(&rq, 0, sizeof(rq));
+		rq.file_id = cpu_to_le64(inode->i_ino);
+		rq.flags = cpu_to_le32(flags);
+		err = dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_OPEN, &rq,
+			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen,
+			       dmfs_request_timeout);
+		if (err) {
+			kfree(df);
+			return err;
+		}
+		rep = r;
+		df->open_handle = le64_to_cpu(rep->open_handle);
+		if (flags & DMFS_OPEN_EXEC) {
+			df->exec = true;
+			df->exec_version = le64_to_cpu(rep->attr.data_version);
+			atomic_inc(&DMFS_I(inode)->exec_opens);
+		}
+		dmfs_update_inode(inode, &rep->attr);
+		kvfree(r);
+	}
+	file->private_data = df;
+	return 0;
+}
+
+static int dmfs_release(struct inode *inode, struct file *file)
+{
+	struct dmfs_file *df = file->private_data;
+	struct dmfs_close_req rq;
+
+	if (!df)
+		return 0;
+	if (df->exec)
+		atomic_dec(&DMFS_I(inode)->exec_opens);
+	if (df->open_handle && !dmfs_conn_error(DMFS_SB(inode->i_sb))) {
+		rq.open_handle = cpu_to_le64(df->open_handle);
+		dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_CLOSE, &rq, sizeof(rq),
+			 NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
+	}
+	kfree(df);
+	return 0;
+}
+
+static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
+		      int datasync)
+{
+	struct inode *inode = file_inode(file);
+	struct dmfs_fsync_req rq;
+	int err;
+
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.flags = cpu_to_le32(datasync ? DMFS_FSYNC_DATASYNC : 0);
+	return dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_FSYNC, &rq, sizeof(rq),
+			NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
+}
+
+static loff_t dmfs_llseek(struct file *file, loff_t offset, int whence)
+{
+	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
+		int err = dmfs_refresh_attr(file_inode(file));
+
+		if (err)
+			return err;
+	}
+	return generic_file_llseek(file, offset, whence);
+}
+
+const struct file_operations dmfs_file_fops = {
+	.llseek		= dmfs_llseek,
+	.read_iter	= dmfs_read_iter,
+	.write_iter	= dmfs_write_iter,
+	.mmap		= dmfs_mmap,
+	.open		= dmfs_open,
+	.release	= dmfs_release,
+	.fsync		= dmfs_fsync,
+	.splice_read	= generic_file_splice_read,
+};

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmfs: inodes, directories and the namespace operations.
+ *
+ * Names are revalidated against the server on every path walk (another
+ * client may have created, removed or renamed them); attributes are fetched
+ * on every getattr. Simple and coherent; a lease-based attribute cache is
+ * future work.
+ */
+#include <linux/slab.h>
+#include <linux/pagemap.h>
+#include <linux/namei.h>
+#include <linux/mm.h>
+
+#include "dmfs.h"
+
+static void dmfs_attr_time(struct timespec64 *ts, __le64 sec, __le32 nsec)
+{
+	ts->tv_sec = (s64)le64_to_cpu(sec);
+	ts->tv_nsec = min_t(u32, le32_to_cpu(nsec), NSEC_PER_SEC - 1);
+}
+
+/*
+ * Apply server attributes. The size is taken unless this client has
+ * unwritten (dirty) data or holds a PW lock, in which case it only grows.
+ */
+void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	umode_t mode = le32_to_cpu(attr->mode);
+	loff_t size = le64_to_cpu(attr->size);
+	struct dmfs_lock *lk;
+	bool local_writes = false;
+
+	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
+	set_nlink(inode, le32_to_cpu(attr->nlink));
+	inode->i_uid = make_kuid(&init_user_ns, le32_to_cpu(attr->uid));
+	inode->i_gid = make_kgid(&init_user_ns, le32_to_cpu(attr->gid));
+	dmfs_attr_time(&inode->i_atime, attr->atime_sec, attr->atime_nsec);
+	dmfs_attr_time(&inode->i_mtime, attr->mtime_sec, attr->mtime_nsec);
+	dmfs_attr_time(&inode->i_ctime, attr->ctime_sec, attr->ctime_nsec);
+	inode->i_blocks = le64_to_cpu(attr->blocks);
+	inode->i_generation = le32_to_cpu(attr->generation);
+
+	mutex_lock(&di->lock_mutex);
+	di->data_version = le64_to_cpu(attr->data_version);
+	list_for_each_entry(lk, &di->locks, ilist)
+		if (lk->mode == DMFS_LOCK_PW && lk->state == DMFS_LK_GRANTED)
+			local_writes = true;
+	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
+	    mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK))
+		local_writes = true;
+	if (!local_writes || size > i_size_read(inode))
+		i_size_write(inode, size);
+	mutex_unlock(&di->lock_mutex);
+	di->attr_time = jiffies;
+}
+
+struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr)
+{
+	u64 id = le64_to_cpu(attr->file_id);
+	umode_t mode = le32_to_cpu(attr->mode);
+	struct inode *inode;
+
+	if (!id || (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode)))
+		return ERR_PTR(-EIO);
+	inode = iget_locked(sb, id);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW)) {
+		if ((inode->i_mode & S_IFMT) != (mode & S_IFMT)) {
+			iput(inode);
+			return ERR_PTR(-ESTALE);
+		}
+		dmfs_update_inode(inode, attr);
+		return inode;
+	}
+	inode->i_mode = mode & S_IFMT;
+	if (S_ISDIR(mode)) {
+		inode->i_op = &dmfs_dir_iops;
+		inode->i_fop = &dmfs_dir_fops;
+	} else if (S_ISREG(mode)) {
+		inode->i_op = &dmfs_file_iops;
+		inode->i_fop = &dmfs_file_fops;
+		inode->i_mapping->a_ops = &dmfs_aops;
+	} else {
+		/* symlinks are listed but not supported */
+		inode->i_op = &dmfs_file_iops;
+		inode->i_fop = &dmfs_file_fops;
+		inode->i_mapping->a_ops = &dmfs_aops;
+	}
+	dmfs_update_inode(inode, attr);
+	unlock_new_inode(inode);
+	return inode;
+}
+
+static int dmfs_getattr_rpc(struct dmfs_sb_info *sbi, u64 id,
+			    struct dmfs_attr *attr)
+{
+	struct dmfs_fid_req rq = { .file_id = cpu_to_le64(id) };
+	u32 rlen;
+	void *r;
+	int err;
+
+	err = dmfs_rpc(sbi, DMFS_OP_GETATTR, &rq, sizeof(rq), NULL, 0,
+		       sizeof(struct dmfs_attr_rep), &r, &rlen,
+		       dmfs_request_timeout);
+	if (err)
+		return err;
+	memcpy(attr, r, sizeof(*attr));
+	kvfree(r);
+	if (le64_to_cpu(attr->file_id) != id)
+		return -EIO;
+	return 0;
+}
+
+int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr)
+{
+	int err = dmfs_getattr_rpc(sbi, sbi->root_id, attr);
+
+	if (!err && !S_ISDIR(le32_to_cpu(attr->mode)))
+		return -ENOTDIR;
+	return err;
+}
+
+int dmfs_refresh_attr(struct inode *inode)
+{
+	struct dmfs_attr attr;
+	loff_t old = i_size_read(inode);
+	int err;
+
+	err = dmfs_getattr_rpc(DMFS_SB(inode->i_sb), inode->i_ino, &attr);
+	if (err)
+		return err;
+	if ((le32_to_cpu(attr.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
+		return -ESTALE;
+	dmfs_update_inode(inode, &attr);
+	if (S_ISREG(inode->i_mode) && i_size_read(inode) < old)
+		truncate_pagecache(inode, i_size_read(inode));
+	return 0;
+}
+
+/* name request helper: fixed struct + name bytes */
+static int dmfs_name_rpc(struct dmfs_sb_info *sbi, u16 op, void *fixed,
+			 u32 flen, const struct qstr *name, u32 min_reply,
+			 void **reply, u32 *rlen)
+{
+	if (name->len == 0 || name->len > DMFS_MAX_NAME)
+		return -ENAMETOOLONG;
+	return dmfs_rpc(sbi, op, fixed, flen, name->name, name->len, min_reply,
+			reply, rlen, dmfs_request_timeout);
+}
+
+static int dmfs_lookup_rpc(struct inode *dir, const struct qstr *name,
+			   struct dmfs_attr *attr)
+{
+	struct dmfs_name_req rq;
+	u32 rlen;
+	void *r;
+	int err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.parent_id = cpu_to_le64(dir->i_ino);
+	rq.namelen = cpu_to_le16(name->len);
+	err = dmfs_name_rpc(DMFS_SB(dir->i_sb), DMFS_OP_LOOKUP, &rq,
+			    sizeof(rq), name, sizeof(struct dmfs_attr_rep),
+			    &r, &rlen);
+	if (err)
+		return err;
+	memcpy(attr, r, sizeof(*attr));
+	kvfree(r);
+	return 0;
+}
+
+static struct dentry *dmfs_lookup(struct inode *dir, struct dentry *dentry,
+				  unsigned int flags)
+{
+	struct dmfs_attr attr;
+	struct inode *inode = NULL;
+	int err;
+
+	if (dentry->d_name.len > DMFS_MAX_NAME)
+		return ERR_PTR(-ENAMETOOLONG);
+	err = dmfs_lookup_rpc(dir, &dentry->d_name, &attr);
+	if (err == -ENOENT)
+		inode = NULL;
+	else if (err)
+		return ERR_PTR(err);
+	else
+		inode = dmfs_iget(dir->i_sb, &attr);
+	return d_splice_alias(inode, dentry);
+}
+
+static int dmfs_d_revalidate(struct dentry *dentry, unsigned int flags)
+{
+	struct dmfs_attr attr;
+	struct inode *dir, *inode;
+	struct dentry *parent;
+	int err, ret;
+
+	if (flags & LOOKUP_RCU)
+		return -ECHILD;
+	inode = d_inode(dentry);
+	if (!inode)
+		return 0; /* negative: always ask again */
+	if (IS_ROOT(dentry))
+		return 1;
+	parent = dget_parent(dentry);
+	dir = d_inode(parent);
+	err = dmfs_lookup_rpc(dir, &dentry->d_name, &attr);
+	dput(parent);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err == -EIO ? -EIO : 0;
+	ret = le64_to_cpu(attr.file_id) == inode->i_ino &&
+	      (le32_to_cpu(attr.mode) & S_IFMT) == (inode->i_mode & S_IFMT);
+	if (ret)
+		dmfs_update_inode(inode, &attr);
+	return ret;
+}
+
+const struct dentry_operations dmfs_dentry_ops = {
+	.d_revalidate = dmfs_d_revalidate,
+};
+
+static int dmfs_create_common(struct inode *dir, struct dentry *dentry,
+			      umode_t mode, u16 op, bool excl)
+{
+	struct dmfs_create_req rq;
+	struct inode *inode;
+	u32 rlen;
+	void *r;
+	int err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.parent_id = cpu_to_le64(dir->i_ino);
+	rq.mode = cpu_to_le32(mode & 07777);
+	rq.uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
+	rq.gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	rq.flags = cpu_to_le32(excl ? DMFS_CREATE_EXCL : 0);
+	rq.namelen = cpu_to_le16(dentry->d_name.len);
+	err = dmfs_name_rpc(DMFS_SB(dir->i_sb), op, &rq, sizeof(rq),
+			    &dentry->d_name, sizeof(struct dmfs_attr_rep), &r,
+			    &rlen);
+	if (err)
+		return err;
+	inode = dmfs_iget(dir->i_sb, r);
+	kvfree(r);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	if ((op == DMFS_OP_MKDIR) != !!S_ISDIR(inode->i_mode)) {
+		iput(inode);
+		return -EIO;
+	}
+	d_instantiate(dentry, inode);
+	dmfs_refresh_attr(dir);
+	return 0;
+}
+
+static int dmfs_create(struct user_namespace *ns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, bool excl)
+{
+	return dmfs_create_common(dir, dentry, mode, DMFS_OP_CREATE, excl);
+}
+
+static int dmfs_mkdir(struct user_namespace *ns, struct inode *dir,
+		      struct dentry *dentry, umode_t mode)
+{
+	return dmfs_create_common(dir, dentry, mode, DMFS_OP_MKDIR, true);
+}
+
+static int dmfs_remove(struct inode *dir, struct dentry *dentry, u16 op)
+{
+	struct inode *inode = d_inode(dentry);
+	struct dmfs_name_req rq;
+	int err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.parent_id = cpu_to_le64(dir->i_ino);
+	rq.namelen = cpu_to_le16(dentry->d_name.len);
+	err = dmfs_name_rpc(DMFS_SB(dir->i_sb), op, &rq, sizeof(rq),
+			    &dentry->d_name, 0, NULL, NULL);
+	if (err)
+		return err;
+	if (op == DMFS_OP_RMDIR)
+		clear_nlink(inode);
+	else
+		drop_nlink(inode);
+	dmfs_refresh_attr(dir);
+	if (S_ISREG(inode->i_mode) && !inode->i_nlink)
+		dmfs_lock_drop_inode(inode, !dmfs_conn_error(DMFS_SB(dir->i_sb)));
+	return 0;
+}
+
+static int dmfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return dmfs_remove(dir, dentry, DMFS_OP_UNLINK);
+}
+
+static int dmfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return dmfs_remove(dir, dentry, DMFS_OP_RMDIR);
+}
+
+static int dmfs_rename(struct user_namespace *ns, struct inode *old_dir,
+		       struct dentry *old_dentry, struct inode *new_dir,
+		       struct dentry *new_dentry, unsigned int flags)
+{
+	struct dmfs_rename_req rq;
+	struct inode *target = d_inode(new_dentry);
+	char *names;
+	int err;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	if (old_dentry->d_name.len > DMFS_MAX_NAME ||
+	    new_dentry->d_name.len > DMFS_MAX_NAME)
+		return -ENAMETOOLONG;
+	names = kmalloc(old_dentry->d_name.len + new_dentry->d_name.len,
+			GFP_KERNEL);
+	if (!names)
+		return -ENOMEM;
+	memcpy(names, old_dentry->d_name.name, old_dentry->d_name.len);
+	memcpy(names + old_dentry->d_name.len, new_dentry->d_name.name,
+	       new_dentry->d_name.len);
+	memset(&rq, 0, sizeof(rq));
+	rq.old_parent_id = cpu_to_le64(old_dir->i_ino);
+	rq.new_parent_id = cpu_to_le64(new_dir->i_ino);
+	rq.flags = cpu_to_le32(flags & RENAME_NOREPLACE ?
+			       DMFS_RENAME_NOREPLACE : 0);
+	rq.old_namelen = cpu_to_le16(old_dentry->d_name.len);
+	rq.new_namelen = cpu_to_le16(new_dentry->d_name.len);
+	err = dmfs_rpc(DMFS_SB(old_dir->i_sb), DMFS_OP_RENAME, &rq, sizeof(rq),
+		       names, old_dentry->d_name.len + new_dentry->d_name.len,
+		       0, NULL, NULL, dmfs_request_timeout);
+	kfree(names);
+	if (err)
+		return err;
+	if (target) {
+		if (S_ISDIR(target->i_mode))
+			clear_nlink(target);
+		else
+			drop_nlink(target);
+	}
+	dmfs_refresh_attr(old_dir);
+	if (new_dir != old_dir)
+		dmfs_refresh_attr(new_dir);
+	return 0;
+}
+
+static int dmfs_getattr(struct user_namespace *ns, const struct path *path,
+			struct kstat *stat, u32 request_mask,
+			unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	int err;
+
+	if (!(flags & AT_STATX_DONT_SYNC)) {
+		err = dmfs_refresh_attr(inode);
+		if (err)
+			return err;
+	}
+	generic_fillattr(ns, inode, stat);
+	stat->blksize = PAGE_SIZE;
+	return 0;
+}
+
+static int dmfs_setattr(struct user_namespace *ns, struct dentry *dentry,
+			struct iattr *ia)
+{
+	struct inode *inode = d_inode(dentry);
+	struct dmfs_setattr_req rq;
+	struct dmfs_lock *lk = NULL;
+	u32 valid = 0, rlen;
+	void *r;
+	int err;
+
+	err = setattr_prepare(ns, dentry, ia);
+	if (err)
+		return err;
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	if (ia->ia_valid & ATTR_MODE) {
+		valid |= DMFS_SA_MODE;
+		rq.mode = cpu_to_le32(ia->ia_mode & 07777);
+	}
+	if (ia->ia_valid & ATTR_UID) {
+		valid |= DMFS_SA_UID;
+		rq.uid = cpu_to_le32(from_kuid(&init_user_ns, ia->ia_uid));
+	}
+	if (ia->ia_valid & ATTR_GID) {
+		valid |= DMFS_SA_GID;
+		rq.gid = cpu_to_le32(from_kgid(&init_user_ns, ia->ia_gid));
+	}
+	if (ia->ia_valid & ATTR_ATIME) {
+		if (ia->ia_valid & ATTR_ATIME_SET) {
+			valid |= DMFS_SA_ATIME;
+			rq.atime_sec = cpu_to_le64(ia->ia_atime.tv_sec);
+			rq.atime_nsec = cpu_to_le32(ia->ia_atime.tv_nsec);
+		} else {
+			valid |= DMFS_SA_ATIME_NOW;
+		}
+	}
+	if (ia->ia_valid & ATTR_MTIME) {
+		if (ia->ia_valid & ATTR_MTIME_SET) {
+			valid |= DMFS_SA_MTIME;
+			rq.mtime_sec = cpu_to_le64(ia->ia_mtime.tv_sec);
+			rq.mtime_nsec = cpu_to_le32(ia->ia_mtime.tv_nsec);
+		} else {
+			valid |= DMFS_SA_MTIME_NOW;
+		}
+	}
+	if ((ia->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode)) {
+		valid |= DMFS_SA_SIZE;
+		rq.size = cpu_to_le64(ia->ia_size);
+		/* a truncate is a write to [new size, EOF): PW first */
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, ia->ia_size, DMFS_EOF,
+				   true);
+		if (IS_ERR(lk))
+			return PTR_ERR(lk);
+		/* our own dirty data below the new size must reach the server first */
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			goto out;
+	}
+	if (!valid)
+		goto out;
+	rq.valid = cpu_to_le32(valid);
+	err = dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_SETATTR, &rq, sizeof(rq),
+		       NULL, 0, sizeof(struct dmfs_attr_rep), &r, &rlen,
+		       dmfs_request_timeout);
+	if (err)
+		goto out;
+	if (valid & DMFS_SA_SIZE)
+		truncate_setsize(inode, ia->ia_size);
+	dmfs_update_inode(inode, r);
+	kvfree(r);
+out:
+	if (lk && !IS_ERR(lk))
+		dmfs_lock_put(lk);
+	return err;
+}
+
+/* readdir: ctx->pos 0/1 are "." and "..", then pos = server cookie + 2 */
+static int dmfs_readdir(struct file *file, struct dir_context *ctx)
+{
+	struct inode *dir = file_inode(file);
+	struct dmfs_readdir_req rq;
+	struct dmfs_readdir_rep *rep;
+	u32 rlen, count, off, i, flags;
+	void *r;
+	int err;
+
+	if (!dir_emit_dots(file, ctx))
+		return 0;
+	for (;;) {
+		if (ctx->pos < 2 || ctx->pos == LLONG_MAX)
+			return 0;
+		memset(&rq, 0, sizeof(rq));
+		rq.dir_id = cpu_to_le64(dir->i_ino);
+		rq.cookie = cpu_to_le64(ctx->pos - 2);
+		rq.max_bytes = cpu_to_le32(32768);
+		err = dmfs_rpc(DMFS_SB(dir->i_sb), DMFS_OP_READDIR, &rq,
+			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen,
+			       dmfs_request_timeout);
+		if (err)
+			return err;
+		rep = r;
+		count = le32_to_cpu(rep->count);
+		flags = le32_to_cpu(rep->flags);
+		off = sizeof(*rep);
+		for (i = 0; i < count; i++) {
+			struct dmfs_dirent *de = r + off;
+			u32 nlen, reclen;
+			u64 next;
+
+			if (rlen - off < sizeof(*de)) {
+				err = -EIO;
+				break;
+			}
+			nlen = le16_to_cpu(de->namelen);
+			reclen = DMFS_DIRENT_RECLEN(nlen);
+			if (nlen == 0 || nlen > DMFS_MAX_NAME ||
+			    rlen - off < reclen) {
+				err = -EIO;
+				break;
+			}
+			next = le64_to_cpu(de->next_cookie);
+			if (next >= LLONG_MAX - 2) {
+				err = -EOVERFLOW;
+				break;
+			}
+			if (!dir_emit(ctx, (char *)(de + 1), nlen,
+				      le64_to_cpu(de->file_id), de->type)) {
+				kvfree(r);
+				return 0;
+			}
+			ctx->pos = next + 2;
+			off += reclen;
+		}
+		kvfree(r);
+		if (err) {
+			pr_warn_ratelimited("dmfs: malformed READDIR reply\n");
+			return err;
+		}
+		if ((flags & DMFS_READDIR_EOF) || count == 0) {
+			ctx->pos = LLONG_MAX;
+			return 0;
+		}
+	}
+}
+
+const struct inode_operations dmfs_dir_iops = {
+	.lookup		= dmfs_lookup,
+	.create		= dmfs_create,
+	.mkdir		= dmfs_mkdir,
+	.unlink		= dmfs_unlink,
+	.rmdir		= dmfs_rmdir,
+	.rename		= dmfs_rename,
+	.getattr	= dmfs_getattr,
+	.setattr	= dmfs_setattr,
+};
+
+const struct inode_operations dmfs_file_iops = {
+	.getattr	= dmfs_getattr,
+	.setattr	= dmfs_setattr,
+};
+
+const struct file_operations dmfs_dir_fops = {
+	.llseek		= generic_file_llseek,
+	.read		= generic_read_dir,
+	.iterate_shared	= dmfs_readdir,
+	.fsync		= noop_fsync,
+};

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmfs: the client's extent-lock cache and revocation (the seeds' design).
+ *
+ * A granted lock covers [start, end) of one file in PR or PW mode. Users
+ * (read(), write(), .fault, .page_mkwrite) take a reference for the duration
+ * of one page-cache operation; a lock nobody uses sits on the mount's LRU.
+ * Revocation waits until the lock has no users, then:
+ *   1. writes back dirty pages in the extent (filemap_write_and_wait_range),
+ *   2. unmap_mapping_range(mapping, start, len, even_cows = 0): PTEs of
+ *      privately copied (COW) pages of MAP_PRIVATE mappings survive,
+ *   3. evicts the page-cache range (invalidate_inode_pages2_range; dirty
+ *      pages that raced in are laundered, i.e. written, not lost),
+ *   4. LOCK_CANCEL.
+ * Every page in the page cache was read or dirtied under a lock covering it,
+ * and is gone before that lock is cancelled: that is the coherence argument.
+ */
+#include <linux/slab.h>
+#include <linux/pagemap.h>
+#include <linux/mm.h>
+#include <linux/writeback.h>
+
+#include "dmfs.h"
+
+struct dmfs_early_revoke {
+	struct list_head list;
+	u64 handle;
+};
+
+static void dmfs_lru_add(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
+{
+	spin_lock(&sbi->lru_lock);
+	if (list_empty(&lk->lru)) {
+		list_add_tail(&lk->lru, &sbi->lru);
+		sbi->lru_count++;
+	}
+	spin_unlock(&sbi->lru_lock);
+}
+
+static void dmfs_lru_del(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
+{
+	spin_lock(&sbi->lru_lock);
+	if (!list_empty(&lk->lru)) {
+		list_del_init(&lk->lru);
+		sbi->lru_count--;
+	}
+	spin_unlock(&sbi->lru_lock);
+}
+
+/* Apply size/version of a grant; caller holds di->lock_mutex. */
+static void dmfs_lock_apply_attr(struct inode *inode, struct dmfs_lock *self,
+				 const struct dmfs_attr *attr)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_lock *lk;
+	loff_t size = le64_to_cpu(attr->size);
+	bool local_writes = false;
+
+	di->data_version = le64_to_cpu(attr->data_version);
+	list_for_each_entry(lk, &di->locks, ilist)
+		if (lk != self && lk->mode == DMFS_LOCK_PW &&
+		    lk->state == DMFS_LK_GRANTED)
+			local_writes = true;
+	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
+	    mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK))
+		local_writes = true;
+	/* our own unwritten extension must not be undone by an older size */
+	if (!local_writes || size > i_size_read(inode))
+		i_size_write(inode, size);
+}
+
+static bool dmfs_early_revoke_take(struct dmfs_sb_info *sbi, u64 handle)
+{
+	struct dmfs_early_revoke *er;
+	bool found = false;
+
+	spin_lock(&sbi->lru_lock);
+	list_for_each_entry(er, &sbi->early_revokes, list) {
+		if (er->handle == handle) {
+			list_del(&er->list);
+			kfree(er);
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&sbi->lru_lock);
+	return found;
+}
+
+/*
+ * Get a reference on a lock of at least @mode covering [start, end),
+ * from the cache or from the server. Returns ERR_PTR(-EIO) when the
+ * connection is gone or the grant did not come in time.
+ */
+struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
+				u64 end, bool intr)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_lock_enqueue_req rq;
+	struct dmfs_lock_enqueue_rep rep;
+	struct dmfs_lock *lk, *nlk;
+	u64 gstart, gend;
+	int err;
+
+	start = round_down(start, DMFS_PAGE_SIZE);
+	if (end != DMFS_EOF) {
+		if (end > DMFS_EOF - DMFS_PAGE_SIZE)
+			end = DMFS_EOF;
+		else
+			end = round_up(end, DMFS_PAGE_SIZE);
+	}
+	if (end <= start)
+		end = start + DMFS_PAGE_SIZE;
+
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		if (lk->state == DMFS_LK_GRANTED && !lk->revoke_pending &&
+		    lk->mode >= mode && lk->start <= start && end <= lk->end) {
+			if (lk->users++ == 0)
+				dmfs_lru_del(sbi, lk);
+			mutex_unlock(&di->lock_mutex);
+			return lk;
+		}
+	}
+	di->enqueues++;
+	mutex_unlock(&di->lock_mutex);
+
+	if (dmfs_conn_error(sbi)) {
+		err = -EIO;
+		goto fail;
+	}
+	nlk = kzalloc(sizeof(*nlk), GFP_NOFS);
+	if (!nlk) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.start = cpu_to_le64(start);
+	rq.end = cpu_to_le64(end);
+	rq.mode = cpu_to_le32(mode);
+	err = dmfs_rpc_enqueue(sbi, &rq, &rep);
+	if (err) {
+		kfree(nlk);
+		goto fail;
+	}
+	gstart = le64_to_cpu(rep.start);
+	gend = le64_to_cpu(rep.end);
+	if (!rep.lock_handle || le32_to_cpu(rep.mode) != mode ||
+	    gstart > start || gend < end || gstart % DMFS_PAGE_SIZE ||
+	    le64_to_cpu(rep.attr.file_id) != inode->i_ino) {
+		pr_warn_ratelimited("dmfs: bad grant for %lu [%llu,%llu) mode %u\n",
+				    inode->i_ino, gstart, gend,
+				    le32_to_cpu(rep.mode));
+		kfree(nlk);
+		err = -EIO;
+		goto fail;
+	}
+	INIT_LIST_HEAD(&nlk->lru);
+	INIT_LIST_HEAD(&nlk->ilist);
+	nlk->inode = inode;
+	ihold(inode);
+	nlk->handle = le64_to_cpu(rep.lock_handle);
+	nlk->start = gstart;
+	nlk->end = gend;
+	nlk->mode = mode;
+	nlk->data_version = le64_to_cpu(rep.attr.data_version);
+	nlk->users = 1;
+	nlk->state = DMFS_LK_GRANTED;
+	nlk->gen = sbi->generation;
+
+	mutex_lock(&di->lock_mutex);
+	di->enqueues--;
+	list_add_tail(&nlk->ilist, &di->locks);
+	dmfs_lock_apply_attr(inode, nlk, &rep.attr);
+	if (dmfs_early_revoke_take(sbi, nlk->handle))
+		nlk->revoke_pending = true;
+	mutex_unlock(&di->lock_mutex);
+	atomic_inc(&sbi->nr_locks);
+	dmfs_dbg("grant ino %lu [%llu,%llu) %s h%llu v%llu\n", inode->i_ino,
+		 gstart, gend, mode == DMFS_LOCK_PW ? "PW" : "PR", nlk->handle,
+		 nlk->data_version);
+	return nlk;
+
+fail:
+	mutex_lock(&di->lock_mutex);
+	di->enqueues--;
+	mutex_unlock(&di->lock_mutex);
+	if (err == -ERESTARTSYS || err == -EINTR)
+		return ERR_PTR(err);
+	return ERR_PTR(err == -ENOMEM ? -ENOMEM : -EIO);
+}
+
+/*
+ * Flush, unmap, evict, cancel. The lock is REVOKING (no new users) and has
+ * no users; called without di->lock_mutex.
+ */
+static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
+{
+	struct inode *inode = lk->inode;
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct address_space *mapping = inode->i_mapping;
+	loff_t lstart = lk->start;
+	loff_t lend = lk->end == DMFS_EOF || lk->end > LLONG_MAX ?
+		      LLONG_MAX : (loff_t)lk->end - 1; /* inclusive */
+	struct dmfs_lock_cancel_req cr;
+	int err;
+
+	if (lk->mode == DMFS_LOCK_PW && server_alive && !dmfs_fi_skip_writeback) {
+		err = filemap_write_and_wait_range(mapping, lstart, lend);
+		if (err)
+			pr_warn_ratelimited("dmfs: write-back before cancel of ino %lu failed: %d\n",
+					    inode->i_ino, err);
+	}
+	/* the seed RFC's call: even_cows = 0 keeps MAP_PRIVATE copies */
+	unmap_mapping_range(mapping, lstart,
+			    lend == LLONG_MAX ? 0 : lend - lstart + 1,
+			    dmfs_fi_even_cows ? 1 : 0);
+	if (dmfs_fi_skip_writeback || !server_alive) {
+		/* dirty data is dropped (fault injection, or nowhere to send) */
+		truncate_inode_pages_range(mapping, lstart, lend);
+	} else {
+		err = invalidate_inode_pages2_range(mapping, lstart >> PAGE_SHIFT,
+						    lend >> PAGE_SHIFT);
+		if (err) {
+			/* pages in use: fall back to truncation */
+			truncate_inode_pages_range(mapping, lstart, lend);
+		}
+	}
+
+	if (server_alive && lk->gen == sbi->generation) {
+		memset(&cr, 0, sizeof(cr));
+		cr.lock_handle = cpu_to_le64(lk->handle);
+		err = dmfs_rpc(sbi, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr), NULL,
+			       0, 0, NULL, NULL, dmfs_request_timeout);
+		if (err && err != -ENOLCK)
+			dmfs_dbg("cancel h%llu: %d\n", lk->handle, err);
+	}
+	dmfs_dbg("cancelled ino %lu [%llu,%llu) h%llu\n", inode->i_ino,
+		 lk->start, lk->end, lk->handle);
+
+	mutex_lock(&di->lock_mutex);
+	list_del_init(&lk->ilist);
+	lk->state = DMFS_LK_DEAD;
+	mutex_unlock(&di->lock_mutex);
+	wake_up_all(&di->lock_wq);
+	atomic_dec(&sbi->nr_locks);
+	iput(inode);
+	kfree(lk);
+}
+
+static void dmfs_lock_revoke_workfn(struct work_struct *work)
+{
+	struct dmfs_lock *lk = container_of(work, struct dmfs_lock, revoke_work);
+
+	dmfs_lock_flush_cancel(lk, !dmfs_conn_error(DMFS_SB(lk->inode->i_sb)));
+}
+
+void dmfs_lock_put(struct dmfs_lock *lk)
+{
+	struct inode *inode = lk->inode;
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	bool revoke = false;
+
+	mutex_lock(&di->lock_mutex);
+	WARN_ON(lk->users <= 0);
+	if (--lk->users == 0) {
+		if (lk->revoke_pending && lk->state == DMFS_LK_GRANTED) {
+			lk->state = DMFS_LK_REVOKING;
+			revoke = true;
+		} else if (lk->state == DMFS_LK_GRANTED) {
+			dmfs_lru_add(sbi, lk);
+		}
+	}
+	mutex_unlock(&di->lock_mutex);
+	if (revoke) {
+		INIT_WORK(&lk->revoke_work, dmfs_lock_revoke_workfn);
+		queue_work(sbi->wq, &lk->revoke_work);
+	} else if (READ_ONCE(sbi->lru_count) > dmfs_lock_cache_max) {
+		/* not here: the caller may hold folio locks or mmap_lock */
+		queue_work(sbi->wq, &sbi->shrink_work);
+	}
+}
+
+/* REVOKE callback, runs on the mount's workqueue. */
+void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
+			 const struct dmfs_revoke_cb *cb)
+{
+	u64 handle = le64_to_cpu(cb->lock_handle);
+	u64 file_id = le64_to_cpu(cb->file_id);
+	struct dmfs_inode_info *di;
+	struct dmfs_lock *lk, *found = NULL;
+	struct inode *inode;
+	bool now = false;
+
+	inode = ilookup(sbi->sb, file_id);
+	if (!inode) {
+		dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, -ENOLCK);
+		return;
+	}
+	di = DMFS_I(inode);
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		if (lk->handle == handle) {
+			found = lk;
+			break;
+		}
+	}
+	if (!found) {
+		if (di->enqueues > 0) {
+			/* the grant is still on its way to its waiter */
+			struct dmfs_early_revoke *er;
+
+			er = kmalloc(sizeof(*er), GFP_NOFS);
+			if (er) {
+				er->handle = handle;
+				spin_lock(&sbi->lru_lock);
+				list_add(&er->list, &sbi->early_revokes);
+				spin_unlock(&sbi->lru_lock);
+			}
+			mutex_unlock(&di->lock_mutex);
+			dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, 0);
+		} else {
+			mutex_unlock(&di->lock_mutex);
+			dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, -ENOLCK);
+		}
+		iput(inode);
+		return;
+	}
+	if (found->state == DMFS_LK_GRANTED && !found->revoke_pending) {
+		found->revoke_pending = true;
+		if (found->users == 0) {
+			found->state = DMFS_LK_REVOKING;
+			dmfs_lru_del(sbi, found);
+			now = true;
+		}
+	}
+	mutex_unlock(&di->lock_mutex);
+	dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, 0);
+	dmfs_dbg("revoke ino %lu h%llu%s\n", inode->i_ino, handle,
+		 now ? "" : " (deferred: in use)");
+	if (now)
+		dmfs_lock_flush_cancel(found, !dmfs_conn_error(sbi));
+	iput(inode);
+}
+
+/*
+ * Cancel unused locks of @inode (unlink, eviction). With @all, wait for
+ * busy ones too (umount, connection loss: users are failing out).
+ */
+static void dmfs_lock_drop_inode_locks(struct inode *inode, bool server_alive)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_lock *lk;
+
+again:
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		/* busy locks go when their last user leaves (dmfs_lock_put) */
+		if (!server_alive && lk->state == DMFS_LK_GRANTED && lk->users)
+			lk->revoke_pending = true;
+		if (lk->state == DMFS_LK_GRANTED && lk->users == 0) {
+			lk->state = DMFS_LK_REVOKING;
+			dmfs_lru_del(sbi, lk);
+			mutex_unlock(&di->lock_mutex);
+			dmfs_lock_flush_cancel(lk, server_alive);
+			goto again;
+		}
+	}
+	mutex_unlock(&di->lock_mutex);
+}
+
+void dmfs_lock_drop_inode(struct inode *inode, bool server_alive)
+{
+	dmfs_lock_drop_inode_locks(inode, server_alive);
+}
+
+/* Shrink the LRU to its bound; locks of mapped files stay (HLD 5.1). */
+void dmfs_lock_shrink(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_lock *lk, *victim;
+	struct dmfs_inode_info *di;
+	int budget = 64;
+
+	while (budget-- > 0 && READ_ONCE(sbi->lru_count) > dmfs_lock_cache_max) {
+		victim = NULL;
+		spin_lock(&sbi->lru_lock);
+		list_for_each_entry(lk, &sbi->lru, lru) {
+			if (!mapping_mapped(lk->inode->i_mapping)) {
+				victim = lk;
+				ihold(victim->inode);
+				break;
+			}
+		}
+		spin_unlock(&sbi->lru_lock);
+		if (!victim)
+			return;
+		di = DMFS_I(victim->inode);
+		mutex_lock(&di->lock_mutex);
+		/* re-check under the inode's mutex: still unused and cached? */
+		if (victim->state == DMFS_LK_GRANTED && victim->users == 0 &&
+		    !list_empty(&victim->lru)) {
+			struct inode *inode = victim->inode;
+
+			victim->state = DMFS_LK_REVOKING;
+			dmfs_lru_del(sbi, victim);
+			mutex_unlock(&di->lock_mutex);
+			dmfs_lock_flush_cancel(victim, !dmfs_conn_error(sbi));
+			iput(inode);
+		} else {
+			mutex_unlock(&di->lock_mutex);
+			iput(victim->inode);
+		}
+	}
+}
+
+/* umount / connection loss: cancel every unused lock of the mount. */
+void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_lock *lk;
+	struct inode *inode;
+
+	for (;;) {
+		inode = NULL;
+		spin_lock(&sbi->lru_lock);
+		if (!list_empty(&sbi->lru)) {
+			lk = list_first_entry(&sbi->lru, struct dmfs_lock, lru);
+			inode = lk->inode;
+			ihold(inode);
+		}
+		spin_unlock(&sbi->lru_lock);
+		if (!inode)
+			break;
+		dmfs_lock_drop_inode_locks(inode, !dmfs_conn_error(sbi));
+		iput(inode);
+	}
+	flush_workqueue(sbi->wq);
+}
+
+u32 dmfs_lock_count(struct dmfs_sb_info *sbi)
+{
+	return atomic_read(&sbi->nr_locks);
+}
+
+/*
+ * The connection is gone (server death, eviction): no lock is valid any
+ * more, so no cached page is. Drop them all (dirty data cannot be written:
+ * it is lost and the mapping records -EIO); later faults get SIGBUS and
+ * later read()/write() EIO.
+ */
+void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
+{
+	struct super_block *sb = sbi->sb;
+	struct inode *inode, *toput = NULL;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
+		    !atomic_read(&inode->i_count) ||
+		    list_empty_careful(&DMFS_I(inode)->locks)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		ihold(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(toput);
+		if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY))
+			mapping_set_error(inode->i_mapping, -EIO);
+		dmfs_lock_drop_inode_locks(inode, false);
+		toput = inode;
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmfs: module entry points, filesystem type, mount options, superblock.
+ */
+#include <linux/module.h>
+#include <linux/init.h>
+#include <linux/slab.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/inet.h>
+#include <linux/seq_file.h>
+#include <linux/statfs.h>
+#include <linux/backing-dev.h>
+#include <linux/pagemap.h>
+#include <linux/writeback.h>
+
+#include "dmfs.h"
+
+bool dmfs_fi_skip_fault_lock;
+module_param_named(fi_skip_fault_lock, dmfs_fi_skip_fault_lock, bool, 0644);
+MODULE_PARM_DESC(fi_skip_fault_lock, "FAULT INJECTION: install pages in .fault without a PR/PW lock");
+bool dmfs_fi_skip_mkwrite_pw;
+module_param_named(fi_skip_mkwrite_pw, dmfs_fi_skip_mkwrite_pw, bool, 0644);
+MODULE_PARM_DESC(fi_skip_mkwrite_pw, "FAULT INJECTION: make pages writable in .page_mkwrite without a PW lock");
+bool dmfs_fi_skip_writeback;
+module_param_named(fi_skip_writeback, dmfs_fi_skip_writeback, bool, 0644);
+MODULE_PARM_DESC(fi_skip_writeback, "FAULT INJECTION: on revoke, drop dirty pages instead of writing them back before cancel");
+bool dmfs_fi_even_cows;
+module_param_named(fi_even_cows, dmfs_fi_even_cows, bool, 0644);
+MODULE_PARM_DESC(fi_even_cows, "FAULT INJECTION: on revoke, unmap_mapping_range(even_cows=1), discarding MAP_PRIVATE copies");
+bool dmfs_fi_skip_exec_check;
+module_param_named(fi_skip_exec_check, dmfs_fi_skip_exec_check, bool, 0644);
+MODULE_PARM_DESC(fi_skip_exec_check, "FAULT INJECTION: do not SIGBUS faults of a running binary whose data version changed");
+unsigned int dmfs_request_timeout = 30;
+module_param_named(request_timeout, dmfs_request_timeout, uint, 0644);
+MODULE_PARM_DESC(request_timeout, "seconds to wait for a server reply before failing with EIO (default 30)");
+unsigned int dmfs_lock_timeout = 120;
+module_param_named(lock_timeout, dmfs_lock_timeout, uint, 0644);
+MODULE_PARM_DESC(lock_timeout, "seconds to wait for a lock grant before failing with EIO (default 120)");
+unsigned int dmfs_lock_cache_max = 1024;
+module_param_named(lock_cache_max, dmfs_lock_cache_max, uint, 0644);
+MODULE_PARM_DESC(lock_cache_max, "unused locks kept cached per mount (locks of mapped files excepted)");
+unsigned int dmfs_debug;
+module_param_named(debug, dmfs_debug, uint, 0644);
+MODULE_PARM_DESC(debug, "log protocol events");
+
+static struct kmem_cache *dmfs_inode_cachep;
+
+struct inode *dmfs_alloc_inode(struct super_block *sb)
+{
+	struct dmfs_inode_info *di;
+
+	di = alloc_inode_sb(sb, dmfs_inode_cachep, GFP_KERNEL);
+	if (!di)
+		return NULL;
+	di->data_version = 0;
+	mutex_init(&di->lock_mutex);
+	INIT_LIST_HEAD(&di->locks);
+	init_waitqueue_head(&di->lock_wq);
+	atomic_set(&di->exec_opens, 0);
+	di->exec_version = 0;
+	di->attr_time = 0;
+	return &di->vfs_inode;
+}
+
+static void dmfs_free_inode(struct inode *inode)
+{
+	kmem_cache_free(dmfs_inode_cachep, DMFS_I(inode));
+}
+
+static void dmfs_inode_init_once(void *p)
+{
+	struct dmfs_inode_info *di = p;
+
+	inode_init_once(&di->vfs_inode);
+}
+
+static void dmfs_evict_inode(struct inode *inode)
+{
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+}
+
+static int dmfs_statfs(struct dentry *dentry, struct kstatfs *buf)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(dentry->d_sb);
+	struct dmfs_statfs_rep *rep;
+	void *r;
+	u32 rlen;
+	int err;
+
+	err = dmfs_rpc(sbi, DMFS_OP_STATFS, NULL, 0, NULL, 0, sizeof(*rep),
+		       &r, &rlen, dmfs_request_timeout);
+	if (err)
+		return err;
+	rep = r;
+	buf->f_type = DMFS_SUPER_MAGIC;
+	buf->f_bsize = le32_to_cpu(rep->bsize) ?: PAGE_SIZE;
+	buf->f_frsize = buf->f_bsize;
+	buf->f_blocks = le64_to_cpu(rep->blocks);
+	buf->f_bfree = le64_to_cpu(rep->bfree);
+	buf->f_bavail = le64_to_cpu(rep->bavail);
+	buf->f_files = le64_to_cpu(rep->files);
+	buf->f_ffree = le64_to_cpu(rep->ffree);
+	buf->f_namelen = DMFS_MAX_NAME;
+	kvfree(r);
+	return 0;
+}
+
+static int dmfs_show_options(struct seq_file *m, struct dentry *root)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(root->d_sb);
+
+	seq_printf(m, ",server=%pI4:%u", &sbi->addr.sin_addr,
+		   ntohs(sbi->addr.sin_port));
+	if (sbi->secret)
+		seq_puts(m, ",secret=<set>");
+	return 0;
+}
+
+static const struct super_operations dmfs_sops = {
+	.alloc_inode	= dmfs_alloc_inode,
+	.free_inode	= dmfs_free_inode,
+	.evict_inode	= dmfs_evict_inode,
+	.statfs		= dmfs_statfs,
+	.show_options	= dmfs_show_options,
+	.drop_inode	= generic_delete_inode,
+};
+
+/* ---- mount options (fs_context) ---- */
+
+enum { Opt_server, Opt_secret };
+
+static const struct fs_parameter_spec dmfs_fs_parameters[] = {
+	fsparam_string("server", Opt_server),
+	fsparam_string("secret", Opt_secret),
+	{}
+};
+
+struct dmfs_fs_context {
+	struct sockaddr_in addr;
+	bool have_server;
+	char *secret;
+	size_t secret_len;
+};
+
+static int dmfs_parse_server(struct fs_context *fc, const char *s,
+			     struct sockaddr_in *sin)
+{
+	const char *colon = strrchr(s, ':');
+	const char *end;
+	unsigned int port;
+	char ip[16];
+	size_t iplen;
+
+	if (!colon)
+		return invalfc(fc, "server=%s: expected IPV4:PORT", s);
+	iplen = colon - s;
+	if (iplen == 0 || iplen >= sizeof(ip))
+		return invalfc(fc, "server=: bad IPv4 address");
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (!in4_pton(ip, iplen, (u8 *)&sin->sin_addr.s_addr, -1, &end) ||
+	    end != ip + iplen)
+		return invalfc(fc, "server=: bad IPv4 address '%s'", ip);
+	if (kstrtouint(colon + 1, 10, &port) || port == 0 || port > 65535)
+		return invalfc(fc, "server=: bad port '%s'", colon + 1);
+	sin->sin_port = htons(port);
+	return 0;
+}
+
+static int dmfs_read_secret(struct fs_context *fc, const char *path,
+			    struct dmfs_fs_context *ctx)
+{
+	struct file *f;
+	char *buf;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return invalfc(fc, "secret=%s: cannot open (%ld)", path,
+			       PTR_ERR(f));
+	if (!S_ISREG(file_inode(f)->i_mode)) {
+		filp_close(f, NULL);
+		return invalfc(fc, "secret=%s: not a regular file", path);
+	}
+	buf = kzalloc(PAGE_SIZE + 1, GFP_KERNEL);
+	if (!buf) {
+		filp_close(f, NULL);
+		return -ENOMEM;
+	}
+	n = kernel_read(f, buf, PAGE_SIZE, &pos);
+	filp_close(f, NULL);
+	if (n < 0) {
+		kfree_sensitive(buf);
+		return invalfc(fc, "secret=%s: read error %zd", path, n);
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == 0 || n >= PAGE_SIZE) {
+		kfree_sensitive(buf);
+		return invalfc(fc, "secret=%s: must hold 1..%lu bytes", path,
+			       PAGE_SIZE - 1);
+	}
+	/* the protocol uses at most DMFS_MAX_SECRET bytes of it */
+	n = min_t(ssize_t, n, DMFS_MAX_SECRET);
+	kfree_sensitive(ctx->secret);
+	ctx->secret = buf;
+	ctx->secret_len = n;
+	return 0;
+}
+
+static int dmfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct dmfs_fs_context *ctx = fc->fs_private;
+	struct fs_parse_result result;
+	int opt;
+
+	/* the device name "none" / anything is accepted and ignored */
+	if (strcmp(param->key, "source") == 0)
+		return 0;
+	opt = fs_parse(fc, dmfs_fs_parameters, param, &result);
+	if (opt < 0)
+		return opt;
+	switch (opt) {
+	case Opt_server:
+		if (dmfs_parse_server(fc, param->string, &ctx->addr))
+			return -EINVAL;
+		ctx->have_server = true;
+		return 0;
+	case Opt_secret:
+		return dmfs_read_secret(fc, param->string, ctx);
+	}
+	return -EINVAL;
+}
+
+static void dmfs_shrink_workfn(struct work_struct *work)
+{
+	dmfs_lock_shrink(container_of(work, struct dmfs_sb_info, shrink_work));
+}
+
+static void dmfs_dead_workfn(struct work_struct *work)
+{
+	dmfs_lock_conn_lost(container_of(work, struct dmfs_sb_info, dead_work));
+}
+
+static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct dmfs_fs_context *ctx = fc->fs_private;
+	struct dmfs_sb_info *sbi;
+	struct dmfs_attr attr;
+	struct inode *root;
+	int err;
+
+	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
+	if (!sbi)
+		return -ENOMEM;
+	sbi->sb = sb;
+	sbi->addr = ctx->addr;
+	sbi->secret = ctx->secret;
+	sbi->secret_len = ctx->secret_len;
+	ctx->secret = NULL;
+	spin_lock_init(&sbi->lru_lock);
+	INIT_LIST_HEAD(&sbi->lru);
+	INIT_LIST_HEAD(&sbi->early_revokes);
+	atomic_set(&sbi->nr_locks, 0);
+	INIT_WORK(&sbi->shrink_work, dmfs_shrink_workfn);
+	INIT_WORK(&sbi->dead_work, dmfs_dead_workfn);
+	sb->s_fs_info = sbi;
+
+	sb->s_magic = DMFS_SUPER_MAGIC;
+	sb->s_op = &dmfs_sops;
+	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
+	sb->s_time_gran = 1;
+	sb->s_d_op = &dmfs_dentry_ops;
+
+	/*
+	 * No readahead: every page in the cache must have been read under a
+	 * lock covering it, and readahead would read beyond the locked range.
+	 */
+	err = super_setup_bdi(sb);
+	if (err)
+		return err;
+	sb->s_bdi->ra_pages = 0;
+	sb->s_bdi->io_pages = 0;
+
+	sbi->wq = alloc_workqueue("dmfs_cb", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!sbi->wq)
+		return -ENOMEM;
+
+	err = dmfs_conn_open(sbi);
+	if (err) {
+		errorfc(fc, "dmfs: cannot connect to %pI4:%u: %d",
+			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port), err);
+		return err;
+	}
+	err = dmfs_getattr_root(sbi, &attr);
+	if (err)
+		return err;
+	root = dmfs_iget(sb, &attr);
+	if (IS_ERR(root))
+		return PTR_ERR(root);
+	sb->s_root = d_make_root(root);
+	if (!sb->s_root)
+		return -ENOMEM;
+	return 0;
+}
+
+static int dmfs_get_tree(struct fs_context *fc)
+{
+	struct dmfs_fs_context *ctx = fc->fs_private;
+
+	if (!ctx->have_server)
+		return invalfc(fc, "dmfs: missing server=IPV4:PORT");
+	/* every mount is its own client: never share a superblock */
+	return get_tree_nodev(fc, dmfs_fill_super);
+}
+
+static void dmfs_free_fc(struct fs_context *fc)
+{
+	struct dmfs_fs_context *ctx = fc->fs_private;
+
+	if (ctx) {
+		kfree_sensitive(ctx->secret);
+		kfree(ctx);
+	}
+}
+
+static int dmfs_reconfigure(struct fs_context *fc)
+{
+	struct dmfs_fs_context *ctx = fc->fs_private;
+
+	if (ctx->have_server || ctx->secret)
+		return invalfc(fc, "dmfs: server/secret cannot be changed by remount");
+	return 0;
+}
+
+static const struct fs_context_operations dmfs_context_ops = {
+	.free		= dmfs_free_fc,
+	.parse_param	= dmfs_parse_param,
+	.get_tree	= dmfs_get_tree,
+	.reconfigure	= dmfs_reconfigure,
+};
+
+static int dmfs_init_fs_context(struct fs_context *fc)
+{
+	struct dmfs_fs_context *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	fc->fs_private = ctx;
+	fc->ops = &dmfs_context_ops;
+	return 0;
+}
+
+static void dmfs_kill_sb(struct super_block *sb)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(sb);
+
+	if (sbi)
+		WRITE_ONCE(sbi->closing, true);
+	if (sbi && sb->s_root) {
+		/* write back under the PW locks, then give every lock back */
+		sync_filesystem(sb);
+		if (sbi->wq)
+			flush_workqueue(sbi->wq);
+		dmfs_lock_drop_all(sbi);
+	}
+	kill_anon_super(sb);
+	if (!sbi)
+		return;
+	if (sbi->wq) {
+		flush_workqueue(sbi->wq);
+		destroy_workqueue(sbi->wq);
+	}
+	dmfs_conn_close(sbi);
+	kfree_sensitive(sbi->secret);
+	kfree(sbi);
+}
+
+static struct file_system_type dmfs_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "dmfs",
+	.init_fs_context	= dmfs_init_fs_context,
+	.parameters		= dmfs_fs_parameters,
+	.kill_sb		= dmfs_kill_sb,
+};
+MODULE_ALIAS_FS("dmfs");
+
+static int __init dmfs_init(void)
+{
+	int err;
+
+	dmfs_inode_cachep = kmem_cache_create("dmfs_inode_cache",
+					      sizeof(struct dmfs_inode_info), 0,
+					      SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					      dmfs_inode_init_once);
+	if (!dmfs_inode_cachep)
+		return -ENOMEM;
+	err = register_filesystem(&dmfs_fs_type);
+	if (err) {
+		kmem_cache_destroy(dmfs_inode_cachep);
+		return err;
+	}
+	pr_info("dmfs: registered (protocol %u)\n", DMFS_PROTO_VERSION);
+	return 0;
+}
+
+static void __exit dmfs_exit(void)
+{
+	unregister_filesystem(&dmfs_fs_type);
+	rcu_barrier(); /* inodes freed by RCU */
+	kmem_cache_destroy(dmfs_inode_cachep);
+	pr_info("dmfs: unloaded\n");
+}
+
+module_init(dmfs_init);
+module_exit(dmfs_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("dmfs: distributed-mmap reference filesystem client");
+MODULE_AUTHOR("dmmap project");
