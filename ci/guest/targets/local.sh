@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Target "local": one tmpfs bind-mounted N times. One superblock, one page
 # cache: every conformance check must pass at "strict" here.
 # Interface: see docs/guest-runner.md ("Writing a target").

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Target "nfs": the kernel NFS server inside the guest exports a tmpfs over
 # loopback; N client mounts with nosharecache are N superblocks and N page
 # caches, like N nodes. NFSv3 (nolock) by default; DMMAP_NFS_VERS=4.2

@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Target "dmfs": the reference backend. Starts dmfsd on guest loopback over a
+# tmpfs, loads the dmfs kernel module built on the host, and mounts N clients:
+# N connections, N superblocks, N page caches, N lock caches - N "nodes".
+# Interface: see docs/guest-runner.md ("Writing a target"); kmod design in
+# docs/kmod.md.
+#
+# Settings (environment, forwarded from the host as DMMAP_*):
+#   DMMAP_BUILD_DIR      build tree holding reference/dmfsd and
+#                        reference/kmod/kbuild/dmfs.ko
+#   DMMAP_DMFS_KO        explicit path of dmfs.ko (overrides the build tree)
+#   DMMAP_DMFSD          explicit path of dmfsd (overrides the build tree)
+#   DMMAP_DMFS_KMOD_PARAMS  module parameters, e.g. "fi_skip_fault_lock=1"
+#   DMMAP_DMFSD_ARGS     extra dmfsd arguments (e.g. its fault-injection switches)
+#   DMMAP_DMFS_PORT      TCP port on 127.0.0.1 (default 7049)
+
+dmfsd_pid=
+target_setup() {
+  local root=$DMMAP_TARGET_ROOT i dirs=() ko dmfsd port b
+  port=${DMMAP_DMFS_PORT:-7049}
+  ko=${DMMAP_DMFS_KO:-}
+  dmfsd=${DMMAP_DMFSD:-}
+  for b in "${DMMAP_BUILD_DIR:-}" "$DMMAP_SOURCE_DIR/build"; do
+    [ -n "$b" ] || continue
+    [ -z "$ko" ] && [ -f "$b/reference/kmod/kbuild/dmfs.ko" ] && ko=$b/reference/kmod/kbuild/dmfs.ko
+    [ -z "$dmfsd" ] && [ -x "$b/reference/dmfsd" ] && dmfsd=$b/reference/dmfsd
+  done
+  if [ -z "$ko" ] || [ ! -f "$ko" ]; then
+    echo "dmfs: no dmfs.ko (set DMMAP_BUILD_DIR or DMMAP_DMFS_KO; build target dmfs_kmod)" >&2
+    return 1
+  fi
+  if [ -z "$dmfsd" ] || [ ! -x "$dmfsd" ]; then
+    echo "dmfs: no dmfsd (set DMMAP_BUILD_DIR or DMMAP_DMFSD)" >&2
+    return 1
+  fi
+  if [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" != "$(uname -r)" ]; then
+    echo "dmfs: $ko is built for $(modinfo -F vermagic "$ko"), guest runs $(uname -r)" >&2
+    return 1
+  fi
+
+  mkdir -p "$root/dmfs-export"
+  mount -t tmpfs -o mode=1777 dmmap-dmfs-export "$root/dmfs-export"
+  # shellcheck disable=SC2086
+  "$dmfsd" --root "$root/dmfs-export" --listen "127.0.0.1:$port" \
+    ${DMMAP_DMFSD_ARGS:-} >"$DMMAP_OUT/dmfsd.log" 2>&1 &
+  dmfsd_pid=$!
+  for i in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$dmfsd_pid" 2>/dev/null || { echo "dmfs: dmfsd exited, see dmfsd.log" >&2; cat "$DMMAP_OUT/dmfsd.log" >&2; return 1; }
+    sleep 0.1
+  done
+
+  # shellcheck disable=SC2086
+  insmod "$ko" ${DMMAP_DMFS_KMOD_PARAMS:-}
+  for ((i = 0; i < DMMAP_CLIENTS; i++)); do
+    mkdir -p "$root/client$i"
+    mount -t dmfs -o "server=127.0.0.1:$port" none "$root/client$i"
+    dirs+=("$root/client$i")
+  done
+  grep " dmfs " /proc/mounts
+  DMMAP_DIRS=$(IFS=,; echo "${dirs[*]}")
+  export DMMAP_DIRS
+}
+
+target_teardown() {
+  local root=$DMMAP_TARGET_ROOT i rc=0
+  for ((i = 0; i < DMMAP_CLIENTS; i++)); do
+    umount "$root/client$i" || rc=1
+  done
+  rmmod dmfs || rc=1
+  if [ -n "$dmfsd_pid" ]; then
+    kill -TERM "$dmfsd_pid" 2>/dev/null
+    wait "$dmfsd_pid" || true
+  fi
+  umount "$root/dmfs-export" || rc=1
+  return $rc
+}
