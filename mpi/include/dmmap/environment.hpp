@@ -1,0 +1,26 @@
+// What a result was measured on, so a report can be read alone a year later.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "dmmap/json.hpp"
+#include "dmmap/sync.hpp"
+
+namespace dmmap {
+
+struct FilesystemInfo {
+  std::string type;        // "tmpfs", "nfs", "fuse", or the hex magic when unknown
+  unsigned long magic = 0;  // statfs f_type
+  std::string mountinfo;   // the /proc/self/mountinfo line of the mount holding the path
+  std::string mount_point, fs_type, source, options;  // fields of that line
+};
+FilesystemInfo describe_filesystem(const std::filesystem::path& path);
+
+// This rank's environment: hostname, kernel, binding, filesystem of `view`.
+Json local_environment(const std::filesystem::path& view);
+// Gathers every rank's environment to rank 0 (collective; the result is
+// meaningful on rank 0): run-wide facts once, per-rank facts in "ranks".
+Json gather_environment(Sync& sync, const std::filesystem::path& view);
+
+}  // namespace dmmap

@@ -1,0 +1,47 @@
+// RAII ownership of an mmap()ed region.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <span>
+#include <utility>
+
+namespace dmmap {
+
+class Mapping {
+ public:
+  Mapping() = default;
+  // Maps `length` bytes of `fd` at `offset`; throws std::system_error on failure.
+  Mapping(int fd, std::size_t length, int prot, int flags, off_t offset = 0);
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  Mapping(Mapping&& other) noexcept
+      : addr_(std::exchange(other.addr_, nullptr)), length_(std::exchange(other.length_, 0)) {}
+  Mapping& operator=(Mapping&& other) noexcept {
+    if (this != &other) {
+      reset();
+      addr_ = std::exchange(other.addr_, nullptr);
+      length_ = std::exchange(other.length_, 0);
+    }
+    return *this;
+  }
+  ~Mapping() { reset(); }
+
+  std::byte* data() const { return static_cast<std::byte*>(addr_); }
+  std::size_t size() const { return length_; }
+  std::span<std::byte> bytes() const { return {data(), length_}; }
+  explicit operator bool() const { return addr_ != nullptr; }
+
+  // msync(MS_SYNC) of the whole mapping; throws on failure.
+  void sync() const;
+  void reset();
+
+ private:
+  void* addr_ = nullptr;
+  std::size_t length_ = 0;
+};
+
+std::size_t page_size();
+
+}  // namespace dmmap

@@ -1,0 +1,32 @@
+#include "dmmap/probe/mapping.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace dmmap {
+
+Mapping::Mapping(int fd, std::size_t length, int prot, int flags, off_t offset) : length_(length) {
+  void* addr = ::mmap(nullptr, length, prot, flags, fd, offset);
+  if (addr == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+  addr_ = addr;
+}
+
+void Mapping::sync() const {
+  if (addr_ && ::msync(addr_, length_, MS_SYNC) != 0)
+    throw std::system_error(errno, std::generic_category(), "msync");
+}
+
+void Mapping::reset() {
+  if (addr_) ::munmap(addr_, length_);
+  addr_ = nullptr;
+  length_ = 0;
+}
+
+std::size_t page_size() {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+}  // namespace dmmap

@@ -1,0 +1,39 @@
+#include "dmmap/mpi_session.hpp"
+
+#include <cstdio>
+
+namespace dmmap {
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  MPI_Init(argc, argv);
+  MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+  // Harness errors are handled by the harness: report, then abort on purpose.
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+MpiSession::~MpiSession() {
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  MPI_Finalize();
+}
+
+void MpiSession::abort(int code) const {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; keep the compiler sure of it
+}
+
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string version(text, static_cast<std::size_t>(length));
+  // Open MPI appends a newline-separated build description; the first line is enough.
+  if (auto nl = version.find('\n'); nl != std::string::npos) version.resize(nl);
+  while (!version.empty() && (version.back() == '\0' || version.back() == ' ')) version.pop_back();
+  return version;
+}
+
+}  // namespace dmmap

@@ -1,0 +1,98 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "dmmap/probe/child.hpp"
+#include "dmmap/probe/fault_probe.hpp"
+#include "dmmap/probe/fd.hpp"
+#include "dmmap/probe/mapping.hpp"
+
+using namespace dmmap;
+
+namespace {
+
+Fd temp_file(std::size_t size) {
+  char name[] = "/tmp/dmmap-probe-XXXXXX";
+  Fd fd(::mkstemp(name));
+  ::unlink(name);
+  EXPECT_TRUE(fd);
+  EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+  return fd;
+}
+
+}  // namespace
+
+TEST(FaultProbe, LoadInsideFileSucceeds) {
+  const auto page = page_size();
+  Fd fd = temp_file(2 * page);
+  ASSERT_EQ(::pwrite(fd.get(), "\x2a", 1, static_cast<off_t>(page)), 1);
+  Mapping map(fd.get(), 2 * page, PROT_READ, MAP_SHARED);
+  ProbeResult r = probe_load(map.data() + page);
+  EXPECT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.value, 0x2a);
+}
+
+TEST(FaultProbe, LoadBeyondTruncatedEofGivesSigbus) {
+  const auto page = page_size();
+  Fd fd = temp_file(4 * page);
+  Mapping map(fd.get(), 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED);
+  ASSERT_TRUE(probe_store(map.data() + 3 * page, 7).ok());
+  ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(page)), 0);  // truncated underneath the mapping
+  ProbeResult beyond = probe_load(map.data() + 3 * page);
+  EXPECT_EQ(beyond.signal, SIGBUS) << beyond.describe();
+  EXPECT_NE(beyond.describe().find("SIGBUS"), std::string::npos);
+  EXPECT_TRUE(probe_load(map.data()).ok());  // inside the new EOF: still fine
+  ProbeResult store = probe_store(map.data() + 2 * page, 1);
+  EXPECT_EQ(store.signal, SIGBUS);
+}
+
+TEST(FaultProbe, AccessToProtectedPageGivesSigsegv) {
+  Mapping map(-1, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+  ProbeResult r = probe_load(map.data());
+  EXPECT_EQ(r.signal, SIGSEGV);
+  EXPECT_NE(r.describe().find("SEGV_ACCERR"), std::string::npos) << r.describe();
+}
+
+TEST(FaultProbe, RepeatedProbesKeepWorking) {
+  Mapping map(-1, page_size(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(probe_store(map.data(), 1).signal, SIGSEGV);
+  EXPECT_TRUE(probe_load(map.data()).ok());
+}
+
+TEST(Child, ClassifiesExitCode) {
+  auto r = run_child({"/bin/sh", "-c", "exit 3"});
+  EXPECT_TRUE(r.exited_with(3)) << r.describe();
+  EXPECT_EQ(r.describe(), "exit 3");
+}
+
+TEST(Child, ClassifiesSignal) {
+  auto r = run_child({"/bin/sh", "-c", "kill -BUS $$"});
+  EXPECT_TRUE(r.killed_by(SIGBUS)) << r.describe();
+  EXPECT_EQ(r.describe(), "killed by SIGBUS");
+}
+
+TEST(Child, CapturesOutput) {
+  ChildOptions options;
+  options.capture_stdout = true;
+  options.extra_env = {"DMMAP_PROBE_TEST=hello"};
+  auto r = run_child({"/bin/sh", "-c", "echo $DMMAP_PROBE_TEST"}, options);
+  EXPECT_TRUE(r.exited_with(0));
+  EXPECT_EQ(r.output, "hello\n");
+}
+
+TEST(Child, KillsAtTimeout) {
+  ChildOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  auto r = run_child({"/bin/sleep", "10"}, options);
+  EXPECT_EQ(r.kind, ChildOutcome::Kind::timed_out) << r.describe();
+}
+
+TEST(Child, ReportsSpawnFailure) {
+  auto r = run_child({"/nonexistent/dmmap-binary"});
+  EXPECT_EQ(r.kind, ChildOutcome::Kind::spawn_failed);
+  EXPECT_EQ(r.code, ENOENT) << r.describe();
+}

@@ -1,0 +1,89 @@
+// Runs under mpirun -np 3: the timed, abort-aware sync points of the harness.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "dmmap/mpi_session.hpp"
+#include "dmmap/sync.hpp"
+
+using namespace dmmap;
+using namespace std::chrono_literals;
+
+namespace {
+MpiSession* session;
+}
+
+TEST(Sync, AllgatherReturnsEveryPayloadInRankOrder) {
+  Sync sync(session->comm(), 10s);
+  sync.begin_phase("allgather");
+  auto all = sync.allgather(std::to_string(sync.rank() * 10));
+  ASSERT_EQ(static_cast<int>(all.size()), sync.size());
+  for (int r = 0; r < sync.size(); ++r) EXPECT_EQ(all[static_cast<std::size_t>(r)], std::to_string(r * 10));
+  EXPECT_EQ(sync.broadcast(sync.rank() == 0 ? "from root" : "ignored"), "from root");
+  auto end = sync.finish_phase(std::string(sync.rank() + 1, 'x'));
+  EXPECT_EQ(end.back().size(), static_cast<std::size_t>(sync.size()));
+}
+
+TEST(Sync, OneRankLeavingEarlyAbortsTheOthersInsteadOfHanging) {
+  for (int leaver = 0; leaver < session->size(); ++leaver) {
+    Sync sync(session->comm(), 10s);
+    sync.begin_phase("early exit");
+    bool aborted = false;
+    if (sync.rank() != leaver) {
+      try {
+        sync.barrier();
+        sync.barrier();
+      } catch (const PhaseAborted&) {
+        aborted = true;
+      }
+      EXPECT_TRUE(aborted) << "leaver " << leaver;
+    }
+    auto payloads = sync.finish_phase(sync.rank() == leaver ? "left" : "stayed");
+    EXPECT_EQ(payloads.at(static_cast<std::size_t>(leaver)), "left");
+    // The next phase works normally.
+    sync.begin_phase("after");
+    sync.barrier();
+    sync.finish_phase({});
+  }
+}
+
+TEST(Sync, SilentRankIsNamedInAHang) {
+  Sync sync(session->comm(), 1s);
+  sync.begin_phase("hang detection");
+  const int silent = sync.size() - 1;
+  if (sync.rank() == silent) {
+    ::sleep(2);  // misses rank 0's deadline
+    try {
+      sync.barrier();
+    } catch (const std::exception&) {
+    }
+  } else {
+    try {
+      sync.barrier();
+      ADD_FAILURE() << "no hang reported";
+    } catch (const HangError& e) {
+      if (sync.rank() == 0) {  // the root names the silent rank
+        ASSERT_EQ(e.missing.size(), 1u);
+        EXPECT_EQ(e.missing[0], silent);
+        EXPECT_NE(std::string(e.what()).find("hang detection"), std::string::npos);
+      } else {  // the others, left waiting by the root, name the root
+        EXPECT_EQ(e.missing, std::vector<int>{0});
+      }
+    }
+  }
+  // Leave the harness communicator quiet for MPI_Finalize: drain with a plain barrier.
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+int main(int argc, char** argv) {
+  MpiSession mpi(&argc, &argv);
+  session = &mpi;
+  ::testing::InitGoogleTest(&argc, argv);
+  if (mpi.rank() != 0) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS();
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return any;
+}
