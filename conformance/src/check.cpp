@@ -1,0 +1,53 @@
+#include "check.hpp"
+
+#include <algorithm>
+
+#include "run_state.hpp"
+
+namespace dmmap::conform {
+namespace {
+
+std::vector<CheckInfo>& registry() {
+  static std::vector<CheckInfo> checks;
+  return checks;
+}
+
+// The catalog reads in the order of the seed HLD's use cases.
+int family_rank(const std::string& id) {
+  static const std::vector<std::string> order = {"exec", "shared", "private", "model"};
+  auto family = id.substr(0, id.find('.'));
+  auto it = std::find(order.begin(), order.end(), family);
+  return static_cast<int>(it - order.begin());
+}
+
+}  // namespace
+
+CheckRegistration::CheckRegistration(CheckInfo info) { registry().push_back(std::move(info)); }
+
+const std::vector<CheckInfo>& catalog() {
+  auto& checks = registry();
+  std::stable_sort(checks.begin(), checks.end(), [](const CheckInfo& a, const CheckInfo& b) {
+    return std::make_pair(family_rank(a.id), a.id) < std::make_pair(family_rank(b.id), b.id);
+  });
+  return checks;
+}
+
+CheckContext::CheckContext(Sync& sync, std::filesystem::path dir, Level expected)
+    : sync_(sync), dir_(std::move(dir)), expected_(expected) {}
+
+bool CheckContext::all(bool value) {
+  auto votes = sync_.allgather(value ? "1" : "0");
+  return std::all_of(votes.begin(), votes.end(), [](const std::string& v) { return v == "1"; });
+}
+
+void CheckContext::reached(Level level, const std::string& what) {
+  RankOutcome& o = current_outcome();
+  o.level = o.level ? std::min(*o.level, level) : level;
+  o.observations.push_back(what + ": " + std::string(to_string(level)));
+}
+
+void CheckContext::note(const std::string& text) { current_outcome().notes.push_back(text); }
+
+void CheckContext::informational(const std::string& text) { current_outcome().informational.push_back(text); }
+
+}  // namespace dmmap::conform

@@ -1,0 +1,120 @@
+// dmmap-conform: does this filesystem behave like one machine when several
+// nodes map the same file? Launched with mpirun; rank 0 reports.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "check.hpp"
+#include "dmmap/environment.hpp"
+#include "dmmap/mpi_session.hpp"
+#include "dmmap/options.hpp"
+#include "dmmap/target.hpp"
+#include "suite.hpp"
+
+using namespace dmmap;
+using namespace dmmap::conform;
+
+namespace {
+
+struct Cli {
+  TargetSpec target;
+  SuiteConfig suite;
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  bool help = false, list = false, version = false;
+};
+
+OptionParser make_parser(Cli& cli) {
+  OptionParser p("mpirun -np N dmmap-conform", "(--dir PATH | --dirs P0,P1,...) [options]");
+  p.section("Target")
+      .value("--dir", "PATH", "directory on the filesystem under test; every rank uses it (one mount per node)",
+             [&](const std::string& v) { cli.target.views = {v}; })
+      .value("--dirs", "P0,P1,...", "rank i uses P[i mod n]: several mounts of one filesystem on one node",
+             [&](const std::string& v) { cli.target = TargetSpec::parse_dirs(v); })
+      .flag("--keep", "keep the run's scratch directory (dmmap-*) instead of removing it",
+            [&] { cli.suite.keep = true; });
+  p.section("Verdict")
+      .value("--expect", "LEVEL", "level the filesystem must reach: strict (default), msync, close-to-open",
+             [&](const std::string& v) {
+               auto level = parse_level(v);
+               if (!level || *level == Level::none)
+                 throw UsageError(fmt::format("--expect takes strict, msync or close-to-open, not '{}'", v));
+               cli.suite.expected = *level;
+             })
+      .value("--report", "DIR", "write conformance.json and junit.xml into DIR",
+             [&](const std::string& v) { cli.suite.report_dir = v; })
+      .value("--timeout", "DURATION", "longest wait at a sync point before the run ends with HANG (default 60s)",
+             [&](const std::string& v) { cli.timeout = parse_duration(v); });
+  p.section("Selection")
+      .flag("--quick", "run the smoke subset only", [&] { cli.suite.quick = true; })
+      .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
+  p.section("Other")
+      .flag("--help", "this text", [&] { cli.help = true; })
+      .flag("--version", "print the version", [&] { cli.version = true; });
+  return p;
+}
+
+std::string epilogue() {
+  return "\nGoogleTest flags work too, on the GoogleTest names (family.name with '_' for '-'),\n"
+         "e.g. --gtest_filter='shared.*'.\n"
+         "\nExit status (identical on every rank): 0 PASS, 1 a check failed, 2 bad usage or\n"
+         "unusable target, 4 a rank stopped answering (HANG).\n";
+}
+
+void print_catalog() {
+  for (const CheckInfo& c : catalog())
+    fmt::print("{:<28} {:<6} {}{}\n", c.id, c.measures_level ? "level" : "", c.summary, c.quick ? "  [quick]" : "");
+}
+
+void print_header(const MpiSession& mpi, const Cli& cli, const Json& env, const ScratchArea& scratch) {
+  fmt::print("dmmap-conform {}: {} ranks, expected level {}\n", DMMAP_VERSION, mpi.size(),
+             to_string(cli.suite.expected));
+  for (auto& rank : env.at("ranks").as_array()) {
+    auto& fs = rank.at("filesystem");
+    fmt::print("  rank {} on {}: {} ({}, {})\n", rank.at("rank").as_number(), rank.at("hostname").as_string(),
+               fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string());
+  }
+  fmt::print("  scratch directory: {}{}\n\n", scratch.path().string(), cli.suite.keep ? " (kept)" : "");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession mpi(&argc, &argv);
+  Cli cli;
+  OptionParser parser = make_parser(cli);
+  try {
+    parser.parse(argc, argv, {"--gtest_"});
+    if (!cli.help && !cli.list && !cli.version && cli.target.empty())
+      throw UsageError("say where to run: --dir PATH or --dirs P0,P1,... (see --help)");
+  } catch (const UsageError& e) {
+    if (mpi.is_root()) fmt::print(stderr, "dmmap-conform: {}\n", e.what());
+    return kExitUsage;
+  }
+  if (cli.help || cli.list || cli.version) {
+    if (mpi.is_root()) {
+      if (cli.help) fmt::print("{}{}", parser.help(), epilogue());
+      if (cli.version) fmt::print("dmmap-conform {}\n", DMMAP_VERSION);
+      if (cli.list) print_catalog();
+    }
+    return 0;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+
+  Sync sync(mpi.comm(), cli.timeout);
+  try {
+    ScratchArea scratch(sync, cli.target, cli.suite.keep);
+    Json env = gather_environment(sync, scratch.view());
+    if (mpi.is_root()) print_header(mpi, cli, env, scratch);
+    Suite suite(mpi, sync, scratch, cli.suite, std::move(env));
+    suite.register_checks();
+    return suite.run();
+  } catch (const TargetError& e) {
+    if (mpi.is_root()) fmt::print(stderr, "dmmap-conform: cannot use the target:\n{}\n", e.what());
+    return kExitUsage;
+  } catch (const HangError& e) {
+    fmt::print(stderr, "dmmap-conform: rank {}: HANG during set-up: {}\n", mpi.rank(), e.what());
+    mpi.abort(kExitHang);
+  }
+}

@@ -1,0 +1,31 @@
+// The run's report in three forms: a console table for people, JSON for
+// machines (a self-contained certificate), JUnit XML for CI systems.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "dmmap/json.hpp"
+#include "outcome.hpp"
+
+namespace dmmap::conform {
+
+struct RunSummary {
+  std::string verdict;  // "PASS" / "FAIL"
+  Level expected = Level::strict;
+  int ranks = 0;
+  double duration_s = 0;
+  std::string scratch;
+  std::vector<CheckResult> checks;
+  Json environment;
+};
+
+std::string console_table(const RunSummary& run);
+std::string verdict_line(const RunSummary& run);
+Json report_json(const RunSummary& run);
+std::string junit_xml(const RunSummary& run);
+// Writes conformance.json and junit.xml into `dir` (created if missing).
+void write_report_files(const std::filesystem::path& dir, const RunSummary& run);
+
+}  // namespace dmmap::conform

@@ -1,0 +1,202 @@
+#include "suite.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "dmmap/rank_set.hpp"
+#include "report.hpp"
+#include "run_state.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dmmap::conform {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+RankOutcome* current = nullptr;
+
+// GoogleTest's own name rules: '-' would read as a negative filter pattern.
+std::string test_name(const std::string& id) {
+  std::string name = id.substr(id.find('.') + 1);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+std::string one_line(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text;
+}
+
+// Turns GoogleTest's assertion results into this rank's outcome.
+class OutcomeRecorder : public ::testing::EmptyTestEventListener {
+  void OnTestPartResult(const ::testing::TestPartResult& part) override {
+    if (!current) return;
+    if (part.skipped()) {
+      current->skipped = one_line(part.message());
+    } else if (part.failed()) {
+      current->failures.push_back(
+          fmt::format("{} ({}:{})", one_line(part.message()), fs::path(part.file_name() ? part.file_name() : "?").filename().string(),
+                      part.line_number()));
+    }
+  }
+};
+
+class CheckTest : public ::testing::Test {
+ public:
+  CheckTest(Suite& suite, const CheckInfo& info) : suite_(suite), info_(info) {}
+  void TestBody() override { suite_.run_check(info_); }
+
+ private:
+  Suite& suite_;
+  const CheckInfo& info_;
+};
+
+}  // namespace
+
+RankOutcome& current_outcome() {
+  static RankOutcome stray;  // a report outside any check goes nowhere
+  return current ? *current : stray;
+}
+
+void set_current_outcome(RankOutcome* outcome) { current = outcome; }
+
+Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment)
+    : mpi_(mpi), sync_(sync), scratch_(scratch), config_(std::move(config)), environment_(std::move(environment)),
+      started_(Clock::now()) {}
+
+void Suite::register_checks() {
+  for (const CheckInfo& info : catalog()) {
+    if (config_.quick && !info.quick) continue;
+    ++selected_;
+    const std::string family = info.id.substr(0, info.id.find('.'));
+    ::testing::RegisterTest(family.c_str(), test_name(info.id).c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                            [this, &info]() -> ::testing::Test* { return new CheckTest(*this, info); });
+  }
+  auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+  // Only our own progress lines and table: GoogleTest's printer would repeat
+  // every rank's output and knows nothing of levels.
+  delete listeners.Release(listeners.default_result_printer());
+  listeners.Append(new OutcomeRecorder);
+}
+
+fs::path Suite::prepare_check_dir(const CheckInfo& info) {
+  std::string dirname = info.id;
+  std::replace(dirname.begin(), dirname.end(), '.', '-');
+  std::string complaint;
+  if (sync_.rank() == 0) {
+    fs::path dir = scratch_.path() / dirname;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+      complaint = fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno));
+  }
+  complaint = sync_.broadcast(complaint);
+  if (!complaint.empty()) throw std::runtime_error(complaint);
+  return scratch_.path() / dirname;
+}
+
+void Suite::run_check(const CheckInfo& info) {
+  const auto start = Clock::now();
+  sync_.begin_phase(info.id);
+  RankOutcome outcome;
+  set_current_outcome(&outcome);
+  if (sync_.size() < info.min_ranks) {
+    outcome.skipped = fmt::format("needs {} ranks, {} started", info.min_ranks, sync_.size());
+  } else {
+    try {
+      CheckContext ctx(sync_, prepare_check_dir(info), config_.expected);
+      info.run(ctx);
+    } catch (const PhaseAborted&) {
+      outcome.aborted = true;
+    } catch (const HangError& e) {
+      on_hang(info, e);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+  set_current_outcome(nullptr);
+  std::vector<std::string> all;
+  try {
+    all = sync_.finish_phase(outcome.to_json().dump());
+  } catch (const HangError& e) {
+    on_hang(info, e);
+  }
+  if (sync_.rank() != 0) return;
+  std::vector<RankOutcome> per_rank;
+  for (auto& text : all) per_rank.push_back(RankOutcome::from_json(Json::parse(text)));
+  CheckResult result = conclude(info.id, info.measures_level, config_.expected, per_rank);
+  result.duration_s = std::chrono::duration<double>(Clock::now() - start).count();
+  record(std::move(result));
+}
+
+void Suite::record(CheckResult result) {
+  const std::string level = result.level ? std::string(to_string(*result.level)) : "";
+  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1, selected_, result.id,
+             to_string(result.verdict), level, result.duration_s,
+             result.message.empty() ? "" : "  " + result.message);
+  std::fflush(stdout);
+  results_.push_back(std::move(result));
+}
+
+void Suite::on_hang(const CheckInfo& info, const HangError& error) {
+  if (sync_.rank() == 0) {
+    CheckResult result;
+    result.id = info.id;
+    result.verdict = Verdict::hang;
+    result.ranks = error.missing;
+    result.message = error.what();
+    record(std::move(result));
+    const double duration = std::chrono::duration<double>(Clock::now() - started_).count();
+    write_reports(duration);
+    scratch_.remove();
+    fmt::print(stderr, "dmmap-conform: HANG in {}: {}; aborting the job\n", info.id, error.what());
+  } else {
+    fmt::print(stderr, "dmmap-conform: rank {}: HANG in {}: {}; aborting the job\n", sync_.rank(), info.id,
+               error.what());
+  }
+  mpi_.abort(kExitHang);
+}
+
+bool Suite::overall_pass() const {
+  return std::none_of(results_.begin(), results_.end(),
+                      [](const CheckResult& r) { return counts_as_failure(r.verdict); });
+}
+
+void Suite::write_reports(double duration_s) const {
+  RunSummary run;
+  run.verdict = overall_pass() ? "PASS" : "FAIL";
+  run.expected = config_.expected;
+  run.ranks = sync_.size();
+  run.duration_s = duration_s;
+  run.scratch = scratch_.path().string();
+  run.checks = results_;
+  run.environment = environment_;
+  fmt::print("{}\n{}\n", console_table(run), verdict_line(run));
+  if (config_.report_dir) {
+    try {
+      write_report_files(*config_.report_dir, run);
+      fmt::print("report: {}/conformance.json, {}/junit.xml\n", config_.report_dir->string(),
+                 config_.report_dir->string());
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "dmmap-conform: cannot write the report: {}\n", e.what());
+    }
+  }
+}
+
+int Suite::run() {
+  // Verdicts come from our own conclusions, not from GoogleTest's status.
+  [[maybe_unused]] const int gtest_status = RUN_ALL_TESTS();
+  int status = kExitPass;
+  if (sync_.rank() == 0) {
+    write_reports(std::chrono::duration<double>(Clock::now() - started_).count());
+    status = overall_pass() ? kExitPass : kExitFail;
+  }
+  MPI_Bcast(&status, 1, MPI_INT, 0, mpi_.comm());
+  return status;
+}
+
+}  // namespace dmmap::conform
