@@ -90,6 +90,7 @@ struct dmfs_lock {
 	u32 mode;                   /* DMFS_LOCK_PR / DMFS_LOCK_PW */
 	u64 data_version;           /* from the grant */
 	u64 gen;                    /* connection generation of the grant */
+	u64 seq;                    /* grant sequence number on this mount */
 	int users;                  /* references of read/write/fault */
 	enum dmfs_lock_state state;
 	bool revoke_pending;        /* server asked; run when users drop to 0 */
@@ -125,6 +126,7 @@ struct dmfs_sb_info {
 	unsigned int lru_count;
 	struct list_head early_revokes; /* REVOKEs that overtook their grant */
 	atomic_t nr_locks;
+	atomic64_t grant_seq;
 	struct work_struct shrink_work;
 	struct work_struct dead_work;
 	u64 generation;              /* bumped on reconnect */

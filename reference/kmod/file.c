@@ -18,6 +18,7 @@
 struct dmfs_file {
 	u64 open_handle;   /* server open registration, 0 if none */
 	u64 exec_version;  /* data version when opened for exec */
+	u64 exec_seq;      /* lock grant sequence number at exec open */
 	bool exec;
 };
 
@@ -278,10 +279,8 @@ static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		pagefault_disable();
 		ret = generic_perform_write(iocb, from);
 		pagefault_enable();
-		if (ret > 0) {
-			iocb->ki_pos += ret;
-			done += ret;
-		}
+		if (ret > 0)
+			done += ret; /* generic_perform_write advanced ki_pos */
 unlock:
 		dmfs_lock_put(lk);
 		inode_unlock(inode);
@@ -327,7 +326,7 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	/* HLD section 8: a running binary that changed meanwhile is not run */
 	if (df && df->exec && !dmfs_fi_skip_exec_check &&
-	    lk->data_version != df->exec_version) {
+	    lk->seq > df->exec_seq && lk->data_version != df->exec_version) {
 		pr_warn_ratelimited("dmfs: ino %lu changed while executing (version %llu -> %llu): SIGBUS to %s[%d]\n",
 				    inode->i_ino, df->exec_version,
 				    lk->data_version, current->comm,
@@ -414,6 +413,28 @@ static int dmfs_open(struct inode *inode, struct file *file)
 		flags |= DMFS_OPEN_EXEC | DMFS_OPEN_READ;
 	if (file->f_mode & FMODE_WRITE)
 		flags |= DMFS_OPEN_WRITE;
+	if (flags & DMFS_OPEN_EXEC) {
+		/*
+		 * The version a binary runs at: our own dirty data goes to the
+		 * server first, and a PR lock makes every other client's too.
+		 * Any lock granted later must carry the same version, or the
+		 * binary changed under us (HLD section 8).
+		 */
+		struct dmfs_lock *lk;
+
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err) {
+			kfree(df);
+			return err;
+		}
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF, true);
+		if (IS_ERR(lk)) {
+			kfree(df);
+			return PTR_ERR(lk);
+		}
+		df->exec_seq = atomic64_read(&DMFS_SB(inode->i_sb)->grant_seq);
+		dmfs_lock_put(lk);
+	}
 	if (flags) {
 		/* registered opens: cluster-wide deny-write for binaries */
 		memset(&rq, 0, sizeof(rq));

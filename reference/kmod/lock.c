@@ -169,6 +169,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	nlk->users = 1;
 	nlk->state = DMFS_LK_GRANTED;
 	nlk->gen = sbi->generation;
+	nlk->seq = atomic64_inc_return(&sbi->grant_seq);
 
 	mutex_lock(&di->lock_mutex);
 	di->enqueues--;

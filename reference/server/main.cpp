@@ -1,0 +1,188 @@
+// dmfsd: the dmfs reference server. See docs/dmfsd.md.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "log.hpp"
+#include "server.hpp"
+
+namespace {
+
+dmfs::Server* g_server = nullptr;
+
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+R"(usage: dmfsd --root DIR [options]
+
+dmfsd serves the dmfs reference filesystem (protocol version %u, see
+docs/protocol.md) from a backing directory, with cluster-wide extent locks.
+
+  --root DIR            backing store (created if missing); dmfsd keeps its
+                        own state in DIR/.dmfsd (hidden from clients)
+  --listen ADDR:PORT    address to listen on (default 127.0.0.1:%u);
+                        PORT 0 picks a free port; IPv6 as [::1]:PORT
+  --port-file FILE      write the bound port to FILE once listening
+  --secret-file FILE    require clients to prove knowledge of this shared
+                        secret in the handshake (trailing newline ignored)
+  --revoke-timeout T    evict a client that has not cancelled a revoked lock
+                        T after the revoke (default 30s; units ms or s,
+                        plain numbers are seconds)
+  --max-clients N       connections served at once (default 256)
+  --log-level LEVEL     error, warn, info (default), debug (grants, revokes),
+                        trace (every request)
+  --fault NAME          fault injection: disable one protocol duty (repeat
+                        for several; never in production); --list-faults
+  --list-faults         list the fault-injection switches and exit
+  --version             print the version and exit
+  -h, --help            this text
+
+SIGTERM or SIGINT: stop accepting, close every session, sync the backing
+store and record a clean shutdown. Data acknowledged by FSYNC survives a
+restart or crash.
+)",
+               DMFS_PROTO_VERSION, DMFS_DEFAULT_PORT);
+}
+
+bool parse_duration(const std::string& s, std::chrono::milliseconds& out) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || v < 0) return false;
+  std::string unit(end);
+  double ms;
+  if (unit.empty() || unit == "s") ms = v * 1000;
+  else if (unit == "ms") ms = v;
+  else return false;
+  if (ms < 1 || ms > 24 * 3600 * 1000.0) return false;
+  out = std::chrono::milliseconds(static_cast<long long>(ms));
+  return true;
+}
+
+bool parse_listen(const std::string& s, dmfs::ServerOptions& o) {
+  std::string host = s, port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos) return false;
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size()) {
+      if (s[close + 1] != ':') return false;
+      port = s.substr(close + 2);
+    }
+  } else if (auto c = s.rfind(':'); c != std::string::npos) {
+    host = s.substr(0, c);
+    port = s.substr(c + 1);
+  }
+  if (!host.empty()) o.listen_addr = host;
+  if (!port.empty()) {
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (*end || p < 0 || p > 65535) return false;
+    o.port = static_cast<uint16_t>(p);
+  }
+  return true;
+}
+
+int die(const std::string& msg) {
+  std::fprintf(stderr, "dmfsd: %s (try --help)\n", msg.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dmfs::ServerOptions opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& v) {
+      auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        v = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        return true;
+      }
+      if (i + 1 >= argc) return false;
+      v = argv[++i];
+      return true;
+    };
+    std::string v;
+    std::string name = a.substr(0, a.find('='));
+    if (name == "-h" || name == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (name == "--version") {
+      std::printf("dmfsd %s (dmfs protocol %u)\n", DMFS_VERSION_STRING, DMFS_PROTO_VERSION);
+      return 0;
+    } else if (name == "--list-faults") {
+      for (auto& f : dmfs::fault_table()) std::printf("%-20s %s\n", f.name, f.what);
+      return 0;
+    } else if (name == "--root") {
+      if (!value(v)) return die("--root needs a directory");
+      opt.root = v;
+    } else if (name == "--listen") {
+      if (!value(v) || !parse_listen(v, opt)) return die("--listen needs ADDR:PORT");
+    } else if (name == "--port-file") {
+      if (!value(v)) return die("--port-file needs a file");
+      opt.port_file = v;
+    } else if (name == "--secret-file") {
+      if (!value(v)) return die("--secret-file needs a file");
+      std::ifstream f(v, std::ios::binary);
+      if (!f) return die("cannot read secret file " + v);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      std::string secret = ss.str();
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+      if (secret.empty()) return die("secret file " + v + " is empty");
+      opt.secret = secret;
+    } else if (name == "--revoke-timeout") {
+      if (!value(v) || !parse_duration(v, opt.revoke_timeout))
+        return die("--revoke-timeout needs a duration such as 30s or 500ms");
+    } else if (name == "--max-clients") {
+      if (!value(v) || std::atol(v.c_str()) < 1) return die("--max-clients needs a positive number");
+      opt.max_clients = static_cast<size_t>(std::atol(v.c_str()));
+    } else if (name == "--log-level") {
+      dmfs::log::Level l;
+      if (!value(v) || !dmfs::log::parse_level(v, l)) return die("--log-level: error|warn|info|debug|trace");
+      dmfs::log::set_level(l);
+    } else if (name == "--fault") {
+      if (!value(v)) return die("--fault needs a name (see --list-faults)");
+      bool found = false;
+      for (auto& f : dmfs::fault_table())
+        if (v == f.name) {
+          opt.faults.*(f.flag) = true;
+          found = true;
+        }
+      if (!found) return die("unknown fault '" + v + "' (see --list-faults)");
+    } else {
+      return die("unknown option " + a);
+    }
+  }
+  if (opt.root.empty()) return die("--root DIR is required");
+
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    dmfs::Server server(opt);
+    server.listen();
+    g_server = &server;
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    int rc = server.run();
+    g_server = nullptr;
+    return rc;
+  } catch (const std::exception& e) {
+    dmfs::log::error("{}", e.what());
+    return 1;
+  }
+}

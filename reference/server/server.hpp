@@ -1,0 +1,140 @@
+// dmfsd: a single-threaded epoll event loop serving dmfs clients. Lock waits
+// are state, never blocking calls: a waiting LOCK_ENQUEUE is answered when the
+// lock manager grants it, while the loop keeps serving every connection
+// (including the write-back WRITEs of the holders being revoked).
+#pragma once
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "backing_store.hpp"
+#include "lock_manager.hpp"
+#include "siphash.hpp"
+#include "wire.hpp"
+
+namespace dmfs {
+
+struct Faults {
+  bool no_revoke = false;            // grant without revoking conflicting holders
+  bool grant_before_cancel = false;  // revoke, but grant without waiting for the cancel
+  bool no_writeback = false;         // revoke with DMFS_RVF_DISCARD: no write-back asked
+  bool no_etxtbsy = false;           // don't enforce cluster-wide deny-write
+  bool no_dv_bump = false;           // data version never changes
+  bool no_evict = false;             // never evict a holder that ignores a revoke
+  bool stale_grant_attr = false;     // grant carries size/version from before the revoke
+};
+
+// Names, descriptions and setters of the fault switches (for --help/--fault).
+struct FaultInfo {
+  const char* name;
+  const char* what;
+  bool Faults::*flag;
+};
+const std::vector<FaultInfo>& fault_table();
+
+struct ServerOptions {
+  std::string root;
+  std::string listen_addr = "127.0.0.1";
+  uint16_t port = DMFS_DEFAULT_PORT;
+  std::optional<std::string> secret;  // raw secret bytes
+  std::chrono::milliseconds revoke_timeout{30000};
+  size_t max_clients = 256;
+  std::string port_file;  // written with the bound port once listening
+  Faults faults;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions opt);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens (throws std::runtime_error on failure).
+  void listen();
+  uint16_t port() const { return port_; }
+  // Serves until stop() (async-signal-safe) is called; then shuts down
+  // cleanly. Returns the exit status.
+  int run();
+  void stop();
+
+ private:
+  enum class State { hello, auth, ready, closing };
+  struct OpenRec {
+    uint64_t file;
+    uint32_t flags;
+  };
+  struct Session {
+    int fd = -1;
+    uint64_t id = 0;
+    State state = State::hello;
+    std::string name, peer;
+    // output
+    std::deque<std::vector<uint8_t>> out;
+    size_t out_off = 0;
+    size_t out_bytes = 0;
+    bool want_out = false;
+    bool reading = true;
+    bool doomed = false;
+    bool released = false;
+    std::vector<uint8_t> in;
+    size_t in_len = 0;
+    uint8_t client_nonce[DMFS_NONCE_LEN]{};
+    uint8_t server_nonce[DMFS_NONCE_LEN]{};
+    std::unordered_set<uint64_t> pending_enqueues;
+    std::unordered_map<uint64_t, uint64_t> callbacks;  // callback req id -> lock handle
+    std::unordered_map<uint64_t, OpenRec> opens;
+    uint64_t next_cb = 1;
+  };
+  struct OpenCounts {
+    uint32_t exec = 0, write = 0;
+  };
+
+  void accept_all();
+  void on_readable(Session& s);
+  void on_writable(Session& s);
+  void process_input(Session& s);
+  void handle(Session& s, const dmfs_hdr& h, wire::Bytes body);
+  void dispatch(Session& s, const wire::ClientMsg& m);
+  void send(Session& s, std::vector<uint8_t> msg);
+  void reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<wire::Bytes> parts = {});
+  void flush(Session& s);
+  void update_events(Session& s);
+  void doom(Session& s, const char* why);
+  void reap();
+  void release_session_state(Session& s);
+  void apply(lk::Actions& a);
+  void check_evictions();
+  void evict(uint64_t client);
+  uint32_t attr_flags(uint64_t file) const;
+  int get_attr(uint64_t file, dmfs_attr& a);
+  Session* by_client(uint64_t client);
+
+  ServerOptions opt_;
+  std::unique_ptr<BackingStore> store_;
+  lk::LockManager locks_;
+  std::optional<AuthKey> key_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int stop_fd_ = -1;  // eventfd
+  uint16_t port_ = 0;
+  uint64_t boot_id_ = 0;
+  uint64_t next_client_ = 1;
+  uint64_t next_open_ = 1;
+  std::unordered_map<int, std::unique_ptr<Session>> sessions_;  // by fd
+  std::unordered_map<uint64_t, Session*> clients_;               // by client id
+  std::unordered_map<uint64_t, OpenCounts> open_counts_;
+  // Pre-revoke attributes for the stale_grant_attr fault.
+  std::unordered_map<uint64_t, dmfs_attr> stale_attr_;
+  std::vector<uint8_t> io_buf_;
+};
+
+}  // namespace dmfs

@@ -1,0 +1,680 @@
+// Integration tests: the real dmfsd on loopback, several clients.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <dirent.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "client.hpp"
+#include "dmfsd_process.hpp"
+
+using namespace dmfs;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+#ifndef DMFSD_BIN
+#error "DMFSD_BIN must name the dmfsd binary"
+#endif
+
+namespace {
+
+constexpr uint64_t P = DMFS_PAGE_SIZE;
+
+class Dmfsd : public ::testing::Test {
+ protected:
+  std::string root;
+  std::unique_ptr<test::DmfsdProcess> srv;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/dmfs-root-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root = tmpl;
+  }
+  void TearDown() override {
+    if (srv && srv->running()) {
+      EXPECT_EQ(srv->stop(), 0) << srv->log();
+    }
+    if (HasFailure() && srv) std::fprintf(stderr, "---- dmfsd log ----\n%s\n", srv->log().c_str());
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  void start(std::vector<std::string> extra = {}) {
+    srv = std::make_unique<test::DmfsdProcess>(DMFSD_BIN, root, std::move(extra));
+    srv->start();
+  }
+  ClientOptions opts(const std::string& name = "test") {
+    ClientOptions o;
+    o.port = srv->port();
+    o.name = name;
+    o.timeout = 20s;
+    return o;
+  }
+  std::unique_ptr<Client> connect(const std::string& name = "test") { return Client::connect(opts(name)); }
+  uint64_t make_file(Client& c, const std::string& name, std::string_view content = {}) {
+    dmfs_attr a{};
+    EXPECT_EQ(c.create(c.root(), name, 0644, a), 0);
+    if (!content.empty()) {
+      EXPECT_EQ(c.write(a.file_id, 0, content), 0);
+    }
+    return a.file_id;
+  }
+};
+
+TEST_F(Dmfsd, HandshakeAndNamespace) {
+  start();
+  auto c = connect();
+  EXPECT_EQ(c->hello().version, DMFS_PROTO_VERSION);
+  EXPECT_NE(c->client_id(), 0u);
+  EXPECT_EQ(c->ping(), 0);
+  dmfs_statfs_rep sf{};
+  EXPECT_EQ(c->statfs(sf), 0);
+  EXPECT_GT(sf.blocks, 0u);
+  dmfs_attr d{}, f{}, l{};
+  ASSERT_EQ(c->mkdir(c->root(), "dir", 0755, d), 0);
+  EXPECT_EQ(d.mode & S_IFMT, unsigned(S_IFDIR));
+  EXPECT_EQ(c->mkdir(c->root(), "dir", 0755, d), -EEXIST);
+  ASSERT_EQ(c->create(d.file_id, "file", 0640, f), 0);
+  EXPECT_EQ(f.mode, unsigned(S_IFREG | 0640));
+  EXPECT_EQ(c->create(d.file_id, "file", 0640, f, true), -EEXIST);
+  ASSERT_EQ(c->lookup(d.file_id, "file", l), 0);
+  EXPECT_EQ(l.file_id, f.file_id);
+  EXPECT_EQ(c->lookup(d.file_id, "nope", l), -ENOENT);
+  EXPECT_EQ(c->lookup(c->root(), ".dmfsd", l), -ENOENT);  // server state is hidden
+  // Many entries, small pages of READDIR.
+  for (int i = 0; i < 40; ++i) {
+    dmfs_attr x{};
+    ASSERT_EQ(c->create(d.file_id, "f" + std::to_string(i), 0644, x), 0);
+  }
+  std::vector<DirEntryInfo> ents;
+  ASSERT_EQ(c->readdir(d.file_id, ents, 200), 0);
+  EXPECT_EQ(ents.size(), 41u);
+  std::vector<DirEntryInfo> rootents;
+  ASSERT_EQ(c->readdir(c->root(), rootents), 0);
+  ASSERT_EQ(rootents.size(), 1u);
+  EXPECT_EQ(rootents[0].name, "dir");
+  EXPECT_EQ(rootents[0].type, DT_DIR);
+  // Rename keeps the file id; the old name is gone.
+  ASSERT_EQ(c->rename(d.file_id, "file", c->root(), "moved"), 0);
+  ASSERT_EQ(c->lookup(c->root(), "moved", l), 0);
+  EXPECT_EQ(l.file_id, f.file_id);
+  EXPECT_EQ(c->getattr(f.file_id, l), 0);
+  EXPECT_EQ(c->rename(d.file_id, "f1", c->root(), "moved", DMFS_RENAME_NOREPLACE), -EEXIST);
+  // Set attributes.
+  dmfs_setattr_req sa{};
+  sa.file_id = f.file_id;
+  sa.valid = DMFS_SA_MODE | DMFS_SA_MTIME | DMFS_SA_SIZE;
+  sa.mode = 0600;
+  sa.mtime_sec = 1000000;
+  sa.size = 10000;
+  ASSERT_EQ(c->setattr(sa, &l), 0);
+  EXPECT_EQ(l.mode & 07777, 0600u);
+  EXPECT_EQ(l.mtime_sec, 1000000u);
+  EXPECT_EQ(l.size, 10000u);
+  // Unlink / rmdir errors.
+  EXPECT_EQ(c->rmdir(c->root(), "dir"), -ENOTEMPTY);
+  EXPECT_EQ(c->unlink(c->root(), "dir"), -EISDIR);
+  EXPECT_EQ(c->rmdir(c->root(), "moved"), -ENOTDIR);
+  EXPECT_EQ(c->unlink(c->root(), "moved"), 0);
+  EXPECT_EQ(c->getattr(f.file_id, l), -ESTALE);
+  EXPECT_EQ(c->unlink(c->root(), ".dmfsd"), -EPERM);
+}
+
+TEST_F(Dmfsd, ReadWriteAndDataVersion) {
+  start();
+  auto c = connect();
+  uint64_t id = make_file(*c, "data");
+  std::string big(3 * P + 100, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
+  dmfs_write_rep w1{}, w2{};
+  ASSERT_EQ(c->write(id, 0, big, &w1), 0);
+  EXPECT_EQ(w1.size, big.size());
+  std::string got;
+  dmfs_read_rep rr{};
+  ASSERT_EQ(c->read(id, 0, 4 * P, got, &rr), 0);
+  EXPECT_EQ(got, big);  // short read at EOF
+  EXPECT_EQ(rr.data_version, w1.data_version);
+  ASSERT_EQ(c->write(id, P, "Z", &w2), 0);
+  EXPECT_NE(w2.data_version, w1.data_version);
+  EXPECT_EQ(w2.size, big.size());  // never shrinks
+  EXPECT_EQ(c->read(id, 1, P, got), -EINVAL);
+  EXPECT_EQ(c->write(id, 3, "x"), -EINVAL);
+  EXPECT_EQ(c->fsync(id), 0);
+  EXPECT_EQ(c->truncate(id, 5), 0);
+  dmfs_attr a{};
+  ASSERT_EQ(c->getattr(id, a), 0);
+  EXPECT_EQ(a.size, 5u);
+  EXPECT_NE(a.data_version, w2.data_version);
+  // Writes up to the maximum size in one message.
+  std::string max(DMFS_MAX_IO, 'm');
+  ASSERT_EQ(c->write(id, 0, max), 0);
+  ASSERT_EQ(c->read(id, 0, DMFS_MAX_IO, got), 0);
+  EXPECT_EQ(got, max);
+}
+
+TEST_F(Dmfsd, RevokeAndGrantRoundTrip) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  EXPECT_EQ(la.start, 0u);
+  EXPECT_EQ(la.end, DMFS_EOF);  // expanded: nobody else
+  EXPECT_TRUE(la.flags & DMFS_LGF_EXPANDED);
+  // B asks for PR; A (default handler) acks and cancels; then B is granted.
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_EQ(a->revokes_received(), 1u);
+  EXPECT_EQ(lb.mode, DMFS_LOCK_PR);
+  // The old handle is gone.
+  EXPECT_EQ(a->cancel(la.lock_handle), -ENOLCK);
+  // A second reader shares.
+  dmfs_lock_enqueue_rep la2{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PR, 0, la2), 0);
+  EXPECT_EQ(b->revokes_received(), 0u);
+  // NOWAIT on a conflict does not revoke.
+  dmfs_lock_enqueue_rep x{};
+  EXPECT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, DMFS_LKF_NOWAIT, x), -EAGAIN);
+  EXPECT_EQ(b->revokes_received(), 0u);
+}
+
+// A holds PW and has "dirty" data only it knows; B's PR enqueue makes the
+// server revoke A, A writes back (WRITEs on its connection while B waits),
+// cancels, and B's grant and read show A's data.
+TEST_F(Dmfsd, DataHandedOffOnRevoke) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", std::string(2 * P, '0'));
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  const uint64_t dv_before = la.attr.data_version;
+  std::string dirty0(P, 'A'), dirty1(P, 'B');
+  std::atomic<int> handled{0};
+  a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    EXPECT_EQ(r.lock_handle, la.lock_handle);
+    EXPECT_EQ(r.flags & DMFS_RVF_DISCARD, 0u);
+    std::this_thread::sleep_for(50ms);  // the waiter must not be granted meanwhile
+    EXPECT_EQ(c.write(r.file_id, 0, dirty0), 0);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(c.write(r.file_id, P, dirty1), 0);
+    EXPECT_EQ(c.write(r.file_id, 2 * P, "tail"), 0);  // extends the file
+    ++handled;
+    EXPECT_EQ(c.cancel(r.lock_handle), 0);
+  });
+  dmfs_lock_enqueue_rep lb{};
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(b->lock(id, 0, 3 * P, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(lb.attr.size, 2 * P + 4);
+  EXPECT_NE(lb.attr.data_version, dv_before);
+  std::string got;
+  ASSERT_EQ(b->read(id, 0, 3 * P, got), 0);
+  EXPECT_EQ(got, dirty0 + dirty1 + "tail");
+}
+
+// Several clients increment a counter in the file under PW locks: mutual
+// exclusion and hand-off end to end, with revokes arriving while holders work.
+TEST_F(Dmfsd, ContendedCounterIsExact) {
+  start();
+  auto setup = connect("setup");
+  uint64_t id = make_file(*setup, "counter", std::string(8, '\0'));
+  constexpr int kClients = 4, kIters = 40;
+  std::vector<std::thread> ts;
+  std::atomic<int> errors{0};
+  for (int i = 0; i < kClients; ++i)
+    ts.emplace_back([&, i] {
+      auto c = connect("worker" + std::to_string(i));
+      // A holder finishes its critical section, then cancels by itself.
+      c->set_revoke_handler([](Client& cl, uint64_t cb, const dmfs_revoke_cb&) { cl.ack_revoke(cb); });
+      for (int k = 0; k < kIters; ++k) {
+        dmfs_lock_enqueue_rep l{};
+        if (c->lock(id, 0, P, DMFS_LOCK_PW, 0, l)) { ++errors; return; }
+        std::string v;
+        if (c->read(id, 0, P, v) || v.size() != 8) { ++errors; return; }
+        uint64_t n;
+        std::memcpy(&n, v.data(), 8);
+        ++n;
+        std::memcpy(v.data(), &n, 8);
+        if (c->write(id, 0, v)) ++errors;
+        if (c->cancel(l.lock_handle)) ++errors;
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::string v;
+  ASSERT_EQ(setup->read(id, 0, P, v), 0);
+  uint64_t n = 0;
+  std::memcpy(&n, v.data(), 8);
+  EXPECT_EQ(n, uint64_t(kClients * kIters));
+}
+
+TEST_F(Dmfsd, SilentClientIsEvicted) {
+  start({"--revoke-timeout", "300ms"});
+  auto a = connect("silent"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  uint64_t exec_handle = 0;
+  ASSERT_EQ(a->open(id, DMFS_OPEN_EXEC, exec_handle), 0);
+  a->set_revoke_handler([](Client&, uint64_t, const dmfs_revoke_cb&) { /* never answers */ });
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PW, 0, lb), 0);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 290ms);
+  EXPECT_LT(waited, 5s);
+  ASSERT_TRUE(a->wait_closed(5s));
+  EXPECT_EQ(a->evicted_reason(), DMFS_EVICT_REVOKE_TIMEOUT);
+  EXPECT_EQ(a->ping(), -ENOTCONN);
+  // Its exec open is gone with it: B may open for write.
+  uint64_t h = 0;
+  EXPECT_EQ(b->open(id, DMFS_OPEN_WRITE, h), 0);
+  EXPECT_NE(srv->log().find("EVICT client"), std::string::npos);
+  // It may come back as a new client; its old lock handle means nothing.
+  auto a2 = connect("silent");
+  EXPECT_NE(a2->client_id(), a->client_id());
+  EXPECT_EQ(a2->cancel(la.lock_handle), -ENOLCK);
+}
+
+TEST_F(Dmfsd, ClientThatWritesBackSlowlyIsNotEvicted) {
+  start({"--revoke-timeout", "400ms"});
+  auto a = connect("slow"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    // Each WRITE restarts the revoke timer: 4 x 250 ms > timeout in total.
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(250ms);
+      EXPECT_EQ(c.write(r.file_id, uint64_t(i) * P, std::string(P, char('a' + i))), 0);
+    }
+    EXPECT_EQ(c.cancel(r.lock_handle), 0);
+  });
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_TRUE(a->connected());
+  EXPECT_EQ(a->ping(), 0);
+  EXPECT_EQ(lb.attr.size, 4 * P);
+}
+
+TEST_F(Dmfsd, ExecOpenDeniesWritersEverywhere) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "bin", "#!/bin/sh\n");
+  uint64_t he = 0, hw = 0, hr = 0;
+  dmfs_attr at{};
+  ASSERT_EQ(a->open(id, DMFS_OPEN_READ | DMFS_OPEN_EXEC, he, &at), 0);
+  EXPECT_TRUE(at.flags & DMFS_AF_EXEC_BUSY);
+  EXPECT_EQ(b->open(id, DMFS_OPEN_WRITE, hw), -ETXTBSY);
+  EXPECT_EQ(a->open(id, DMFS_OPEN_WRITE, hw), -ETXTBSY);  // also the runner's own node
+  EXPECT_EQ(b->open(id, DMFS_OPEN_WRITE | DMFS_OPEN_TRUNC, hw), -ETXTBSY);
+  EXPECT_EQ(b->truncate(id, 0), -ETXTBSY);
+  EXPECT_EQ(b->open(id, DMFS_OPEN_READ, hr), 0);
+  EXPECT_EQ(b->open(id, DMFS_OPEN_EXEC, hr), 0);  // two runners are fine
+  EXPECT_EQ(a->close(he), 0);
+  EXPECT_EQ(b->open(id, DMFS_OPEN_WRITE, hw), -ETXTBSY);  // B itself still runs it
+  EXPECT_EQ(b->close(hr), 0);
+  ASSERT_EQ(b->open(id, DMFS_OPEN_WRITE, hw), 0);
+  // While a writer has it open, exec is refused.
+  EXPECT_EQ(a->open(id, DMFS_OPEN_EXEC, he), -ETXTBSY);
+  // The writer's disconnect releases its open.
+  b.reset();
+  for (int i = 0; i < 100 && a->open(id, DMFS_OPEN_EXEC, he) == -ETXTBSY; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(a->getattr(id, at), 0);
+  EXPECT_TRUE(at.flags & DMFS_AF_EXEC_BUSY);
+  EXPECT_EQ(a->close(12345), -EBADF);
+}
+
+TEST_F(Dmfsd, CancelWaitingEnqueueByReqId) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb&) { c.ack_revoke(cb); });
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  uint64_t rid = 0;
+  auto f = b->lock_async(id, 0, P, DMFS_LOCK_PW, 0, &rid);
+  EXPECT_EQ(f.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(b->cancel(rid, DMFS_LCF_BY_REQID), 0);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get().status, -ECANCELED);
+  EXPECT_EQ(b->cancel(rid, DMFS_LCF_BY_REQID), -ENOLCK);
+  EXPECT_EQ(a->cancel(la.lock_handle), 0);
+}
+
+TEST_F(Dmfsd, UnlinkedOpenFileStaysUsable) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", "keep me");
+  uint64_t h = 0;
+  ASSERT_EQ(a->open(id, DMFS_OPEN_READ | DMFS_OPEN_WRITE, h), 0);
+  ASSERT_EQ(b->unlink(b->root(), "f"), 0);
+  std::string got;
+  ASSERT_EQ(a->read(id, 0, P, got), 0);
+  EXPECT_EQ(got, "keep me");
+  EXPECT_EQ(a->write(id, 0, "still ok"), 0);
+  EXPECT_EQ(a->close(h), 0);
+  dmfs_attr at{};
+  EXPECT_EQ(a->getattr(id, at), -ESTALE);
+}
+
+TEST_F(Dmfsd, SharedSecretHandshake) {
+  std::string secret_file = root + ".secret";
+  {
+    std::ofstream f(secret_file);
+    f << "sesame\n";
+  }
+  start({"--secret-file", secret_file});
+  int st = 0;
+  auto o = opts();
+  EXPECT_EQ(Client::try_connect(o, &st), nullptr);
+  EXPECT_EQ(st, -EACCES);
+  o.secret = "wrong";
+  EXPECT_EQ(Client::try_connect(o, &st), nullptr);
+  EXPECT_EQ(st, -EACCES);
+  o.secret = "sesame";
+  auto c = Client::try_connect(o, &st);
+  ASSERT_NE(c, nullptr) << st;
+  EXPECT_TRUE(c->hello().flags & DMFS_HELLO_AUTH_REQUIRED);
+  EXPECT_EQ(c->ping(), 0);
+  fs::remove(secret_file);
+}
+
+// Raw socket helpers for protocol-violation tests.
+int raw_connect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Reads replies until EOF; returns the statuses seen, and whether EOF came.
+std::vector<int> read_until_eof(int fd, bool& eof) {
+  std::vector<int> st;
+  eof = false;
+  for (;;) {
+    dmfs_hdr h{};
+    ssize_t n = recv(fd, &h, sizeof h, MSG_WAITALL);
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    if (n != sizeof h) break;
+    st.push_back(int32_t(h.status));
+    std::vector<uint8_t> body(h.length - sizeof h);
+    if (!body.empty() && recv(fd, body.data(), body.size(), MSG_WAITALL) != ssize_t(body.size())) break;
+  }
+  return st;
+}
+
+TEST_F(Dmfsd, MalformedMessagesNeverHurtOthers) {
+  start();
+  auto good = connect("good");
+  uint64_t id = make_file(*good, "f", "x");
+  bool eof = false;
+  {  // request before HELLO: -EPROTO then closed
+    int fd = raw_connect(srv->port());
+    auto m = wire::make_message(DMFS_OP_PING, 0, 1, 0);
+    ASSERT_EQ(send(fd, m.data(), m.size(), 0), ssize_t(m.size()));
+    auto st = read_until_eof(fd, eof);
+    EXPECT_TRUE(eof);
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0], -EPROTO);
+    close(fd);
+  }
+  {  // oversized length: closed
+    int fd = raw_connect(srv->port());
+    dmfs_hdr h{};
+    h.length = DMFS_MAX_MSG + 1;
+    h.opcode = DMFS_OP_HELLO;
+    send(fd, &h, sizeof h, 0);
+    read_until_eof(fd, eof);
+    EXPECT_TRUE(eof);
+    close(fd);
+  }
+  {  // garbage
+    int fd = raw_connect(srv->port());
+    std::string junk(1000, '\xff');
+    send(fd, junk.data(), junk.size(), 0);
+    read_until_eof(fd, eof);
+    EXPECT_TRUE(eof);
+    close(fd);
+  }
+  {  // bad magic in HELLO
+    int fd = raw_connect(srv->port());
+    dmfs_hello_req hr{};
+    hr.magic = 0x1234;
+    auto m = wire::make_message(DMFS_OP_HELLO, 0, 1, 0, {wire::bytes_of(hr)});
+    send(fd, m.data(), m.size(), 0);
+    auto st = read_until_eof(fd, eof);
+    EXPECT_TRUE(eof);
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0], -EPROTO);
+    close(fd);
+  }
+  {  // a half message then disconnect
+    int fd = raw_connect(srv->port());
+    dmfs_hdr h{};
+    h.length = 1000;
+    send(fd, &h, sizeof h, 0);
+    close(fd);
+  }
+  // Errors that keep the connection: unknown opcode, wrong body size, bad
+  // values, duplicate enqueue id; then a framing error closes it.
+  auto c = connect("sloppy");
+  EXPECT_EQ(c->call(200, {}).status, -EOPNOTSUPP);
+  EXPECT_EQ(c->call(DMFS_OP_GETATTR, {wire::bytes_of(uint32_t{1})}).status, -EBADMSG);
+  dmfs_lock_enqueue_req q{};
+  q.file_id = id;
+  q.start = 1;
+  q.end = P;
+  q.mode = DMFS_LOCK_PW;
+  EXPECT_EQ(c->call(DMFS_OP_LOCK_ENQUEUE, {wire::bytes_of(q)}).status, -EINVAL);
+  dmfs_fid_req g{999999999};
+  EXPECT_EQ(c->call(DMFS_OP_GETATTR, {wire::bytes_of(g)}).status, -ESTALE);
+  EXPECT_EQ(c->call(DMFS_OP_HELLO, {}).status, -EPROTO);  // HELLO twice: violation, closed
+  EXPECT_TRUE(c->wait_closed(5s));
+  // An answer to a callback that was never sent: closed.
+  auto d = connect("liar");
+  d->ack_revoke(77);
+  EXPECT_TRUE(d->wait_closed(5s));
+  // The good client never noticed.
+  EXPECT_EQ(good->ping(), 0);
+  std::string got;
+  EXPECT_EQ(good->read(id, 0, P, got), 0);
+  EXPECT_EQ(got, "x");
+}
+
+TEST_F(Dmfsd, ManyRequestsInFlightRepliesOutOfOrder) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb&) { c.ack_revoke(cb); });
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  // B: one enqueue that must wait, then many pings answered meanwhile.
+  auto waiting = b->lock_async(id, 0, P, DMFS_LOCK_PR, 0);
+  std::vector<std::future<Reply>> pings;
+  for (int i = 0; i < 200; ++i) pings.push_back(b->call_async(DMFS_OP_PING, {}));
+  for (auto& p : pings) {
+    ASSERT_EQ(p.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(p.get().status, 0);
+  }
+  EXPECT_EQ(waiting.wait_for(10ms), std::future_status::timeout);
+  EXPECT_EQ(a->cancel(la.lock_handle), 0);
+  ASSERT_EQ(waiting.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(waiting.get().status, 0);
+}
+
+TEST_F(Dmfsd, FsyncedDataSurvivesRestart) {
+  start();
+  uint64_t id, dv;
+  {
+    auto c = connect();
+    dmfs_attr d{};
+    ASSERT_EQ(c->mkdir(c->root(), "sub", 0755, d), 0);
+    dmfs_attr f{};
+    ASSERT_EQ(c->create(d.file_id, "durable", 0644, f), 0);
+    id = f.file_id;
+    dmfs_write_rep w{};
+    ASSERT_EQ(c->write(id, 0, "persistent bytes", &w), 0);
+    ASSERT_EQ(c->fsync(id), 0);
+    dv = w.data_version;
+  }
+  uint64_t boot1;
+  {
+    auto c = connect();
+    boot1 = c->hello().server_boot_id;
+  }
+  EXPECT_EQ(srv->stop(SIGTERM), 0);
+  EXPECT_NE(srv->log().find("clean shutdown recorded"), std::string::npos);
+  start();
+  {
+    auto c = connect();
+    EXPECT_NE(c->hello().server_boot_id, boot1);
+    // The old file id is still valid after the restart.
+    dmfs_attr a{};
+    ASSERT_EQ(c->getattr(id, a), 0);
+    EXPECT_EQ(a.data_version, dv);  // clean restart: same version
+    std::string got;
+    ASSERT_EQ(c->read(id, 0, P, got), 0);
+    EXPECT_EQ(got, "persistent bytes");
+    dmfs_attr d{}, f{};
+    ASSERT_EQ(c->lookup(c->root(), "sub", d), 0);
+    ASSERT_EQ(c->lookup(d.file_id, "durable", f), 0);
+    EXPECT_EQ(f.file_id, id);
+    ASSERT_EQ(c->write(id, 0, "PERSISTENT", nullptr, DMFS_WRITE_SYNC), 0);
+  }
+  // A crash (SIGKILL): what was fsynced (WRITE_SYNC) is there; versions
+  // move on so no pre-crash version is reused.
+  EXPECT_EQ(srv->stop(SIGKILL), 128 + SIGKILL);
+  start();
+  {
+    auto c = connect();
+    dmfs_attr a{};
+    ASSERT_EQ(c->getattr(id, a), 0);
+    EXPECT_GT(a.data_version, dv);
+    std::string got;
+    ASSERT_EQ(c->read(id, 0, P, got), 0);
+    EXPECT_EQ(got, "PERSISTENT bytes");
+  }
+  EXPECT_NE(srv->log().find("UNCLEAN"), std::string::npos);
+}
+
+TEST_F(Dmfsd, ByeReleasesEverything) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb&) { c.ack_revoke(cb); });
+  auto f = b->lock_async(id, 0, P, DMFS_LOCK_PW, 0);
+  EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
+  EXPECT_EQ(a->bye(), 0);
+  EXPECT_TRUE(a->wait_closed(5s));
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get().status, 0);
+  (void)lb;
+}
+
+// Each fault switch visibly disables its duty at the protocol level (the
+// conformance suite shows the consequences on a mounted filesystem).
+TEST_F(Dmfsd, FaultNoRevoke) {
+  start({"--fault", "no-revoke"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PW, 0, lb), 0);
+  EXPECT_EQ(a->revokes_received(), 0u);
+  EXPECT_NE(srv->log().find("FAULT INJECTION ACTIVE: no-revoke"), std::string::npos);
+}
+
+TEST_F(Dmfsd, FaultNoWritebackSetsDiscard) {
+  start({"--fault", "no-writeback"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  std::atomic<uint32_t> flags{0};
+  a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    flags = r.flags;
+    c.ack_revoke(cb);
+    c.cancel(r.lock_handle);
+  });
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_TRUE(flags.load() & DMFS_RVF_DISCARD);
+}
+
+TEST_F(Dmfsd, FaultGrantBeforeCancel) {
+  start({"--fault", "grant-before-cancel"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb&) { c.ack_revoke(cb); });
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PW, 0, lb), 0);  // A never cancelled
+  for (int i = 0; i < 100 && a->revokes_received() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(a->revokes_received(), 1u);
+}
+
+TEST_F(Dmfsd, FaultNoEtxtbsy) {
+  start({"--fault", "no-etxtbsy"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "bin", "x");
+  uint64_t he = 0, hw = 0;
+  ASSERT_EQ(a->open(id, DMFS_OPEN_EXEC, he), 0);
+  EXPECT_EQ(b->open(id, DMFS_OPEN_WRITE, hw), 0);
+  EXPECT_EQ(b->truncate(id, 0), 0);
+}
+
+TEST_F(Dmfsd, FaultNoDvBump) {
+  start({"--fault", "no-dv-bump"});
+  auto a = connect();
+  uint64_t id = make_file(*a, "f");
+  dmfs_attr before{}, after{};
+  ASSERT_EQ(a->getattr(id, before), 0);
+  ASSERT_EQ(a->write(id, 0, "changed"), 0);
+  ASSERT_EQ(a->getattr(id, after), 0);
+  EXPECT_EQ(before.data_version, after.data_version);
+}
+
+TEST_F(Dmfsd, FaultStaleGrantAttr) {
+  start({"--fault", "stale-grant-attr"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  a->set_revoke_handler([](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    c.write(r.file_id, 0, std::string(P, 'w'));
+    c.cancel(r.lock_handle);
+  });
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_EQ(lb.attr.size, 0u);  // the written-back page is not reflected
+}
+
+TEST_F(Dmfsd, FaultNoEvict) {
+  start({"--fault", "no-evict", "--revoke-timeout", "100ms"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  a->set_revoke_handler([](Client&, uint64_t, const dmfs_revoke_cb&) {});
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  auto f = b->lock_async(id, 0, P, DMFS_LOCK_PW, 0);
+  EXPECT_EQ(f.wait_for(600ms), std::future_status::timeout);
+  EXPECT_TRUE(a->connected());
+}
+
+}  // namespace
