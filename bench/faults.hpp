@@ -32,4 +32,11 @@ inline FaultCount thread_faults() {
   return {static_cast<std::uint64_t>(usage.ru_minflt), static_cast<std::uint64_t>(usage.ru_majflt)};
 }
 
+// Faults of the children this process has waited for (exec measurements).
+inline FaultCount children_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  return {static_cast<std::uint64_t>(usage.ru_minflt), static_cast<std::uint64_t>(usage.ru_majflt)};
+}
+
 }  // namespace dmmap::bench

@@ -1,0 +1,15 @@
+// --bind core|none: pinning ranks with hwloc.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+
+namespace dmmap::bench {
+
+// "core": rank i of this node is bound to core (i mod cores), so oversubscribed
+// ranks share cores predictably. "none": the binding is left as it is
+// (mpirun's). Returns a description of the binding done; throws on failure.
+std::string bind_rank(MPI_Comm world, const std::string& mode);
+
+}  // namespace dmmap::bench

@@ -1,0 +1,107 @@
+#include "registry.hpp"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "dmmap/options.hpp"
+#include "kernels/kernels.hpp"
+
+namespace dmmap::bench {
+namespace {
+
+class Registrar {
+ public:
+  Registrar(const Shared& shared, RunLog& log) : shared_(shared), log_(log) {}
+
+  void add(const std::string& name, int ranks, benchmark::TimeUnit unit, KernelFactory make) {
+    const Shared* shared = &shared_;
+    RunLog* log = &log_;
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [shared, log, name, ranks, make](benchmark::State& state) {
+                                   run_kernel(state, *shared, *log, name, ranks, make);
+                                 })
+        ->UseManualTime()
+        ->Unit(unit);
+    ++count_;
+  }
+  std::size_t count() const { return count_; }
+
+ private:
+  const Shared& shared_;
+  RunLog& log_;
+  std::size_t count_ = 0;
+};
+
+void register_faults(Registrar& r, const Settings& s, const std::vector<int>& ranks) {
+  for (const auto& around : s.fault_around)
+    for (std::size_t pages : s.pages)
+      for (int k : ranks) {
+        FaultShape shape{pages, around == "on", false};
+        const auto suffix = fmt::format("fault_around:{}/pages:{}/ranks:{}", around, pages, k);
+        r.add("read_fault/cached/" + suffix, k, benchmark::kMicrosecond, [=] { return make_read_fault(true, shape); });
+        r.add("read_fault/uncached/" + suffix, k, benchmark::kMicrosecond,
+              [=] { return make_read_fault(false, shape); });
+        r.add("write_fault/mkwrite/" + suffix, k, benchmark::kMicrosecond,
+              [=] { return make_write_fault(true, shape); });
+        r.add("write_fault/uncached/" + suffix, k, benchmark::kMicrosecond,
+              [=] { return make_write_fault(false, shape); });
+        // The per-operation figures' cross-check: the same loads, one timer.
+        FaultShape batch = shape;
+        batch.batch = true;
+        r.add("read_fault/cached_block/" + suffix, k, benchmark::kMicrosecond,
+              [=] { return make_read_fault(true, batch); });
+      }
+}
+
+void register_revocation(Registrar& r, const Settings& s, int job_size) {
+  if (job_size < 2) return;  // two clients needed
+  for (std::size_t dirty : s.dirty)
+    r.add(fmt::format("revocation/dirty:{}/ranks:2", dirty), 2, benchmark::kMicrosecond,
+          [=] { return make_revocation(dirty); });
+}
+
+void register_throughput(Registrar& r, const Settings& s, const std::vector<int>& ranks) {
+  for (auto layout : {Layout::file_per_rank, Layout::shared_file})
+    for (auto transfer : {Transfer::write, Transfer::read, Transfer::readback})
+      for (std::size_t bytes : s.sizes)
+        for (int k : ranks)
+          r.add(fmt::format("throughput/{}/{}/bytes:{}/ranks:{}", name_of(transfer), name_of(layout), bytes, k), k,
+                benchmark::kMillisecond, [=] { return make_throughput(transfer, layout, bytes); });
+}
+
+void register_exec(Registrar& r, const Settings& s, const std::vector<int>& ranks) {
+  for (int k : ranks)
+    r.add(fmt::format("exec/launch/ranks:{}", k), k, benchmark::kMicrosecond,
+          [binary = s.exec_binary] { return make_exec_launch(binary); });
+}
+
+}  // namespace
+
+std::vector<int> rank_counts(const Settings& settings, int job_size) {
+  std::set<int> counts;
+  if (settings.rank_counts.empty()) {
+    for (int k = 1; k < job_size; k *= 2) counts.insert(k);
+    counts.insert(job_size);
+  }
+  for (int k : settings.rank_counts) {
+    if (k < 1 || k > job_size)
+      throw UsageError(fmt::format("--ranks {} is outside 1..{} (the ranks mpirun started)", k, job_size));
+    counts.insert(k);
+  }
+  return {counts.begin(), counts.end()};
+}
+
+std::size_t register_benchmarks(const Shared& shared, RunLog& log) {
+  Registrar r(shared, log);
+  const auto ranks = rank_counts(shared.settings, shared.size);
+  register_faults(r, shared.settings, ranks);
+  register_revocation(r, shared.settings, shared.size);
+  register_throughput(r, shared.settings, ranks);
+  register_exec(r, shared.settings, ranks);
+  return r.count();
+}
+
+}  // namespace dmmap::bench

@@ -1,0 +1,20 @@
+// Registers every measurement with Google Benchmark, over the rank counts and
+// sizes the user selected (the scaling dimension).
+#pragma once
+
+#include <vector>
+
+#include "run_log.hpp"
+#include "settings.hpp"
+
+namespace dmmap::bench {
+
+// The rank counts to measure: the user's list (checked against the job
+// size), or 1, 2, 4, ... and the job size itself.
+std::vector<int> rank_counts(const Settings& settings, int job_size);
+
+// Registers all benchmarks; returns how many. `shared` and `log` must outlive
+// RunSpecifiedBenchmarks.
+std::size_t register_benchmarks(const Shared& shared, RunLog& log);
+
+}  // namespace dmmap::bench
