@@ -21,6 +21,7 @@
 
 static int failures;
 #define CHECK(cond, ...) do { \
+	if (!(cond)) { fprintf(stderr, "FAIL(stderr) "); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } \
 	if (cond) { printf("PASS "); printf(__VA_ARGS__); printf("\n"); } \
 	else { failures++; printf("FAIL "); printf(__VA_ARGS__); \
 	       printf(" (errno %d %s)\n", errno, strerror(errno)); } \
