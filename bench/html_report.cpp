@@ -30,6 +30,13 @@ bool strip_parameter(const std::string& name, const std::string& parameter, std:
   return true;
 }
 
+// Google Benchmark appends "/manual_time"; it says nothing to a reader.
+std::string display_name(std::string name) {
+  const std::string suffix = "/manual_time";
+  if (name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+  return name;
+}
+
 double number(const Json& row, const char* key) {
   const auto* v = row.find(key);
   return v && v->is_number() ? v->as_number() : 0;
@@ -40,7 +47,7 @@ std::string cdf_charts(const std::vector<const Json*>& rows) {
   for (const auto* row : rows) {
     std::string family;
     double ranks = 0;
-    const auto& name = row->at("name").as_string();
+    const auto name = display_name(row->at("name").as_string());
     if (!strip_parameter(name, "ranks", family, ranks)) family = name;
     Series s{fmt::format("{:g} rank{}", ranks, ranks == 1 ? "" : "s"), {}};
     for (const auto& p : row->at("distribution").at("cdf").as_array())
@@ -62,7 +69,7 @@ std::string scaling_charts(const std::vector<const Json*>& rows) {
     for (const auto* row : rows) {
       std::string rest;
       double value = 0;
-      if (strip_parameter(row->at("name").as_string(), parameter, rest, value)) curves[rest][value] = row;
+      if (strip_parameter(display_name(row->at("name").as_string()), parameter, rest, value)) curves[rest][value] = row;
     }
     for (const auto& [rest, points] : curves) {
       if (points.size() < 2) continue;
@@ -103,7 +110,7 @@ std::string results_table(const std::vector<const Json*>& rows) {
     out += fmt::format(
         "<tr><td>{}</td><td>{:g}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td>"
         "<td>{:.0f}</td><td>{:.3f}</td><td>{:.0f}</td><td>{}</td></tr>\n",
-        html_escape(row->at("name").as_string()), number(*row, "iterations"), d.at("p50").as_number(),
+        html_escape(display_name(row->at("name").as_string())), number(*row, "iterations"), d.at("p50").as_number(),
         d.at("p90").as_number(), d.at("p99").as_number(), d.at("p99.9").as_number(), d.at("max").as_number(),
         d.at("mean").as_number(), number(*row, "faults_per_op"), number(*row, "ns_per_fault"),
         row->contains("bytes_per_second") ? fmt::format("{:.1f}", number(*row, "bytes_per_second") / 1e6) : "");
