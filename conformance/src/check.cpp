@@ -32,8 +32,8 @@ const std::vector<CheckInfo>& catalog() {
   return checks;
 }
 
-CheckContext::CheckContext(Sync& sync, std::filesystem::path dir, Level expected)
-    : sync_(sync), dir_(std::move(dir)), expected_(expected) {}
+CheckContext::CheckContext(Sync& sync, std::filesystem::path dir, Level expected, RunParams params)
+    : sync_(sync), dir_(std::move(dir)), expected_(expected), params_(std::move(params)) {}
 
 bool CheckContext::all(bool value) {
   auto votes = sync_.allgather(value ? "1" : "0");

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,12 @@
 namespace dmmap::conform {
 
 class CheckContext;
+
+// Run-wide parameters some checks take (model.random-ops: --seed, --ops).
+struct RunParams {
+  std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
+  int ops = 400;                       // operations of the randomised model check
+};
 
 struct CheckInfo {
   std::string id;        // "family.name", stable: users' scripts and known-failure lists use it
@@ -40,11 +48,12 @@ const std::vector<CheckInfo>& catalog();
 // What a check body sees. The same body runs on every rank; roles follow rank().
 class CheckContext {
  public:
-  CheckContext(Sync& sync, std::filesystem::path dir, Level expected);
+  CheckContext(Sync& sync, std::filesystem::path dir, Level expected, RunParams params = {});
 
   int rank() const { return sync_.rank(); }
   int size() const { return sync_.size(); }
   Level expected() const { return expected_; }
+  const RunParams& params() const { return params_; }
   // This rank's path to the check's own directory (the same directory on every rank).
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
@@ -68,6 +77,7 @@ class CheckContext {
   Sync& sync_;
   std::filesystem::path dir_;
   Level expected_;
+  RunParams params_;
 };
 
 }  // namespace dmmap::conform

@@ -41,13 +41,30 @@ OptionParser make_parser(Cli& cli) {
                  throw UsageError(fmt::format("--expect takes strict, msync or close-to-open, not '{}'", v));
                cli.suite.expected = *level;
              })
-      .value("--report", "DIR", "write conformance.json and junit.xml into DIR",
+      .value("--known-failures", "FILE",
+             "checks known to fail here, one 'ID reason' a line: FAIL becomes XFAIL, PASS becomes XPASS (a failure)",
+             [&](const std::string& v) {
+               try {
+                 cli.suite.known_failures = KnownFailures::load(v);
+               } catch (const std::runtime_error& e) {
+                 throw UsageError(e.what());
+               }
+             })
+      .value("--report", "DIR", "write conformance.json, junit.xml and summary.md into DIR",
              [&](const std::string& v) { cli.suite.report_dir = v; })
       .value("--timeout", "DURATION", "longest wait at a sync point before the run ends with HANG (default 60s)",
              [&](const std::string& v) { cli.timeout = parse_duration(v); });
   p.section("Selection")
       .flag("--quick", "run the smoke subset only", [&] { cli.suite.quick = true; })
       .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
+  p.section("Randomised model check (model.random-ops)")
+      .value("--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
+             [&](const std::string& v) { cli.suite.params.seed = static_cast<std::uint64_t>(parse_count(v, "--seed")); })
+      .value("--ops", "N", "number of operations (default 400)",
+             [&](const std::string& v) {
+               cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
+               if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
+             });
   p.section("Other")
       .flag("--help", "this text", [&] { cli.help = true; })
       .flag("--version", "print the version", [&] { cli.version = true; });
@@ -57,7 +74,7 @@ OptionParser make_parser(Cli& cli) {
 std::string epilogue() {
   return "\nGoogleTest flags work too, on the GoogleTest names (family.name with '_' for '-'),\n"
          "e.g. --gtest_filter='shared.*'.\n"
-         "\nExit status (identical on every rank): 0 PASS, 1 a check failed, 2 bad usage or\n"
+         "\nExit status (identical on every rank): 0 PASS, 1 a check failed (or XPASS), 2 bad usage or\n"
          "unusable target, 4 a rank stopped answering (HANG).\n";
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
@@ -109,10 +110,33 @@ std::string junit_xml(const RunSummary& run) {
   return out;
 }
 
+std::string summary_markdown(const RunSummary& run) {
+  std::string out = fmt::format("# dmmap-conform {}: {}\n\n", DMMAP_VERSION, run.verdict);
+  out += fmt::format("{}\n\n", verdict_line(run));
+  if (auto* ranks = run.environment.find("ranks"); ranks && ranks->is_array()) {
+    out += "| rank | host | directory | filesystem | options |\n|---|---|---|---|---|\n";
+    for (auto& r : ranks->as_array()) {
+      auto& fs = r.at("filesystem");
+      out += fmt::format("| {} | {} | `{}` | {} | `{}` |\n", r.at("rank").as_number(), r.at("hostname").as_string(),
+                         fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string());
+    }
+    out += "\n";
+  }
+  out += "| check | verdict | level | expected | ranks | duration | reason |\n|---|---|---|---|---|---|---|\n";
+  for (auto& c : run.checks) {
+    std::string why = c.message;
+    std::replace(why.begin(), why.end(), '|', '/');
+    out += fmt::format("| `{}` | {} | {} | {} | {} | {:.2f} s | {} |\n", c.id, to_string(c.verdict), level_text(c.level),
+                       level_text(c.expected), c.ranks.empty() ? "" : format_ranks(c.ranks), c.duration_s, why);
+  }
+  return out;
+}
+
 void write_report_files(const std::filesystem::path& dir, const RunSummary& run) {
   std::filesystem::create_directories(dir);
   write_file(dir / "conformance.json", report_json(run).dump(2) + "\n");
   write_file(dir / "junit.xml", junit_xml(run));
+  write_file(dir / "summary.md", summary_markdown(run));
 }
 
 }  // namespace dmmap::conform

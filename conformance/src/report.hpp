@@ -25,7 +25,9 @@ std::string console_table(const RunSummary& run);
 std::string verdict_line(const RunSummary& run);
 Json report_json(const RunSummary& run);
 std::string junit_xml(const RunSummary& run);
-// Writes conformance.json and junit.xml into `dir` (created if missing).
+// A page for people (a pull request, a certification file): Markdown tables.
+std::string summary_markdown(const RunSummary& run);
+// Writes conformance.json, junit.xml and summary.md into `dir` (created if missing).
 void write_report_files(const std::filesystem::path& dir, const RunSummary& run);
 
 }  // namespace dmmap::conform

@@ -108,7 +108,7 @@ void Suite::run_check(const CheckInfo& info) {
     outcome.skipped = fmt::format("needs {} ranks, {} started", info.min_ranks, sync_.size());
   } else {
     try {
-      CheckContext ctx(sync_, prepare_check_dir(info), config_.expected);
+      CheckContext ctx(sync_, prepare_check_dir(info), config_.expected, config_.params);
       info.run(ctx);
     } catch (const PhaseAborted&) {
       outcome.aborted = true;
@@ -130,6 +130,7 @@ void Suite::run_check(const CheckInfo& info) {
   for (auto& text : all) per_rank.push_back(RankOutcome::from_json(Json::parse(text)));
   CheckResult result = conclude(info.id, info.measures_level, config_.expected, per_rank);
   result.duration_s = std::chrono::duration<double>(Clock::now() - start).count();
+  config_.known_failures.apply(result);
   record(std::move(result));
 }
 
@@ -179,8 +180,7 @@ void Suite::write_reports(double duration_s) const {
   if (config_.report_dir) {
     try {
       write_report_files(*config_.report_dir, run);
-      fmt::print("report: {}/conformance.json, {}/junit.xml\n", config_.report_dir->string(),
-                 config_.report_dir->string());
+      fmt::print("report: {0}/conformance.json, {0}/junit.xml, {0}/summary.md\n", config_.report_dir->string());
     } catch (const std::exception& e) {
       fmt::print(stderr, "dmmap-conform: cannot write the report: {}\n", e.what());
     }

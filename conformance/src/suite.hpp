@@ -12,6 +12,7 @@
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/sync.hpp"
 #include "dmmap/target.hpp"
+#include "known_failures.hpp"
 #include "outcome.hpp"
 
 namespace dmmap::conform {
@@ -21,6 +22,8 @@ struct SuiteConfig {
   bool keep = false;
   bool quick = false;
   std::optional<std::filesystem::path> report_dir;
+  RunParams params;
+  KnownFailures known_failures;
 };
 
 // Exit statuses, documented in --help and the README.

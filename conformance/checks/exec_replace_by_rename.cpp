@@ -1,0 +1,70 @@
+// exec.replace-by-rename: the safe way to update a binary (what package
+// managers and `install` do): write the new version under a temporary name on
+// one client and rename it over the running binary. The running process must
+// finish with the old code (its inode lives on); a new start runs the new one.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "check.hpp"
+#include "exec_util.hpp"
+
+namespace dmmap::conform {
+namespace {
+
+constexpr int kWriter = 0;
+constexpr int kRunnerRank = 1;
+
+void run(CheckContext& ctx) {
+  const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
+  if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
+  const auto binary = ctx.path("runner");
+  if (ctx.rank() == 0) copy_file_to(*v1, binary, 0755);
+  ctx.barrier();
+
+  std::optional<BackgroundRunner> runner;
+  bool ready = true;
+  if (ctx.rank() == kRunnerRank) {
+    runner.emplace(binary);
+    ready = runner->wait_ready(30);
+    EXPECT_TRUE(ready) << "the runner did not start: " << runner->finish().describe();
+  }
+  if (!ctx.all(ready)) return;
+
+  if (ctx.rank() == kWriter) {
+    copy_file_to(*v2, ctx.path("runner.new"), 0755);
+    ASSERT_EQ(std::rename(ctx.path("runner.new").c_str(), binary.c_str()), 0) << "rename: " << std::strerror(errno);
+  }
+  ctx.barrier();
+  if (ctx.rank() == kRunnerRank) {
+    runner->go();
+    const ChildOutcome& end = runner->finish();
+    const PageVersions pv = parse_versions(end.output);
+    EXPECT_TRUE(end.exited_with(0) && pv.all(1) && !pv.wrong && pv.versions.size() >= 60)
+        << "the running binary, renamed over, did not finish with its old code: " << end.describe() << " after "
+        << pv.describe();
+  }
+  ctx.barrier();
+
+  // Every client starting the program now gets the new version.
+  ChildOptions options;
+  options.capture_stdout = true;
+  ChildOutcome fresh = run_child({binary.string(), "once"}, options);
+  const PageVersions pv = parse_versions(fresh.output);
+  EXPECT_TRUE(fresh.exited_with(0) && pv.all(2) && !pv.wrong)
+      << "a new start after the rename: " << fresh.describe() << ", executed " << pv.describe();
+  ctx.barrier();
+}
+
+const CheckRegistration check({
+    .id = "exec.replace-by-rename",
+    .summary = "a binary replaced by rename keeps running old code; a new start runs the new one",
+    .min_ranks = 2,
+    .run = run,
+});
+
+}  // namespace
+}  // namespace dmmap::conform

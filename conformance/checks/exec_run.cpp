@@ -1,0 +1,63 @@
+// exec.run: a binary and a shared library copied onto the filesystem by one
+// client run on every client (the seed HLD's case 1: executables stored on
+// the cluster filesystem, demand-paged through its page cache).
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "check.hpp"
+#include "exec_util.hpp"
+
+namespace dmmap::conform {
+namespace {
+
+constexpr const char* kRunner = "dmmap-conform-runner-v1";
+constexpr const char* kLib = "libdmmap-conform-testlib.so";
+
+// Root places both programs; every rank learns which one was missing, if any.
+std::string place_helpers(CheckContext& ctx) {
+  std::string missing;
+  if (ctx.rank() == 0) {
+    for (const char* name : {kRunner, kLib}) {
+      auto from = find_helper(name);
+      if (!from) {
+        missing = name;
+        break;
+      }
+      copy_file_to(*from, ctx.path(name), 0755);
+    }
+  }
+  return ctx.broadcast(missing);
+}
+
+void run(CheckContext& ctx) {
+  if (auto missing = place_helpers(ctx); !missing.empty())
+    GTEST_SKIP() << "helper " << missing << " not found next to the executable";
+  ctx.barrier();
+  ChildOptions options;
+  options.capture_stdout = true;
+  options.timeout = std::chrono::seconds(30);
+
+  // The binary itself: every one of its code pages is faulted in from this client's view.
+  ChildOutcome once = run_child({ctx.path(kRunner).string(), "once"}, options);
+  PageVersions pv = parse_versions(once.output);
+  EXPECT_TRUE(once.exited_with(0)) << "the binary copied onto the filesystem: " << once.describe();
+  EXPECT_TRUE(pv.all(1) && !pv.wrong && pv.versions.size() >= 60) << "binary executed " << pv.describe();
+
+  // The library: read-only code and data, and a writable data segment (counter 41 -> 42, 43).
+  ChildOutcome lib = run_child({ctx.path(kRunner).string(), "dlopen", ctx.path(kLib).string()}, options);
+  EXPECT_TRUE(lib.exited_with(0)) << "dlopen run: " << lib.describe() << ": " << lib.output;
+  EXPECT_NE(lib.output.find("lib dmmap-testlib counter 42 43"), std::string::npos)
+      << "library code or data wrong: '" << lib.output << "'";
+  ctx.barrier();
+}
+
+const CheckRegistration check({
+    .id = "exec.run",
+    .summary = "a binary and a dlopen()ed library copied on by one client run on every client",
+    .min_ranks = 2,
+    .quick = true,
+    .run = run,
+});
+
+}  // namespace
+}  // namespace dmmap::conform

@@ -1,0 +1,67 @@
+// shared.locked-update: the classic way applications share a mapped file
+// across nodes: take an fcntl() write lock, update through the mapping,
+// unlock. Every rank does it many times, concurrently; the total must be
+// exact. A filesystem must make the lock carry the page (flush on unlock or
+// revoke, fresh page after lock), as the seed HLD's lock-on-fault design does.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "check.hpp"
+#include "dmmap/probe/mapping.hpp"
+#include "file_util.hpp"
+
+namespace dmmap::conform {
+namespace {
+
+constexpr int kIterations = 300;
+
+void set_lock(int fd, short type) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0;
+  lock.l_len = 8;
+  while (::fcntl(fd, F_SETLKW, &lock) != 0) {
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "fcntl(F_SETLKW)");
+  }
+}
+
+void run(CheckContext& ctx) {
+  const std::size_t page = page_size();
+  const auto file = ctx.path("locked");
+  if (ctx.rank() == 0) create_file(file, page, 0);
+  ctx.barrier();
+
+  Fd fd = open_file(file, O_RDWR);
+  Mapping map(fd.get(), page, PROT_READ | PROT_WRITE, MAP_SHARED);
+  auto* counter = reinterpret_cast<volatile std::uint64_t*>(map.data());
+  ctx.barrier();
+  for (int i = 0; i < kIterations; ++i) {
+    set_lock(fd.get(), F_WRLCK);
+    *counter = *counter + 1;
+    set_lock(fd.get(), F_UNLCK);
+  }
+  ctx.barrier();
+  set_lock(fd.get(), F_RDLCK);
+  const std::uint64_t total = *counter;
+  set_lock(fd.get(), F_UNLCK);
+  const std::uint64_t expected = static_cast<std::uint64_t>(kIterations) * static_cast<std::uint64_t>(ctx.size());
+  EXPECT_EQ(total, expected) << fmt::format("{} locked increments were lost (seen through this client's mapping)",
+                                            static_cast<long long>(expected) - static_cast<long long>(total));
+  ctx.barrier();
+}
+
+const CheckRegistration check({
+    .id = "shared.locked-update",
+    .summary = "fcntl-lock, update through the mapping, unlock, on every rank: the exact total",
+    .min_ranks = 2,
+    .run = run,
+});
+
+}  // namespace
+}  // namespace dmmap::conform

@@ -1,0 +1,118 @@
+#include "exec_util.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <system_error>
+
+#include "file_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dmmap::conform {
+
+std::optional<fs::path> find_helper(const std::string& name) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::nullopt;
+  for (fs::path dir : {self.parent_path(), self.parent_path().parent_path()})
+    if (fs::exists(dir / name, ec)) return dir / name;
+  return std::nullopt;
+}
+
+void copy_file_to(const fs::path& from, const fs::path& to, mode_t mode) {
+  Fd in = open_file(from, O_RDONLY);
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + from.string());
+  auto bytes = pread_exact(in.get(), static_cast<std::size_t>(st.st_size), 0);
+  Fd out = open_file(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  pwrite_exact(out.get(), bytes.data(), bytes.size(), 0);
+  fsync_file(out.get());
+  if (::fchmod(out.get(), mode) != 0) throw std::system_error(errno, std::generic_category(), "fchmod " + to.string());
+}
+
+PageVersions parse_versions(const std::string& output) {
+  PageVersions pv;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    int page = 0, version = 0;
+    if (std::sscanf(line.c_str(), "page %d version %d", &page, &version) != 2) continue;
+    if (page != static_cast<int>(pv.versions.size())) pv.wrong = true;
+    pv.versions.push_back(version);
+    if (line.find("wrong function") != std::string::npos) pv.wrong = true;
+  }
+  return pv;
+}
+
+std::string PageVersions::describe() const {
+  if (versions.empty()) return "no page executed";
+  std::string out;
+  std::size_t start = 0;
+  for (std::size_t i = 1; i <= versions.size(); ++i) {
+    if (i < versions.size() && versions[i] == versions[start]) continue;
+    out += fmt::format("{}pages {}-{} version {}", out.empty() ? "" : ", ", start, i - 1, versions[start]);
+    start = i;
+  }
+  return out;
+}
+
+bool PageVersions::all(int version) const {
+  for (int v : versions)
+    if (v != version) return false;
+  return !versions.empty();
+}
+
+bool PageVersions::any(int version) const {
+  for (int v : versions)
+    if (v == version) return true;
+  return false;
+}
+
+BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary)) {
+  // READY/GO live on local /tmp: the filesystem under test must not carry the handshake.
+  char tmpl[] = "/tmp/dmmap-runner-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  local_dir_ = tmpl;
+  ChildOptions options;
+  options.timeout = std::chrono::seconds(90);
+  options.capture_stdout = true;
+  std::vector<std::string> argv = {binary_.string(), "wait", (local_dir_ / "ready").string(), (local_dir_ / "go").string()};
+  thread_ = std::thread([this, argv, options] { outcome_ = run_child(argv, options); });
+}
+
+BackgroundRunner::~BackgroundRunner() {
+  if (!finished_) {
+    go();  // a runner must never outlive its check
+    finish();
+  }
+  std::error_code ec;
+  fs::remove_all(local_dir_, ec);
+}
+
+bool BackgroundRunner::wait_ready(int seconds) {
+  for (int i = 0; i < seconds * 1000; ++i) {
+    if (fs::exists(local_dir_ / "ready")) return true;
+    ::usleep(1000);
+  }
+  return false;
+}
+
+void BackgroundRunner::go() {
+  Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+}
+
+const ChildOutcome& BackgroundRunner::finish() {
+  if (!finished_) {
+    thread_.join();
+    finished_ = true;
+  }
+  return outcome_;
+}
+
+}  // namespace dmmap::conform

@@ -1,0 +1,58 @@
+// Shared by the exec.* checks: finding the helper programs built next to
+// dmmap-conform, placing them on the filesystem under test, and running a
+// long-lived runner in the background while the check's ranks synchronise.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dmmap/probe/child.hpp"
+
+namespace dmmap::conform {
+
+// A helper (dmmap-conform-runner-v1, ...) next to the running executable or
+// one directory up (the self-test binary lives in tests/); nullopt if absent.
+std::optional<std::filesystem::path> find_helper(const std::string& name);
+
+// Copies `from` to `to` (created with `mode`), fsync'ed and closed: an
+// executable must not be open for writing when it is run.
+void copy_file_to(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode);
+
+// The versions a runner reported, in page order ("page I version V" lines);
+// `wrong` is set when a page's function returned another page's marker.
+struct PageVersions {
+  std::vector<int> versions;
+  bool wrong = false;
+  // "60 pages of version 1", "pages 0-3 version 1, pages 4-59 version 2"
+  std::string describe() const;
+  bool all(int version) const;
+  bool any(int version) const;
+};
+PageVersions parse_versions(const std::string& output);
+
+// Runs `binary wait READY GO` in the background: it executes page 0, then
+// waits until go() before faulting in every other page.
+class BackgroundRunner {
+ public:
+  explicit BackgroundRunner(std::filesystem::path binary);
+  ~BackgroundRunner();
+  BackgroundRunner(const BackgroundRunner&) = delete;
+  BackgroundRunner& operator=(const BackgroundRunner&) = delete;
+
+  // Waits (up to `seconds`) until the runner has executed page 0; false if it did not.
+  bool wait_ready(int seconds);
+  void go();
+  // Waits for the runner to end and returns how it ended.
+  const ChildOutcome& finish();
+
+ private:
+  std::filesystem::path binary_, local_dir_;
+  std::thread thread_;
+  ChildOutcome outcome_;
+  bool finished_ = false;
+};
+
+}  // namespace dmmap::conform
