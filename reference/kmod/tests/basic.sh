@@ -7,7 +7,7 @@ ko=$1 mmtest=$2; shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 port=7049 fail=0
 mkdir -p /tmp/export /mnt/a /mnt/b
-if [ $# -gt 0 ]; then "$@" & else python3 "$here/mockd.py" /tmp/export $port & fi
+if [ $# -gt 0 ]; then mkdir -p /tmp/export; "$@" & else python3 "$here/mockd.py" /tmp/export $port & fi
 srv=$!
 for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 insmod "$ko" ${KMOD_PARAMS:-} || exit 1
