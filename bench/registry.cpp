@@ -48,11 +48,6 @@ void register_faults(Registrar& r, const Settings& s, const std::vector<int>& ra
               [=] { return make_write_fault(true, shape); });
         r.add("write_fault/uncached/" + suffix, k, benchmark::kMicrosecond,
               [=] { return make_write_fault(false, shape); });
-        // The per-operation figures' cross-check: the same loads, one timer.
-        FaultShape batch = shape;
-        batch.batch = true;
-        r.add("read_fault/cached_block/" + suffix, k, benchmark::kMicrosecond,
-              [=] { return make_read_fault(true, batch); });
       }
 }
 

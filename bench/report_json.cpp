@@ -1,13 +1,11 @@
 #include "report_json.hpp"
 
+#include <array>
 #include <cmath>
 #include <map>
 
 namespace dmmap::bench {
 namespace {
-
-constexpr const char* kBlock = "read_fault/cached_block/";
-constexpr const char* kPerOp = "read_fault/cached/";
 
 Json without_run_id(const Json& row) {
   Json out = Json::object();
@@ -47,28 +45,20 @@ Json distribution_json(const Histogram& h) {
 }
 
 Json per_op_vs_block(const Json& doc) {
-  // Means over repetitions of each run name.
-  std::map<std::string, std::pair<double, int>> per_op, block;
+  // Both figures come from the same rows (paired passes); means over repetitions.
+  std::map<std::string, std::array<double, 3>> pairs;  // per-op sum, block sum, rows
   for (const auto& row : doc.at("benchmarks").as_array()) {
-    if (!is_iteration(row)) continue;
-    const auto& name = row.at("name").as_string();
-    if (name.rfind(kPerOp, 0) == 0) {
-      auto& [sum, n] = per_op[name.substr(std::string(kPerOp).size())];
-      sum += number_or(row, "iteration_mean_ns", 0);
-      ++n;
-    } else if (name.rfind(kBlock, 0) == 0) {
-      auto& [sum, n] = block[name.substr(std::string(kBlock).size())];
-      sum += number_or(row, "block_ns_per_op", 0);
-      ++n;
-    }
+    if (!is_iteration(row) || !row.contains("iteration_mean_ns") || !row.contains("block_ns_per_op")) continue;
+    auto& p = pairs[row.at("name").as_string()];
+    p[0] += number_or(row, "iteration_mean_ns", 0);
+    p[1] += number_or(row, "block_ns_per_op", 0);
+    p[2] += 1;
   }
   Json rows = Json::array();
-  for (const auto& [suffix, op] : per_op) {
-    auto it = block.find(suffix);
-    if (it == block.end() || op.second == 0 || it->second.second == 0) continue;
-    const double a = op.first / op.second, b = it->second.first / it->second.second;
+  for (const auto& [name, p] : pairs) {
+    const double a = p[0] / p[2], b = p[1] / p[2];
     Json r = Json::object();
-    r["measurement"] = "read_fault/cached/" + suffix;
+    r["measurement"] = name;
     r["per_op_mean_ns"] = a;
     r["block_ns_per_op"] = b;
     r["difference_pct"] = b > 0 ? (a / b - 1) * 100 : 0.0;
