@@ -103,6 +103,10 @@ LockManager::Outcome LockManager::enqueue(ClientId c, FileId f, uint64_t start, 
     maybe_drop_file(f);
     return Outcome::too_many;
   }
+  if (locks_of(c) >= cfg_.max_locks_per_client) {
+    maybe_drop_file(f);
+    return Outcome::too_many;
+  }
   auto owned = std::make_unique<Lock>();
   Lock* l = owned.get();
   l->handle = next_handle_++;
@@ -286,6 +290,11 @@ size_t LockManager::granted_count(FileId f) const {
 size_t LockManager::waiting_count(FileId f) const {
   auto it = files_.find(f);
   return it == files_.end() ? 0 : it->second.queue.size();
+}
+
+size_t LockManager::locks_of(ClientId c) const {
+  auto it = by_client_.find(c);
+  return it == by_client_.end() ? 0 : it->second.size();
 }
 
 bool LockManager::is_granted(uint64_t handle) const {

@@ -71,7 +71,8 @@ struct Actions {
 
 struct Config {
   std::chrono::milliseconds revoke_timeout{30000};
-  size_t max_waiting_per_client = 1024;
+  size_t max_waiting_per_client = 1024;    // waiting requests of one client
+  size_t max_locks_per_client = 1u << 20;  // granted + waiting locks of one client
   // Fault injection (each disables one duty; see docs/dmfsd.md).
   bool fault_no_revoke = false;            // grant over conflicting holders, revoke nobody
   bool fault_grant_before_cancel = false;  // revoke, but grant without waiting for cancels
@@ -181,6 +182,7 @@ class LockManager {
   std::unordered_map<ClientId, std::unordered_set<uint64_t>> by_client_;
   std::unordered_map<TokenKey, Lock*, TokenHash> waiting_by_token_;
   std::unordered_map<ClientId, size_t> waiting_per_client_;
+  size_t locks_of(ClientId c) const;
   std::unordered_set<Lock*> revoking_;
 };
 

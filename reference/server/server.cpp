@@ -24,8 +24,9 @@ using namespace wire;
 
 namespace {
 constexpr size_t kInChunk = 64 * 1024;
-constexpr size_t kOutHigh = 32u << 20;  // stop reading a client whose replies pile up
-constexpr size_t kOutLow = 4u << 20;
+constexpr size_t kOutHigh = 8u << 20;  // stop reading a client whose replies pile up
+constexpr size_t kOutLow = 2u << 20;
+constexpr size_t kMaxOpensPerSession = 65536;
 constexpr uint64_t kListenKey = ~uint64_t(0);
 constexpr uint64_t kStopKey = ~uint64_t(0) - 1;
 
@@ -729,6 +730,10 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
           reply(s, h, -ETXTBSY);
           return;
         }
+      }
+      if (s.opens.size() >= kMaxOpensPerSession) {
+        reply(s, h, -EMFILE);
+        return;
       }
       if ((r.flags & DMFS_OPEN_TRUNC) && (rc = store_->truncate(r.file_id, 0))) {
         reply(s, h, rc);

@@ -23,9 +23,15 @@ class DmfsdProcess {
   // root: backing directory; extra: more dmfsd options.
   DmfsdProcess(std::string bin, std::string root, std::vector<std::string> extra = {})
       : bin_(std::move(bin)), root_(std::move(root)), extra_(std::move(extra)) {}
-  ~DmfsdProcess() { kill(SIGKILL); }
+  ~DmfsdProcess() {
+    kill(SIGKILL);
+    std::error_code ec;
+    for (auto& d : old_run_dirs_) std::filesystem::remove_all(d, ec);
+    if (!run_dir_.empty()) std::filesystem::remove_all(run_dir_, ec);
+  }
 
   void start() {
+    if (!run_dir_.empty()) old_run_dirs_.push_back(run_dir_);
     char tmpl[] = "/tmp/dmfsd-test-XXXXXX";
     if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
     run_dir_ = tmpl;
@@ -94,11 +100,21 @@ class DmfsdProcess {
     return ss.str();
   }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Resident set size of the server in KiB (0 if unknown).
+  long rss_kib() const {
+    std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+      if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return 0;
+  }
 
  private:
   std::string bin_, root_;
   std::vector<std::string> extra_;
   std::string run_dir_, port_file_, log_file_;
+  std::vector<std::string> old_run_dirs_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };

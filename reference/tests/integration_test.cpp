@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "client.hpp"
@@ -494,6 +495,46 @@ TEST_F(Dmfsd, MalformedMessagesNeverHurtOthers) {
   std::string got;
   EXPECT_EQ(good->read(id, 0, P, got), 0);
   EXPECT_EQ(got, "x");
+}
+
+// Hostile clients: after a valid handshake they send well-framed messages
+// with random opcodes and bodies, or random bytes; the server answers or
+// closes, keeps serving a well-behaved client, and its memory stays bounded.
+TEST_F(Dmfsd, RandomMessageStormKeepsServing) {
+  start();
+  auto good = connect("good");
+  uint64_t id = make_file(*good, "f", "stable");
+  std::mt19937_64 rng(2024);
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  int conns = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st = 0;
+    auto o = opts("storm");
+    o.timeout = 2s;
+    auto c = Client::try_connect(o, &st);
+    ASSERT_NE(c, nullptr) << st;
+    ++conns;
+    for (int k = 0; k < 200 && c->connected(); ++k) {
+      std::vector<uint8_t> body(rng() % 300);
+      for (auto& b : body) b = uint8_t(rng());
+      // Bias towards real opcodes and plausible ids.
+      uint16_t op = uint16_t(rng() % 3 ? 1 + rng() % 22 : rng());
+      if (body.size() >= 8 && rng() % 2) std::memcpy(body.data(), rng() % 2 ? &id : &good->hello().root_id, 8);
+      if (op == DMFS_OP_BYE) continue;
+      auto m = wire::make_message(op, uint16_t(rng() % 16 ? 0 : rng()), rng(), 0,
+                                  {wire::Bytes(body.data(), body.size())});
+      if (rng() % 50 == 0) m.resize(rng() % m.size());  // truncated / garbage framing
+      c->send_raw(m.data(), m.size());
+    }
+    c->ping();
+    EXPECT_EQ(good->ping(), 0);
+  }
+  std::string got;
+  EXPECT_EQ(good->read(id, 0, P, got), 0);
+  EXPECT_EQ(got, "stable");
+  long rss = srv->rss_kib();
+  EXPECT_GT(conns, 3);
+  EXPECT_LT(rss, 200 * 1024) << "dmfsd RSS " << rss << " KiB";
 }
 
 TEST_F(Dmfsd, ManyRequestsInFlightRepliesOutOfOrder) {

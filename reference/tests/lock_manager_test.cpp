@@ -323,6 +323,14 @@ TEST_F(LM, TooManyWaitersPerClient) {
   EXPECT_EQ(enq(2, 0, P, Mode::PR), LockManager::Outcome::too_many);
 }
 
+TEST_F(LM, TooManyLocksPerClient) {
+  cfg.max_locks_per_client = 4;
+  make();
+  for (uint64_t i = 0; i < 4; ++i) take(1, i * P, (i + 1) * P, Mode::PW, kNoExpand);
+  EXPECT_EQ(enq(1, 9 * P, 10 * P, Mode::PW, kNoExpand), LockManager::Outcome::too_many);
+  EXPECT_EQ(enq(2, 9 * P, 10 * P, Mode::PW, kNoExpand), LockManager::Outcome::granted);
+}
+
 TEST_F(LM, FaultNoRevokeGrantsOverHolders) {
   cfg.fault_no_revoke = true;
   make();
