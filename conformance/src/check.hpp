@@ -26,7 +26,7 @@ class CheckContext;
 // Run-wide parameters some checks take (model.random-ops: --seed, --ops).
 struct RunParams {
   std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
-  int ops = 400;                       // operations of the randomised model check
+  int ops = 1000;                      // operations of the randomised model check (~1.5 ms each on 2 local ranks)
 };
 
 struct CheckInfo {

@@ -60,7 +60,7 @@ OptionParser make_parser(Cli& cli) {
   p.section("Randomised model check (model.random-ops)")
       .value("--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
              [&](const std::string& v) { cli.suite.params.seed = static_cast<std::uint64_t>(parse_count(v, "--seed")); })
-      .value("--ops", "N", "number of operations (default 400)",
+      .value("--ops", "N", "number of operations (default 1000)",
              [&](const std::string& v) {
                cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
                if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
