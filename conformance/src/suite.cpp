@@ -136,7 +136,9 @@ void Suite::run_check(const CheckInfo& info) {
 
 void Suite::record(CheckResult result) {
   const std::string level = result.level ? std::string(to_string(*result.level)) : "";
-  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1, selected_, result.id,
+  // GoogleTest filters narrow the selection after registration: count what will run.
+  const int to_run = ::testing::UnitTest::GetInstance()->test_to_run_count();
+  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1, to_run > 0 ? to_run : static_cast<int>(selected_), result.id,
              to_string(result.verdict), level, result.duration_s,
              result.message.empty() ? "" : "  " + result.message);
   std::fflush(stdout);
