@@ -248,6 +248,12 @@ void LockManager::prolong(ClientId c, FileId f, TimePoint now) {
     if (l->client == c && l->file == f) l->deadline = now + cfg_.revoke_timeout;
 }
 
+bool LockManager::revoking(ClientId c, FileId f) const {
+  for (const Lock* l : revoking_)
+    if (l->client == c && l->file == f) return true;
+  return false;
+}
+
 std::vector<ClientId> LockManager::expired(TimePoint now) const {
   std::vector<ClientId> v;
   if (cfg_.fault_no_evict) return v;

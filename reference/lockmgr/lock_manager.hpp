@@ -123,6 +123,9 @@ class LockManager {
   // (the holder is writing back).
   void prolong(ClientId c, FileId f, TimePoint now);
 
+  // True while one of c's locks on f is being revoked.
+  bool revoking(ClientId c, FileId f) const;
+
   // Clients holding a lock whose revoke deadline has passed.
   std::vector<ClientId> expired(TimePoint now) const;
   std::optional<TimePoint> next_deadline() const;

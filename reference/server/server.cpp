@@ -57,7 +57,7 @@ const std::vector<FaultInfo>& fault_table() {
       {"no-revoke", "grant conflicting locks at once without revoking the holders", &Faults::no_revoke},
       {"grant-before-cancel", "send revokes but grant the waiter without waiting for the cancels",
        &Faults::grant_before_cancel},
-      {"no-writeback", "revoke with DMFS_RVF_DISCARD: holders drop dirty pages instead of writing them back",
+      {"no-writeback", "revoke without write-back: DMFS_RVF_DISCARD set, and WRITEs from a holder under revoke are acknowledged but dropped",
        &Faults::no_writeback},
       {"no-etxtbsy", "do not enforce cluster-wide deny-write (exec opens vs write opens/truncates)",
        &Faults::no_etxtbsy},
@@ -777,6 +777,18 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
     case DMFS_OP_WRITE: {
       const auto& w = std::get<Write>(m.body);
       dmfs_write_rep rep{};
+      if (opt_.faults.no_writeback && locks_.revoking(s.id, w.r.file_id)) {
+        // Fault: write-back of a revoked lock is acknowledged and dropped
+        // (effective even with a client that ignores DMFS_RVF_DISCARD).
+        dmfs_attr a{};
+        int rc = get_attr(w.r.file_id, a);
+        rep.size = a.size;
+        rep.data_version = a.data_version;
+        log::debug("fault no-writeback: dropped {} bytes at {:#x} of file {} from client {}",
+                   w.r.length, w.r.offset, w.r.file_id, s.id);
+        reply(s, h, rc, {bytes_of(rep)});
+        return;
+      }
       int rc = store_->write(w.r.file_id, w.r.offset, w.data.data(), w.r.length,
                              w.r.flags & DMFS_WRITE_SYNC, rep.size, rep.data_version);
       locks_.prolong(s.id, w.r.file_id, now);

@@ -650,12 +650,18 @@ TEST_F(Dmfsd, FaultNoWritebackSetsDiscard) {
   a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
     flags = r.flags;
     c.ack_revoke(cb);
+    // A client that ignores the flag and writes back anyway: dropped.
+    EXPECT_EQ(c.write(r.file_id, 0, "dirty"), 0);
     c.cancel(r.lock_handle);
   });
   dmfs_lock_enqueue_rep la{}, lb{};
   ASSERT_EQ(a->lock(id, 0, P, DMFS_LOCK_PW, 0, la), 0);
+  EXPECT_EQ(a->write(id, 0, "clean"), 0);  // not under revoke: stored
   ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb), 0);
   EXPECT_TRUE(flags.load() & DMFS_RVF_DISCARD);
+  std::string got;
+  ASSERT_EQ(b->read(id, 0, P, got), 0);
+  EXPECT_EQ(got, "clean");
 }
 
 TEST_F(Dmfsd, FaultGrantBeforeCancel) {

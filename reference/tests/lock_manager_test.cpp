@@ -279,6 +279,18 @@ TEST_F(LM, EvictionAfterTimeoutDropsLocks) {
   EXPECT_FALSE(lm->next_deadline().has_value());
 }
 
+TEST_F(LM, RevokingQuery) {
+  uint64_t h = take(1, 0, P, Mode::PW);
+  EXPECT_FALSE(lm->revoking(1, F));
+  enq(2, 0, P, Mode::PW);
+  EXPECT_TRUE(lm->revoking(1, F));
+  EXPECT_FALSE(lm->revoking(2, F));
+  EXPECT_FALSE(lm->revoking(1, F + 1));
+  a.clear();
+  lm->cancel(1, h, now, a);
+  EXPECT_FALSE(lm->revoking(1, F));
+}
+
 TEST_F(LM, ProlongRestartsDeadline) {
   take(1, 0, P, Mode::PW);
   enq(2, 0, P, Mode::PW);
