@@ -39,6 +39,8 @@ docs/protocol.md) from a backing directory, with cluster-wide extent locks.
                         T after the revoke (default 30s; units ms or s,
                         plain numbers are seconds)
   --max-clients N       connections served at once (default 256)
+  --handshake-timeout T close connections that have not completed the
+                        handshake after T (default 10s)
   --log-level LEVEL     error, warn, info (default), debug (grants, revokes),
                         trace (every request)
   --fault NAME          fault injection: disable one protocol duty (repeat
@@ -146,6 +148,9 @@ int main(int argc, char** argv) {
     } else if (name == "--revoke-timeout") {
       if (!value(v) || !parse_duration(v, opt.revoke_timeout))
         return die("--revoke-timeout needs a duration such as 30s or 500ms");
+    } else if (name == "--handshake-timeout") {
+      if (!value(v) || !parse_duration(v, opt.handshake_timeout))
+        return die("--handshake-timeout needs a duration such as 10s");
     } else if (name == "--max-clients") {
       if (!value(v) || std::atol(v.c_str()) < 1) return die("--max-clients needs a positive number");
       opt.max_clients = static_cast<size_t>(std::atol(v.c_str()));

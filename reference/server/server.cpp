@@ -181,6 +181,7 @@ int Server::run() {
       if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(s);
     }
     check_evictions();
+    check_handshakes();
     reap();
   }
   log::info("shutting down: {} client(s) connected", clients_.size());
@@ -223,6 +224,7 @@ void Server::accept_all() {
     s->fd = fd;
     s->peer = std::string(host) + ":" + serv;
     s->in.resize(kInChunk);
+    s->accepted = lk::Clock::now();
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = uint64_t(fd);
@@ -477,6 +479,21 @@ void Server::apply(lk::Actions& a) {
 void Server::check_evictions() {
   auto now = lk::Clock::now();
   for (uint64_t c : locks_.expired(now)) evict(c);
+}
+
+// Connections that never complete the handshake do not keep a slot.
+void Server::check_handshakes() {
+  auto now = lk::Clock::now();
+  if (now - last_sweep_ < std::chrono::milliseconds(250)) return;
+  last_sweep_ = now;
+  for (auto& [fd, sp] : sessions_) {
+    Session& s = *sp;
+    if (!s.doomed && (s.state == State::hello || s.state == State::auth) &&
+        now - s.accepted > opt_.handshake_timeout) {
+      log::warn("connection {}: no handshake within {} ms: closing", s.peer, opt_.handshake_timeout.count());
+      doom(s, "handshake timeout");
+    }
+  }
 }
 
 void Server::evict(uint64_t client) {

@@ -47,6 +47,7 @@ struct ServerOptions {
   std::optional<std::string> secret;  // raw secret bytes
   std::chrono::milliseconds revoke_timeout{30000};
   size_t max_clients = 256;
+  std::chrono::milliseconds handshake_timeout{10000};  // HELLO (+AUTH) must complete within
   std::string port_file;  // written with the bound port once listening
   Faults faults;
 };
@@ -93,6 +94,7 @@ class Server {
     std::unordered_map<uint64_t, uint64_t> callbacks;  // callback req id -> lock handle
     std::unordered_map<uint64_t, OpenRec> opens;
     uint64_t next_cb = 1;
+    lk::TimePoint accepted{};
   };
   struct OpenCounts {
     uint32_t exec = 0, write = 0;
@@ -113,6 +115,7 @@ class Server {
   void release_session_state(Session& s);
   void apply(lk::Actions& a);
   void check_evictions();
+  void check_handshakes();
   void evict(uint64_t client);
   uint32_t attr_flags(uint64_t file) const;
   int get_attr(uint64_t file, dmfs_attr& a);
@@ -135,6 +138,7 @@ class Server {
   // Pre-revoke attributes for the stale_grant_attr fault.
   std::unordered_map<uint64_t, dmfs_attr> stale_attr_;
   std::vector<uint8_t> io_buf_;
+  lk::TimePoint last_sweep_{};
 };
 
 }  // namespace dmfs

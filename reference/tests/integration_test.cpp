@@ -537,6 +537,33 @@ TEST_F(Dmfsd, RandomMessageStormKeepsServing) {
   EXPECT_LT(rss, 200 * 1024) << "dmfsd RSS " << rss << " KiB";
 }
 
+TEST_F(Dmfsd, SilentConnectionsAreClosedAndSlotsLimited) {
+  start({"--handshake-timeout", "300ms", "--max-clients", "3"});
+  int idle = raw_connect(srv->port());
+  ASSERT_GE(idle, 0);
+  auto a = connect("A");
+  auto b = connect("B");
+  // The fourth connection is refused while three are open.
+  int st = 0;
+  auto o = opts("C");
+  o.timeout = 2s;
+  EXPECT_EQ(Client::try_connect(o, &st), nullptr);
+  // The idle one never says HELLO: closed after the handshake timeout...
+  bool eof = false;
+  read_until_eof(idle, eof);
+  EXPECT_TRUE(eof);
+  close(idle);
+  // ... which frees its slot.
+  std::unique_ptr<Client> c;
+  for (int i = 0; i < 100 && !c; ++i) {
+    c = Client::try_connect(o, &st);
+    if (!c) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->ping(), 0);
+  EXPECT_EQ(a->ping(), 0);  // completed handshakes are not subject to it
+}
+
 TEST_F(Dmfsd, ManyRequestsInFlightRepliesOutOfOrder) {
   start();
   auto a = connect("A"), b = connect("B");
