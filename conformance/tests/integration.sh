@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs known-failures quick model-replay bad-inputs selftest docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs bindfs-hard-remove known-failures quick model-replay bad-inputs selftest docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -115,6 +115,24 @@ bindfs_is_incoherent() {
   expect_empty_dir "$work/src"
 }
 
+# One bindfs mount with hard_remove: a single page cache (coherent), but the
+# server deletes a file at unlink or rename-over even while it is open, as a
+# filesystem without NFS's "silly rename" does. The old binary's and the
+# unlinked file's pages can no longer be fetched.
+hard_remove_breaks_open_unlinked_files() {
+  mkdir -p "$work/src" "$work/a"
+  bindfs -o hard_remove "$work/src" "$work/a" && mounts+=("$work/a")
+  local expected="exec.replace-by-rename private.uncopied-view shared.metadata shared.unlink-while-mapped"
+  for np in 2 3; do
+    run "$np" "$conform" --dir "$work/a" --report "$work/report"
+    expect_status 1
+    [ "$(non_passing)" = "$expected" ] || fail "np $np: hard_remove did not fail exactly [$expected] but [$(non_passing)]"
+    [ "$(level_of shared.store-visible)" = strict ] || fail "one FUSE mount is not strict"
+    [ "$(level_of shared.metadata)" = msync ] || fail "FUSE mtime of a mapped store not at msync level"
+  done
+  grep -q "killed by SIGBUS" "$work/report/conformance.json" || fail "replace-by-rename: runner not killed by SIGBUS"
+}
+
 known_failures_are_wired() {
   mount_bindfs_pair
   for id in $BINDFS_FAILS; do echo "$id two FUSE page caches"; done >"$work/known"
@@ -209,6 +227,7 @@ case "$case_name" in
   tmpfs) on_tmpfs ;;
   ext4-loop) on_ext4_loop ;;
   bindfs) bindfs_is_incoherent ;;
+  bindfs-hard-remove) hard_remove_breaks_open_unlinked_files ;;
   known-failures) known_failures_are_wired ;;
   quick) quick_is_quick ;;
   model-replay) model_replays ;;
