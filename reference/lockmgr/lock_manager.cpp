@@ -39,10 +39,17 @@ bool LockManager::conflicts_waiting(FileLocks& fl, uint64_t s, uint64_t e, Mode 
 // granted or waiting (l itself is in no index while this runs). When a
 // conflicting lock overlaps the request (only possible for waiters behind l,
 // or under fault injection) the request is granted as asked.
-void LockManager::compute_expansion(FileLocks& fl, Lock& l, uint64_t& lo, uint64_t& hi) {
+void LockManager::compute_expansion(FileLocks& fl, Lock& l, TimePoint now, uint64_t& lo, uint64_t& hi) {
   lo = l.start;
   hi = l.end;
   if (cfg_.no_expand || (l.flags & kNoExpand)) return;
+  uint64_t cap_lo = 0, cap_hi = kEOF;
+  if (cfg_.contention_window.count() > 0 && cfg_.contended_granule > 0 && fl.revoked &&
+      now - fl.last_revoke < cfg_.contention_window) {
+    const uint64_t g = cfg_.contended_granule;
+    cap_lo = l.start - l.start % g;
+    cap_hi = (l.end == kEOF || l.end > kEOF - g) ? kEOF : ((l.end + g - 1) / g) * g;
+  }
   uint64_t new_lo = 0, new_hi = kEOF;
   auto bound = [&](IntervalTree<Lock*>& t) -> bool {
     bool overlap = !t.for_each_overlap(l.start, l.end, [](const auto&) { return false; });
@@ -58,14 +65,14 @@ void LockManager::compute_expansion(FileLocks& fl, Lock& l, uint64_t& lo, uint64
   }
   for (auto* t : trees)
     if (!bound(*t)) return;
-  lo = std::min(new_lo, l.start);
-  hi = std::max(new_hi, l.end);
+  lo = std::min(std::max(new_lo, cap_lo), l.start);
+  hi = std::max(std::min(new_hi, cap_hi), l.end);
 }
 
-void LockManager::grant(FileLocks& fl, Lock& l, Actions& out) {
+void LockManager::grant(FileLocks& fl, Lock& l, TimePoint now, Actions& out) {
   const uint64_t rs = l.start, re = l.end;
   uint64_t lo, hi;
-  compute_expansion(fl, l, lo, hi);
+  compute_expansion(fl, l, now, lo, hi);
   l.start = lo;
   l.end = hi;
   l.granted = true;
@@ -74,10 +81,12 @@ void LockManager::grant(FileLocks& fl, Lock& l, Actions& out) {
                              lo != rs || hi != re});
 }
 
-void LockManager::send_revokes(const std::vector<Lock*>& holders, const Lock& waiter,
+void LockManager::send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter,
                                TimePoint now, Actions& out) {
   for (Lock* h : holders) {
     if (h->revoking) continue;
+    fl.revoked = true;
+    fl.last_revoke = now;
     h->revoking = true;
     h->deadline = now + cfg_.revoke_timeout;
     revoking_.insert(h);
@@ -122,20 +131,20 @@ LockManager::Outcome LockManager::enqueue(ClientId c, FileId f, uint64_t start, 
   by_client_[c].insert(l->handle);
 
   if (clear || cfg_.fault_no_revoke) {
-    grant(fl, *l, out);
+    grant(fl, *l, now, out);
     return Outcome::granted;
   }
   if (cfg_.fault_grant_before_cancel) {
-    send_revokes(holders, *l, now, out);
+    send_revokes(fl, holders, *l, now, out);
     l->flags |= kNoExpand;
-    grant(fl, *l, out);
+    grant(fl, *l, now, out);
     return Outcome::granted;
   }
   l->qpos = fl.queue.insert(fl.queue.end(), l);
   fl.waiting[idx(mode)].insert(start, end, l->handle, l);
   waiting_by_token_[TokenKey{c, token}] = l;
   ++waiting_per_client_[c];
-  send_revokes(holders, *l, now, out);
+  send_revokes(fl, holders, *l, now, out);
   return Outcome::queued;
 }
 
@@ -197,11 +206,11 @@ void LockManager::reprocess(FileId f, TimePoint now, Actions& out) {
       auto wc = waiting_per_client_.find(w->client);
       if (wc != waiting_per_client_.end() && wc->second > 0 && --wc->second == 0)
         waiting_per_client_.erase(wc);
-      grant(fl, *w, out);
+      grant(fl, *w, now, out);
       continue;
     }
     blocked[idx(w->mode)].insert(w->start, w->end, w->handle, w);
-    send_revokes(holders, *w, now, out);
+    send_revokes(fl, holders, *w, now, out);
     ++q;
   }
   maybe_drop_file(f);

@@ -78,6 +78,13 @@ struct Config {
   bool fault_grant_before_cancel = false;  // revoke, but grant without waiting for cancels
   bool fault_no_evict = false;             // never evict a holder that ignores a revoke
   bool no_expand = false;                  // policy: never expand grants
+  // Contention: for this long after a revoke on a file, grants on it expand
+  // at most to `contended_granule`-aligned bounds around the request, so
+  // clients working on disjoint parts of a shared file stop revoking each
+  // other's whole-file locks (Lustre limits expansion of contended
+  // resources the same way). 0 disables.
+  std::chrono::milliseconds contention_window{2000};
+  uint64_t contended_granule = 1u << 20;
 };
 
 struct LockInfo {
@@ -155,6 +162,8 @@ class LockManager {
     IntervalTree<Lock*> granted[2];  // index: PR 0, PW 1
     IntervalTree<Lock*> waiting[2];
     std::list<Lock*> queue;  // FIFO of waiting requests
+    bool revoked = false;    // a revoke was sent ...
+    TimePoint last_revoke{}; // ... last at this time
   };
   struct TokenKey {
     ClientId c;
@@ -170,9 +179,10 @@ class LockManager {
   // Conflicting granted locks overlapping [s,e) for `mode`.
   void conflicting_granted(FileLocks& fl, uint64_t s, uint64_t e, Mode mode, std::vector<Lock*>& out);
   bool conflicts_waiting(FileLocks& fl, uint64_t s, uint64_t e, Mode mode);
-  void compute_expansion(FileLocks& fl, Lock& l, uint64_t& lo, uint64_t& hi);
-  void grant(FileLocks& fl, Lock& l, Actions& out);
-  void send_revokes(const std::vector<Lock*>& holders, const Lock& waiter, TimePoint now, Actions& out);
+  void compute_expansion(FileLocks& fl, Lock& l, TimePoint now, uint64_t& lo, uint64_t& hi);
+  void grant(FileLocks& fl, Lock& l, TimePoint now, Actions& out);
+  void send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter, TimePoint now,
+                    Actions& out);
   void remove_lock(Lock* l);  // from every index; frees it
   void reprocess(FileId f, TimePoint now, Actions& out);
   FileLocks& file(FileId f) { return files_[f]; }

@@ -38,6 +38,9 @@ docs/protocol.md) from a backing directory, with cluster-wide extent locks.
   --revoke-timeout T    evict a client that has not cancelled a revoked lock
                         T after the revoke (default 30s; units ms or s,
                         plain numbers are seconds)
+  --contention-window T after a revoke on a file, grants on it expand only to
+                        the 1 MiB-aligned range around the request for T
+                        (default 2s; 0 = always expand as far as possible)
   --max-clients N       connections served at once (default 256)
   --handshake-timeout T close connections that have not completed the
                         handshake after T (default 10s)
@@ -148,6 +151,13 @@ int main(int argc, char** argv) {
     } else if (name == "--revoke-timeout") {
       if (!value(v) || !parse_duration(v, opt.revoke_timeout))
         return die("--revoke-timeout needs a duration such as 30s or 500ms");
+    } else if (name == "--contention-window") {
+      if (!value(v)) return die("--contention-window needs a duration such as 2s or 0");
+      if (v == "0") {
+        opt.contention_window = std::chrono::milliseconds(0);
+      } else if (!parse_duration(v, opt.contention_window)) {
+        return die("--contention-window needs a duration such as 2s or 0");
+      }
     } else if (name == "--handshake-timeout") {
       if (!value(v) || !parse_duration(v, opt.handshake_timeout))
         return die("--handshake-timeout needs a duration such as 10s");

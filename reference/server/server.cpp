@@ -72,6 +72,7 @@ const std::vector<FaultInfo>& fault_table() {
 static lk::Config lock_config(const ServerOptions& o) {
   lk::Config c;
   c.revoke_timeout = o.revoke_timeout;
+  c.contention_window = o.contention_window;
   c.fault_no_revoke = o.faults.no_revoke;
   c.fault_grant_before_cancel = o.faults.grant_before_cancel;
   c.fault_no_evict = o.faults.no_evict;

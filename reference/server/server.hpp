@@ -46,6 +46,7 @@ struct ServerOptions {
   uint16_t port = DMFS_DEFAULT_PORT;
   std::optional<std::string> secret;  // raw secret bytes
   std::chrono::milliseconds revoke_timeout{30000};
+  std::chrono::milliseconds contention_window{2000};  // see lk::Config
   size_t max_clients = 256;
   std::chrono::milliseconds handshake_timeout{10000};  // HELLO (+AUTH) must complete within
   std::string port_file;  // written with the bound port once listening

@@ -20,11 +20,14 @@ struct LM : ::testing::Test {
   std::unique_ptr<LockManager> lm;
   TimePoint now = TimePoint{} + 1000s;
   uint64_t next_token = 1;
+  bool keep_contention = false;
+  void random_run();
   Actions a;
 
   void SetUp() override { make(); }
   void make() {
     cfg.revoke_timeout = 1000ms;
+    if (!keep_contention) cfg.contention_window = 0ms;  // most tests: plain expansion
     lm = std::make_unique<LockManager>(cfg);
   }
   LockManager::Outcome enq(ClientId c, uint64_t s, uint64_t e, Mode m, uint32_t flags = 0,
@@ -71,6 +74,34 @@ TEST_F(LM, ExpandsToWholeFileWhenAlone) {
   EXPECT_EQ(a.grants[0].start, 0u);
   EXPECT_EQ(a.grants[0].end, kEOF);
   EXPECT_TRUE(a.grants[0].expanded);
+}
+
+TEST_F(LM, ContentionLimitsExpansionForAWhile) {
+  keep_contention = true;
+  cfg.contention_window = 2000ms;
+  cfg.contended_granule = 16 * P;
+  make();
+  uint64_t h = take(1, 0, P, Mode::PW);
+  EXPECT_EQ(enq(2, 40 * P, 41 * P, Mode::PW), LockManager::Outcome::queued);  // revokes client 1
+  a.clear();
+  lm->cancel(1, h, now, a);
+  ASSERT_EQ(a.grants.size(), 1u);
+  // Contended: the grant covers the request's 16-page granule only.
+  EXPECT_EQ(a.grants[0].start, 32 * P);
+  EXPECT_EQ(a.grants[0].end, 48 * P);
+  EXPECT_TRUE(a.grants[0].expanded);
+  // A request reaching EOF stays at EOF.
+  now += 100ms;
+  enq(3, 100 * P, kEOF, Mode::PR);
+  ASSERT_EQ(a.grants.size(), 1u);
+  EXPECT_EQ(a.grants[0].start, 96 * P);
+  EXPECT_EQ(a.grants[0].end, kEOF);
+  // Once the window has passed, grants expand fully again.
+  now += 2000ms;
+  enq(4, 60 * P, 61 * P, Mode::PW);
+  ASSERT_EQ(a.grants.size(), 1u);
+  EXPECT_EQ(a.grants[0].start, 48 * P);
+  EXPECT_EQ(a.grants[0].end, 96 * P);
 }
 
 TEST_F(LM, NoExpandFlagGrantsExactly) {
@@ -370,12 +401,23 @@ TEST_F(LM, FaultNoEvictNeverExpires) {
 // Randomised check of the invariants against a brute-force model: granted
 // locks never conflict, grants contain their requests, and every waiter is
 // blocked by a granted conflicting lock or an earlier conflicting waiter.
-TEST_F(LM, RandomisedInvariants) {
+TEST_F(LM, RandomisedInvariants) { random_run(); }
+
+TEST_F(LM, RandomisedInvariantsWithContentionLimit) {
+  keep_contention = true;
+  cfg.contention_window = 50ms;
+  cfg.contended_granule = 4 * P;
+  make();
+  random_run();
+}
+
+void LM::random_run() {
   std::mt19937_64 rng(12345);
   struct Req { ClientId c; uint64_t s, e; Mode m; };
   std::map<uint64_t, Req> pending;  // token -> request
   std::map<uint64_t, std::pair<ClientId, uint64_t>> granted;  // handle -> (client, token)
   for (int step = 0; step < 4000; ++step) {
+    now += std::chrono::milliseconds(rng() % 20);
     int op = int(rng() % 10);
     a.clear();
     if (op < 6) {
