@@ -83,7 +83,10 @@ BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary))
   options.timeout = std::chrono::seconds(90);
   options.capture_stdout = true;
   std::vector<std::string> argv = {binary_.string(), "wait", (local_dir_ / "ready").string(), (local_dir_ / "go").string()};
-  thread_ = std::thread([this, argv, options] { outcome_ = run_child(argv, options); });
+  thread_ = std::thread([this, argv, options] {
+    outcome_ = run_child(argv, options);
+    ended_ = true;
+  });
 }
 
 BackgroundRunner::~BackgroundRunner() {
@@ -98,6 +101,7 @@ BackgroundRunner::~BackgroundRunner() {
 bool BackgroundRunner::wait_ready(int seconds) {
   for (int i = 0; i < seconds * 1000; ++i) {
     if (fs::exists(local_dir_ / "ready")) return true;
+    if (ended_) return false;
     ::usleep(1000);
   }
   return false;

@@ -3,6 +3,7 @@
 // long-lived runner in the background while the check's ranks synchronise.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -42,7 +43,8 @@ class BackgroundRunner {
   BackgroundRunner(const BackgroundRunner&) = delete;
   BackgroundRunner& operator=(const BackgroundRunner&) = delete;
 
-  // Waits (up to `seconds`) until the runner has executed page 0; false if it did not.
+  // Waits (up to `seconds`) until the runner has executed page 0; false if it
+  // did not (also at once when it could not be started or already ended).
   bool wait_ready(int seconds);
   void go();
   // Waits for the runner to end and returns how it ended.
@@ -52,6 +54,7 @@ class BackgroundRunner {
   std::filesystem::path binary_, local_dir_;
   std::thread thread_;
   ChildOutcome outcome_;
+  std::atomic<bool> ended_{false};  // set by the thread once outcome_ is final
   bool finished_ = false;
 };
 

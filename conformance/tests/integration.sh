@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs bindfs-hard-remove known-failures quick model-replay bad-inputs selftest docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs bindfs-hard-remove noexec known-failures quick model-replay bad-inputs selftest docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -133,6 +133,20 @@ hard_remove_breaks_open_unlinked_files() {
   grep -q "killed by SIGBUS" "$work/report/conformance.json" || fail "replace-by-rename: runner not killed by SIGBUS"
 }
 
+# A filesystem mounted noexec (common for HPC scratch): every exec check
+# fails, promptly, and nothing else does.
+noexec_fails_exec() {
+  mkdir -p "$work/noexec"
+  mount -t tmpfs -o noexec,size=64m tmpfs "$work/noexec" && mounts+=("$work/noexec")
+  run 2 "$conform" --dir "$work/noexec" --report "$work/report"
+  expect_status 1
+  local expected="exec.changed-binary exec.replace-by-rename exec.run private.uncopied-view"
+  [ "$(non_passing)" = "$expected" ] || fail "noexec did not fail exactly [$expected] but [$(non_passing)]"
+  expect_output "spawn failed: Permission denied"
+  [ "$(jq '[.checks[] | select(.id | startswith("exec.")) | .duration_s] | max < 5' "$work/report/conformance.json")" = true ] ||
+    fail "an exec check waited for a runner that could not start"
+}
+
 known_failures_are_wired() {
   mount_bindfs_pair
   for id in $BINDFS_FAILS; do echo "$id two FUSE page caches"; done >"$work/known"
@@ -228,6 +242,7 @@ case "$case_name" in
   ext4-loop) on_ext4_loop ;;
   bindfs) bindfs_is_incoherent ;;
   bindfs-hard-remove) hard_remove_breaks_open_unlinked_files ;;
+  noexec) noexec_fails_exec ;;
   known-failures) known_failures_are_wired ;;
   quick) quick_is_quick ;;
   model-replay) model_replays ;;
