@@ -360,6 +360,10 @@ void Server::send(Session& s, std::vector<uint8_t> msg) {
 }
 
 void Server::reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<Bytes> parts) {
+  if (status != 0)
+    log::trace("client {}: {} id {} -> {} ({})", s.id, op_name(h.opcode), h.req_id, status, strerror(-status));
+  else
+    log::trace("client {}: {} id {} -> 0", s.id, op_name(h.opcode), h.req_id);
   if (status != 0 && h.opcode != DMFS_OP_HELLO)
     send(s, make_message(h.opcode, DMFS_HF_REPLY, h.req_id, status));
   else

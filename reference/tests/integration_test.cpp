@@ -220,6 +220,29 @@ TEST_F(Dmfsd, DataHandedOffOnRevoke) {
   EXPECT_EQ(got, dirty0 + dirty1 + "tail");
 }
 
+// The recipe of protocol.md for a cluster-wide size: GETATTR shows what was
+// written back; a PR lock reaching EOF revokes the extending writer first.
+TEST_F(Dmfsd, TailLockGivesClusterWideSize) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", std::string(5000, 'x'));
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 4096, 8192, DMFS_LOCK_PW, DMFS_LKF_NOEXPAND, la), 0);
+  // A extends the file to 7000 bytes in its cache (dirty, not written back).
+  std::string tail(7000 - 4096, 'y');
+  a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    EXPECT_EQ(c.write(r.file_id, 4096, tail), 0);
+    EXPECT_EQ(c.cancel(r.lock_handle), 0);
+  });
+  dmfs_attr at{};
+  ASSERT_EQ(b->getattr(id, at), 0);
+  EXPECT_EQ(at.size, 5000u);  // the server's size
+  dmfs_lock_enqueue_rep lb{};
+  ASSERT_EQ(b->lock(id, (at.size / P) * P, DMFS_EOF, DMFS_LOCK_PR, 0, lb), 0);
+  EXPECT_EQ(lb.attr.size, 7000u);
+}
+
 // Several clients increment a counter in the file under PW locks: mutual
 // exclusion and hand-off end to end, with revokes arriving while holders work.
 TEST_F(Dmfsd, ContendedCounterIsExact) {
