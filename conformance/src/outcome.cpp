@@ -136,6 +136,13 @@ CheckResult conclude(const std::string& id, bool measures_level, Level expected,
     return result;
   }
   result.verdict = Verdict::pass;
+  // A passing check may have passed in more than one way (exec.changed-binary:
+  // ETXTBSY or the runner killed); its first note says which, on the console too.
+  for (std::size_t r = 0; r < per_rank.size(); ++r)
+    if (!per_rank[r].notes.empty()) {
+      result.message = fmt::format("rank {}: {}", r, per_rank[r].notes.front());
+      break;
+    }
   return result;
 }
 

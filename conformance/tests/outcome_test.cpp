@@ -75,3 +75,11 @@ TEST(Report, JunitMarksFailuresAndSkips) {
   EXPECT_NE(xml.find("a &lt;bad&gt; thing"), std::string::npos);
   EXPECT_EQ(report_json(run).at("checks").size(), 2u);
 }
+
+TEST(Conclude, APassSaysHowByItsFirstNote) {
+  RankOutcome quiet, noted;
+  noted.notes = {"writer got ETXTBSY"};
+  auto r = conclude("x", false, Level::strict, {quiet, noted});
+  EXPECT_EQ(r.verdict, Verdict::pass);
+  EXPECT_EQ(r.message, "rank 1: writer got ETXTBSY");
+}
