@@ -134,7 +134,9 @@ struct dmfs_hdr {
 #define DMFS_OP_LOCK_CANCEL   20
 #define DMFS_OP_BYE           21  /* orderly goodbye: server drops the client's
                                     * locks and opens, replies, then closes */
-#define DMFS_OP_CLIENT_MAX    21
+#define DMFS_OP_PLOCK         22  /* application locks: fcntl() record locks and
+                                    * flock(), cluster-wide (added in v1) */
+#define DMFS_OP_CLIENT_MAX    22  /* highest client opcode (grows as ops are added) */
 
 /* server -> client callbacks (DMFS_HF_CALLBACK) */
 #define DMFS_OP_REVOKE        64  /* client acks with REVOKE|REPLY|CALLBACK, then
@@ -493,10 +495,11 @@ struct dmfs_lock_enqueue_rep {
 
 /* dmfs_lock_cancel_req.flags */
 #define DMFS_LCF_BY_REQID 0x1u /* lock_handle is the req_id of this client's
-                                * still-waiting LOCK_ENQUEUE: withdraw it; that
-                                * enqueue is answered -ECANCELED (or normally,
-                                * if it was granted first - then cancel the
-                                * granted lock by handle). */
+                                * still-waiting LOCK_ENQUEUE (or PLOCK with
+                                * WAIT): withdraw it; that request is answered
+                                * -ECANCELED (or normally, if it was granted
+                                * first - then cancel the granted lock by
+                                * handle, or UNLCK the application lock). */
 
 /* LOCK_CANCEL: release a granted lock (whole extent). Empty reply; -ENOLCK if
  * the handle is unknown to this session (already cancelled, or from an
@@ -549,6 +552,59 @@ struct dmfs_evicted_cb {
 };
 
 /* ------------------------------------------------------------------------ */
+/* Application locks (fcntl record locks, flock)                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * PLOCK: cluster-wide POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW) and
+ * BSD flock() locks, with Linux semantics: a lock belongs to an owner (the
+ * client's `owner` value within its session: e.g. fl_owner for fcntl, the
+ * struct file for flock); an owner's locks never conflict with each other and
+ * a new lock replaces the owner's locks over its range (splitting them); RD
+ * locks share, WR locks exclude; fcntl locks and flock locks are independent
+ * (DMFS_PLKF_FLOCK selects the flock space, whose locks cover the whole file
+ * whatever start/end say). UNLCK releases the owner's locks over the range.
+ * Extent locks (LOCK_ENQUEUE) and application locks never interact.
+ *
+ * Replies: 0 (body empty) when the lock is set; -EAGAIN on a conflict
+ * without DMFS_PLKF_WAIT; with WAIT the reply comes when the lock is set
+ * (other requests are served meanwhile), -EDEADLK if waiting would
+ * deadlock, or -ECANCELED once withdrawn by LOCK_CANCEL with
+ * DMFS_LCF_BY_REQID (a signal interrupted F_SETLKW). With DMFS_PLKF_TEST
+ * nothing changes and the body is a dmfs_plock_rep: the first conflicting
+ * lock, or type DMFS_PLK_UNLCK if the lock could be set. A session's locks
+ * are released by UNLCK, BYE, disconnect and eviction (the VFS sends UNLCK on
+ * close(), so a client just forwards it).
+ */
+#define DMFS_PLK_UNLCK 0u
+#define DMFS_PLK_RDLCK 1u
+#define DMFS_PLK_WRLCK 2u
+
+#define DMFS_PLKF_WAIT  0x1u /* F_SETLKW, flock() without LOCK_NB */
+#define DMFS_PLKF_TEST  0x2u /* F_GETLK */
+#define DMFS_PLKF_FLOCK 0x4u /* flock() lock space (whole file) */
+
+struct dmfs_plock_req {
+	dmfs_le64 file_id;
+	dmfs_le64 owner;   /* lock owner, chosen by the client */
+	dmfs_le64 start;   /* byte range [start, end), start < end */
+	dmfs_le64 end;     /* exclusive; DMFS_EOF = to the end of any file */
+	dmfs_le32 type;    /* DMFS_PLK_* */
+	dmfs_le32 flags;   /* DMFS_PLKF_* */
+	dmfs_le32 pid;     /* reported to F_GETLK callers (informational) */
+	dmfs_le32 reserved;
+};
+
+/* Reply body of a DMFS_PLKF_TEST request. */
+struct dmfs_plock_rep {
+	dmfs_le64 start;
+	dmfs_le64 end;
+	dmfs_le64 owner;   /* the conflicting owner (another session's value) */
+	dmfs_le32 type;    /* DMFS_PLK_RDLCK/WRLCK, or UNLCK: no conflict */
+	dmfs_le32 pid;
+};
+
+/* ------------------------------------------------------------------------ */
 /* Layout checks                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -581,6 +637,8 @@ DMFS_STATIC_ASSERT(sizeof(struct dmfs_lock_enqueue_rep) == 128, "dmfs_lock_enque
 DMFS_STATIC_ASSERT(sizeof(struct dmfs_lock_cancel_req) == 16, "dmfs_lock_cancel_req");
 DMFS_STATIC_ASSERT(sizeof(struct dmfs_revoke_cb) == 64, "dmfs_revoke_cb");
 DMFS_STATIC_ASSERT(sizeof(struct dmfs_evicted_cb) == 16, "dmfs_evicted_cb");
+DMFS_STATIC_ASSERT(sizeof(struct dmfs_plock_req) == 48, "dmfs_plock_req");
+DMFS_STATIC_ASSERT(sizeof(struct dmfs_plock_rep) == 32, "dmfs_plock_rep");
 DMFS_STATIC_ASSERT(DMFS_MAX_IO % DMFS_PAGE_SIZE == 0, "max io is whole pages");
 
 #endif /* DMFS_PROTO_H */
