@@ -19,12 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+static volatile int failures; /* survives siglongjmp (step 5) */
+/* evaluates cond exactly once: it is often the operation under test */
 #define CHECK(cond, ...) do { \
-	if (!(cond)) { fprintf(stderr, "FAIL(stderr) "); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } \
-	if (cond) { printf("PASS "); printf(__VA_ARGS__); printf("\n"); } \
-	else { failures++; printf("FAIL "); printf(__VA_ARGS__); \
-	       printf(" (errno %d %s)\n", errno, strerror(errno)); } \
+	int ok_ = !!(cond); \
+	int errno_ = errno; \
+	if (ok_) { \
+		printf("PASS "); printf(__VA_ARGS__); printf("\n"); \
+	} else { \
+		failures++; \
+		fprintf(stderr, "FAIL(stderr) "); fprintf(stderr, __VA_ARGS__); \
+		fprintf(stderr, "\n"); \
+		printf("FAIL "); printf(__VA_ARGS__); \
+		printf(" (errno %d %s)\n", errno_, strerror(errno_)); \
+	} \
 	fflush(stdout); } while (0)
 
 static char pa[4096], pb[4096];
@@ -152,7 +160,7 @@ int main(int argc, char **argv)
 	/* 5. truncation by another client gives SIGBUS beyond EOF */
 	{
 		volatile char *m = map(pa, PROT_READ, MAP_SHARED, len);
-		int got = 0;
+		volatile int got = 0;
 
 		signal(SIGBUS, on_sigbus);
 		CHECK(truncate(pb, PG) == 0, "truncate on B");
