@@ -453,6 +453,34 @@ int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint3
   return 0;
 }
 
+std::future<Reply> Client::plock_async(uint64_t id, uint64_t owner, uint64_t start, uint64_t end,
+                                       uint32_t type, uint32_t flags, uint64_t* req_id) {
+  dmfs_plock_req q{};
+  q.file_id = id;
+  q.owner = owner;
+  q.start = start;
+  q.end = end;
+  q.type = type;
+  q.flags = flags;
+  q.pid = uint32_t(getpid());
+  return call_async(DMFS_OP_PLOCK, {bytes_of(q)}, req_id);
+}
+
+int Client::plock(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type,
+                  uint32_t flags, dmfs_plock_rep* conflict, uint32_t pid) {
+  dmfs_plock_req q{};
+  q.file_id = id;
+  q.owner = owner;
+  q.start = start;
+  q.end = end;
+  q.type = type;
+  q.flags = flags;
+  q.pid = pid ? pid : uint32_t(getpid());
+  Reply r = call(DMFS_OP_PLOCK, {bytes_of(q)});
+  if (!r.status && (flags & DMFS_PLKF_TEST) && conflict && !r.get(*conflict)) return -EBADMSG;
+  return r.status;
+}
+
 int Client::cancel(uint64_t handle, uint32_t flags) {
   dmfs_lock_cancel_req q{};
   q.lock_handle = handle;

@@ -94,6 +94,11 @@ class Client {
   std::future<Reply> lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode,
                                 uint32_t flags, uint64_t* req_id = nullptr);
   int cancel(uint64_t handle, uint32_t flags = 0);
+  // Application lock (PLOCK). For TEST, *conflict receives the reply body.
+  int plock(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type, uint32_t flags,
+            dmfs_plock_rep* conflict = nullptr, uint32_t pid = 0);
+  std::future<Reply> plock_async(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type,
+                                 uint32_t flags, uint64_t* req_id = nullptr);
   int bye();
 
   // Generic request: sends op with the given body parts, waits for the reply.

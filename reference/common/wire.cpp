@@ -75,6 +75,7 @@ const char* op_name(uint16_t op) {
     case DMFS_OP_LOCK_ENQUEUE: return "LOCK_ENQUEUE";
     case DMFS_OP_LOCK_CANCEL: return "LOCK_CANCEL";
     case DMFS_OP_BYE: return "BYE";
+    case DMFS_OP_PLOCK: return "PLOCK";
     case DMFS_OP_REVOKE: return "REVOKE";
     case DMFS_OP_EVICTED: return "EVICTED";
     default: return "?";
@@ -245,6 +246,16 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
       Cancel m{};
       if ((rc = fixed_only(body, m.r))) return rc;
       if (m.r.flags & ~DMFS_LCF_BY_REQID) return -EINVAL;
+      out.body = m;
+      return 0;
+    }
+    case DMFS_OP_PLOCK: {
+      Plock m{};
+      if ((rc = fixed_only(body, m.r))) return rc;
+      if (m.r.type > DMFS_PLK_WRLCK) return -EINVAL;
+      if (m.r.flags & ~(DMFS_PLKF_WAIT | DMFS_PLKF_TEST | DMFS_PLKF_FLOCK)) return -EINVAL;
+      if ((m.r.flags & DMFS_PLKF_TEST) && m.r.type == DMFS_PLK_UNLCK) return -EINVAL;
+      if (!(m.r.flags & DMFS_PLKF_FLOCK) && m.r.start >= m.r.end) return -EINVAL;
       out.body = m;
       return 0;
     }

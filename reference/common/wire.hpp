@@ -72,11 +72,12 @@ struct Write { dmfs_write_req r; Bytes data; };
 struct Fsync { dmfs_fsync_req r; };
 struct Enqueue { dmfs_lock_enqueue_req r; };
 struct Cancel { dmfs_lock_cancel_req r; };
+struct Plock { dmfs_plock_req r; };
 struct CallbackAnswer { int32_t status; };                     // REVOKE ack
 
 using ClientBody = std::variant<Empty, Hello, Auth, NameOp, Getattr, Setattr, Create, Rename,
                                 Readdir, Open, Close, Read, Write, Fsync, Enqueue, Cancel,
-                                CallbackAnswer>;
+                                CallbackAnswer, Plock>;
 
 struct ClientMsg {
   dmfs_hdr hdr{};

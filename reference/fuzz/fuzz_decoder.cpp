@@ -9,12 +9,15 @@
 #include <cstring>
 
 #include "lock_manager.hpp"
+#include "plock_manager.hpp"
 #include "wire.hpp"
 
 using namespace dmfs;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lk::LockManager lm;
+  lk::PLockManager pm;
+  std::vector<lk::PGrant> pg;
   lk::Actions acts;
   const auto now = lk::Clock::now();
   size_t off = 0;
@@ -36,12 +39,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         lm.enqueue(client, e->r.file_id & 7, e->r.start, e->r.end, lk::Mode(e->r.mode), e->r.flags,
                    h.req_id, now, acts);
       } else if (auto* c = std::get_if<wire::Cancel>(&m.body)) {
-        if (c->r.flags & DMFS_LCF_BY_REQID)
+        if (c->r.flags & DMFS_LCF_BY_REQID) {
           lm.withdraw(client, c->r.lock_handle, now, acts);
-        else
+          pm.withdraw(client, c->r.lock_handle, pg);
+          pg.clear();
+        }
+        else {
           lm.cancel(client, c->r.lock_handle, now, acts);
+        }
+      } else if (auto* p = std::get_if<wire::Plock>(&m.body)) {
+        const bool fl = p->r.flags & DMFS_PLKF_FLOCK;
+        if (p->r.flags & DMFS_PLKF_TEST)
+          (void)pm.test(client, p->r.owner & 3, p->r.file_id & 7, fl, p->r.start, p->r.end, lk::PType(p->r.type));
+        else
+          pm.request(client, p->r.owner & 3, p->r.file_id & 7, fl, p->r.start, p->r.end, lk::PType(p->r.type),
+                     p->r.pid, p->r.flags & DMFS_PLKF_WAIT, h.req_id, pg);
+        pg.clear();
       } else if (h.opcode == DMFS_OP_BYE) {
         lm.drop_client(client, now, acts);
+        pm.drop_client(client, pg);
+        pg.clear();
       } else if (auto* n = std::get_if<wire::NameOp>(&m.body)) {
         if (wire::check_name(n->name) != 0) __builtin_trap();
       } else if (auto* w = std::get_if<wire::Write>(&m.body)) {

@@ -57,6 +57,13 @@ int main(int argc, char** argv) {
   dmfs_fid_req fid{1};
   dmfs_close_req cl{1};
   dmfs_auth_req au{};
+  dmfs_plock_req pl{};
+  pl.file_id = 1;
+  pl.owner = 1;
+  pl.start = 0;
+  pl.end = 8;
+  pl.type = DMFS_PLK_WRLCK;
+  pl.flags = DMFS_PLKF_WAIT;
   std::vector<std::vector<uint8_t>> msgs = {
       make_message(DMFS_OP_HELLO, 0, 1, 0, {bytes_of(hello)}),
       make_message(DMFS_OP_AUTH, 0, 2, 0, {bytes_of(au)}),
@@ -80,6 +87,7 @@ int main(int argc, char** argv) {
       make_message(DMFS_OP_LOCK_CANCEL, 0, 20, 0, {bytes_of(cq)}),
       make_message(DMFS_OP_BYE, 0, 21, 0),
       make_message(DMFS_OP_REVOKE, DMFS_HF_REPLY | DMFS_HF_CALLBACK, 1, 0),
+      make_message(DMFS_OP_PLOCK, 0, 22, 0, {bytes_of(pl)}),
   };
   std::vector<uint8_t> stream;
   for (auto& m : msgs) {
@@ -96,6 +104,10 @@ int main(int argc, char** argv) {
   append_message(conv, DMFS_OP_LOCK_ENQUEUE, 0, 2, 0, {bytes_of(b)});
   append_message(conv, DMFS_OP_LOCK_ENQUEUE, 0, 7, 0, {bytes_of(a)});
   append_message(conv, DMFS_OP_LOCK_CANCEL, 0, 1, 0, {bytes_of(cq)});
+  dmfs_plock_req p2 = pl;
+  p2.type = DMFS_PLK_RDLCK;
+  append_message(conv, DMFS_OP_PLOCK, 0, 5, 0, {bytes_of(pl)});
+  append_message(conv, DMFS_OP_PLOCK, 0, 6, 0, {bytes_of(p2)});
   append_message(conv, DMFS_OP_BYE, 0, 2, 0);
   if (!put(stream) || !put(conv)) return 1;
   return 0;

@@ -65,6 +65,8 @@ const std::vector<FaultInfo>& fault_table() {
       {"no-evict", "never evict a client that ignores a revoke (waiters wait forever)", &Faults::no_evict},
       {"stale-grant-attr", "grants after a revoke carry the size/data version from before the write-back",
        &Faults::stale_grant_attr},
+      {"no-plock", "application locks (fcntl/flock via PLOCK) never conflict: every lock is granted at once",
+       &Faults::no_plock},
   };
   return t;
 }
@@ -79,7 +81,14 @@ static lk::Config lock_config(const ServerOptions& o) {
   return c;
 }
 
-Server::Server(ServerOptions opt) : opt_(std::move(opt)), locks_(lock_config(opt_)) {
+static lk::PConfig plock_config(const ServerOptions& o) {
+  lk::PConfig c;
+  c.fault_ignore_conflicts = o.faults.no_plock;
+  return c;
+}
+
+Server::Server(ServerOptions opt)
+    : opt_(std::move(opt)), locks_(lock_config(opt_)), plocks_(plock_config(opt_)) {
   umask(0);
   store_ = std::make_unique<BackingStore>(opt_.root, opt_.faults.no_dv_bump);
   if (opt_.secret) key_ = derive_auth_key(*opt_.secret);
@@ -394,10 +403,25 @@ void Server::release_session_state(Session& s) {
   }
   s.opens.clear();
   s.pending_enqueues.clear();
+  s.pending_plocks.clear();
   s.callbacks.clear();
   lk::Actions a;
   locks_.drop_client(s.id, lk::Clock::now(), a);
   apply(a);
+  std::vector<lk::PGrant> g;
+  plocks_.drop_client(s.id, g);
+  apply_plock(g);
+}
+
+void Server::apply_plock(std::vector<lk::PGrant>& g) {
+  for (auto& x : g) {
+    Session* c = by_client(x.client);
+    if (!c) continue;
+    c->pending_plocks.erase(x.token);
+    log::debug("application lock of client {} (request {}) set after waiting", x.client, x.token);
+    send(*c, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, x.token, 0));
+  }
+  g.clear();
 }
 
 void Server::reap() {
@@ -870,6 +894,14 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
         if (rc == 0) {
           s.pending_enqueues.erase(r.lock_handle);
           send(s, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, r.lock_handle, -ECANCELED));
+        } else {
+          std::vector<lk::PGrant> g;
+          rc = plocks_.withdraw(s.id, r.lock_handle, g);
+          if (rc == 0) {
+            s.pending_plocks.erase(r.lock_handle);
+            send(s, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, r.lock_handle, -ECANCELED));
+          }
+          apply_plock(g);
         }
         reply(s, h, rc);
       } else {
@@ -882,6 +914,53 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
         reply(s, h, rc);
       }
       apply(a);
+      return;
+    }
+    case DMFS_OP_PLOCK: {
+      const auto& r = std::get<Plock>(m.body).r;
+      dmfs_attr attr{};
+      int rc = get_attr(r.file_id, attr);
+      if (rc) {
+        reply(s, h, rc);
+        return;
+      }
+      const bool fl = r.flags & DMFS_PLKF_FLOCK;
+      const auto type = lk::PType(r.type);
+      if (r.flags & DMFS_PLKF_TEST) {
+        lk::PLockInfo c = plocks_.test(s.id, r.owner, r.file_id, fl, r.start, r.end, type);
+        dmfs_plock_rep rep{};
+        rep.type = uint32_t(c.type);
+        if (c.type != lk::PType::UN) {
+          rep.start = c.start;
+          rep.end = c.end;
+          rep.owner = c.owner;
+          rep.pid = c.pid;
+        }
+        reply(s, h, 0, {bytes_of(rep)});
+        return;
+      }
+      if (s.pending_plocks.count(h.req_id)) {
+        reply(s, h, -EBADMSG);
+        return;
+      }
+      std::vector<lk::PGrant> g;
+      auto res = plocks_.request(s.id, r.owner, r.file_id, fl, r.start, r.end, type, r.pid,
+                                 r.flags & DMFS_PLKF_WAIT, h.req_id, g);
+      switch (res) {
+        case lk::PLockManager::Result::set: reply(s, h, 0); break;
+        case lk::PLockManager::Result::queued:
+          s.pending_plocks.insert(h.req_id);
+          log::debug("client {} waits for an application lock on file {} [{:#x},{:#x})", s.id,
+                     r.file_id, r.start, r.end);
+          break;
+        case lk::PLockManager::Result::conflict: reply(s, h, -EAGAIN); break;
+        case lk::PLockManager::Result::deadlock:
+          log::info("client {}: application lock on file {} refused: EDEADLK", s.id, r.file_id);
+          reply(s, h, -EDEADLK);
+          break;
+        case lk::PLockManager::Result::too_many: reply(s, h, -ENOLCK); break;
+      }
+      apply_plock(g);
       return;
     }
     default:

@@ -17,6 +17,7 @@
 
 #include "backing_store.hpp"
 #include "lock_manager.hpp"
+#include "plock_manager.hpp"
 #include "siphash.hpp"
 #include "wire.hpp"
 
@@ -30,6 +31,7 @@ struct Faults {
   bool no_dv_bump = false;           // data version never changes
   bool no_evict = false;             // never evict a holder that ignores a revoke
   bool stale_grant_attr = false;     // grant carries size/version from before the revoke
+  bool no_plock = false;             // application locks never conflict
 };
 
 // Names, descriptions and setters of the fault switches (for --help/--fault).
@@ -92,6 +94,7 @@ class Server {
     uint8_t client_nonce[DMFS_NONCE_LEN]{};
     uint8_t server_nonce[DMFS_NONCE_LEN]{};
     std::unordered_set<uint64_t> pending_enqueues;
+    std::unordered_set<uint64_t> pending_plocks;
     std::unordered_map<uint64_t, uint64_t> callbacks;  // callback req id -> lock handle
     std::unordered_map<uint64_t, OpenRec> opens;
     uint64_t next_cb = 1;
@@ -115,6 +118,7 @@ class Server {
   void reap();
   void release_session_state(Session& s);
   void apply(lk::Actions& a);
+  void apply_plock(std::vector<lk::PGrant>& g);
   void check_evictions();
   void check_handshakes();
   void evict(uint64_t client);
@@ -125,6 +129,7 @@ class Server {
   ServerOptions opt_;
   std::unique_ptr<BackingStore> store_;
   lk::LockManager locks_;
+  lk::PLockManager plocks_;
   std::optional<AuthKey> key_;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;

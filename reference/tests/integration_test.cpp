@@ -688,6 +688,99 @@ TEST_F(Dmfsd, ByeReleasesEverything) {
   (void)lb;
 }
 
+TEST_F(Dmfsd, ApplicationLocksAcrossClients) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  ASSERT_EQ(a->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, 0, nullptr, 4242), 0);
+  EXPECT_EQ(b->plock(id, 1, 4, 12, DMFS_PLK_RDLCK, 0), -EAGAIN);
+  EXPECT_EQ(b->plock(id, 1, 8, 12, DMFS_PLK_WRLCK, 0), 0);  // disjoint
+  dmfs_plock_rep c{};
+  ASSERT_EQ(b->plock(id, 2, 0, DMFS_EOF, DMFS_PLK_RDLCK, DMFS_PLKF_TEST, &c), 0);
+  EXPECT_EQ(c.type, DMFS_PLK_WRLCK);
+  EXPECT_EQ(c.start, 0u);
+  EXPECT_EQ(c.end, 8u);
+  EXPECT_EQ(c.pid, 4242u);
+  EXPECT_EQ(c.owner, 1u);
+  // A blocking request waits; other requests are served meanwhile.
+  auto w = b->plock_async(id, 1, 0, 8, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT);
+  EXPECT_EQ(w.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(b->ping(), 0);
+  ASSERT_EQ(a->plock(id, 1, 0, DMFS_EOF, DMFS_PLK_UNLCK, 0), 0);
+  ASSERT_EQ(w.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(w.get().status, 0);
+  // flock() space is independent of the fcntl space.
+  EXPECT_EQ(a->plock(id, 9, 0, 0, DMFS_PLK_WRLCK, DMFS_PLKF_FLOCK), 0);
+  EXPECT_EQ(b->plock(id, 9, 0, 0, DMFS_PLK_RDLCK, DMFS_PLKF_FLOCK), -EAGAIN);
+  // Bad requests.
+  EXPECT_EQ(a->plock(id, 1, 8, 8, DMFS_PLK_WRLCK, 0), -EINVAL);
+  EXPECT_EQ(a->plock(id, 1, 0, 8, 7, 0), -EINVAL);
+  EXPECT_EQ(a->plock(999999999, 1, 0, 8, DMFS_PLK_WRLCK, 0), -ESTALE);
+}
+
+TEST_F(Dmfsd, ApplicationLockDeadlockCancelAndDisconnect) {
+  start();
+  auto a = connect("A"), b = connect("B"), c = connect("C");
+  uint64_t f1 = make_file(*a, "f1"), f2 = make_file(*a, "f2");
+  ASSERT_EQ(a->plock(f1, 1, 0, 1, DMFS_PLK_WRLCK, 0), 0);
+  ASSERT_EQ(b->plock(f2, 1, 0, 1, DMFS_PLK_WRLCK, 0), 0);
+  auto aw = a->plock_async(f2, 1, 0, 1, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT);
+  EXPECT_EQ(aw.wait_for(50ms), std::future_status::timeout);
+  EXPECT_EQ(b->plock(f1, 1, 0, 1, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT), -EDEADLK);
+  // C waits on f1, then withdraws (a signal interrupted F_SETLKW).
+  uint64_t rid = 0;
+  auto cw = c->plock_async(f1, 1, 0, 1, DMFS_PLK_RDLCK, DMFS_PLKF_WAIT, &rid);
+  EXPECT_EQ(cw.wait_for(50ms), std::future_status::timeout);
+  EXPECT_EQ(c->cancel(rid, DMFS_LCF_BY_REQID), 0);
+  ASSERT_EQ(cw.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(cw.get().status, -ECANCELED);
+  // B goes away: its lock on f2 is released and A's wait ends.
+  b.reset();
+  ASSERT_EQ(aw.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(aw.get().status, 0);
+}
+
+// shared.locked-update at the protocol level: increments under a cluster-wide
+// fcntl-style lock are exact.
+TEST_F(Dmfsd, ApplicationLockedCounterIsExact) {
+  start();
+  auto setup = connect("setup");
+  uint64_t id = make_file(*setup, "counter", std::string(8, '\0'));
+  constexpr int kClients = 4, kIters = 30;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kClients; ++i)
+    ts.emplace_back([&, i] {
+      auto c = connect("worker" + std::to_string(i));
+      for (int k = 0; k < kIters; ++k) {
+        if (c->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT)) { ++errors; return; }
+        std::string v;
+        if (c->read(id, 0, P, v) || v.size() != 8) { ++errors; return; }
+        uint64_t n;
+        std::memcpy(&n, v.data(), 8);
+        ++n;
+        std::memcpy(v.data(), &n, 8);
+        if (c->write(id, 0, v)) ++errors;
+        if (c->plock(id, 1, 0, 8, DMFS_PLK_UNLCK, 0)) ++errors;
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::string v;
+  ASSERT_EQ(setup->read(id, 0, P, v), 0);
+  uint64_t n = 0;
+  std::memcpy(&n, v.data(), 8);
+  EXPECT_EQ(n, uint64_t(kClients * kIters));
+}
+
+TEST_F(Dmfsd, FaultNoPlock) {
+  start({"--fault", "no-plock"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  ASSERT_EQ(a->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, 0), 0);
+  EXPECT_EQ(b->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, 0), 0);
+}
+
 // Each fault switch visibly disables its duty at the protocol level (the
 // conformance suite shows the consequences on a mounted filesystem).
 TEST_F(Dmfsd, FaultNoRevoke) {
