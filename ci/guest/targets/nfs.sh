@@ -6,6 +6,8 @@
 # server, so that no delegation hides staleness between the mounts, which
 # share one NFSv4 client id (GUEST-FACTS.md).
 # Extra client mount options: DMMAP_NFS_OPTS (comma-separated, appended).
+# DMMAP_NFS_LOCK=1 (v3 only): real NLM locking (rpc.statd, lockd with a 10 s
+# grace period) instead of nolock, where fcntl locks are local to each mount.
 # Interface: see docs/guest-runner.md ("Writing a target").
 
 nfs_export=
@@ -14,6 +16,10 @@ target_setup() {
   nfs_export=$root/nfs-export
   case "$DMMAP_NFS_VERS" in 3|4.2) ;; *) echo "nfs: unsupported NFS version $DMMAP_NFS_VERS" >&2; return 1 ;; esac
 
+  if [ "$DMMAP_NFS_VERS" = 3 ] && [ "${DMMAP_NFS_LOCK:-0}" = 1 ]; then
+    # Before nfsd pulls lockd in: NLM's default grace period is 50 s.
+    modprobe lockd nlm_grace_period=10
+  fi
   modprobe nfsd
   modprobe nfsv3
   modprobe nfsv4
@@ -33,6 +39,10 @@ target_setup() {
   mountpoint -q /var/lib/nfs/rpc_pipefs || mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
   printf '%s 127.0.0.1(rw,sync,no_root_squash,no_subtree_check,insecure,fsid=0)\n' "$nfs_export" >/etc/exports
   rpcbind -w
+  if [ "$DMMAP_NFS_VERS" = 3 ] && [ "${DMMAP_NFS_LOCK:-0}" = 1 ]; then
+    mkdir -p /var/lib/nfs/sm /var/lib/nfs/sm.bak
+    rpc.statd --no-notify
+  fi
   exportfs -ra
   rpc.mountd --port 20048
   rpc.nfsd --port 2049 8
@@ -40,6 +50,7 @@ target_setup() {
 
   if [ "$DMMAP_NFS_VERS" = 3 ]; then
     opts=vers=3,nolock,nosharecache
+    [ "${DMMAP_NFS_LOCK:-0}" = 1 ] && opts=vers=3,nosharecache
     src=127.0.0.1:$nfs_export
   else
     opts=vers=4.2,nosharecache
