@@ -40,14 +40,14 @@ void run(CheckContext& ctx) {
   // The binary itself: every one of its code pages is faulted in from this client's view.
   ChildOutcome once = run_child({ctx.path(kRunner).string(), "once"}, options);
   PageVersions pv = parse_versions(once.output);
-  EXPECT_TRUE(once.exited_with(0)) << "the binary copied onto the filesystem: " << once.describe();
-  EXPECT_TRUE(pv.all(1) && !pv.wrong && pv.versions.size() >= 60) << "binary executed " << pv.describe();
+  if (!once.exited_with(0)) ADD_FAILURE() << "the binary copied onto the filesystem: " << once.describe();
+  if (!(pv.all(1) && !pv.wrong && pv.versions.size() >= 60)) ADD_FAILURE() << "binary executed " << pv.describe();
 
   // The library: read-only code and data, and a writable data segment (counter 41 -> 42, 43).
   ChildOutcome lib = run_child({ctx.path(kRunner).string(), "dlopen", ctx.path(kLib).string()}, options);
-  EXPECT_TRUE(lib.exited_with(0)) << "dlopen run: " << lib.describe() << ": " << lib.output;
-  EXPECT_NE(lib.output.find("lib dmmap-testlib counter 42 43"), std::string::npos)
-      << "library code or data wrong: '" << lib.output << "'";
+  if (!lib.exited_with(0)) ADD_FAILURE() << "dlopen run: " << lib.describe() << ": " << lib.output;
+  if (lib.output.find("lib dmmap-testlib counter 42 43") == std::string::npos)
+    ADD_FAILURE() << "library code or data wrong: '" << lib.output << "'";
   ctx.barrier();
 }
 

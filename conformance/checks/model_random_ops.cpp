@@ -53,7 +53,11 @@ struct Op {
 // Draws the next operation; identical on every rank for the same seed.
 Op draw(std::mt19937_64& rng, int index, int ranks, std::size_t size) {
   const std::size_t max = kMaxPages * page_size();
-  Op op{index, static_cast<int>(rng() % static_cast<unsigned>(ranks)), static_cast<Kind>(rng() % 6), 0, 0,
+  Op op{index,
+        static_cast<int>(rng() % static_cast<unsigned>(ranks)),
+        static_cast<Kind>(rng() % 6),
+        0,
+        0,
         static_cast<std::uint8_t>(rng())};
   if ((op.kind == Kind::store || op.kind == Kind::load || op.kind == Kind::pread) && size == 0) op.kind = Kind::pwrite;
   const std::size_t span = op.kind == Kind::pwrite || size == 0 ? max : size;
@@ -66,7 +70,8 @@ Op draw(std::mt19937_64& rng, int index, int ranks, std::size_t size) {
 class Client {
  public:
   Client(const std::filesystem::path& file, bool msync_after_store)
-      : fd_(open_file(file, O_RDWR)), map_(fd_.get(), kMaxPages * page_size(), PROT_READ | PROT_WRITE, MAP_SHARED),
+      : fd_(open_file(file, O_RDWR)),
+        map_(fd_.get(), kMaxPages * page_size(), PROT_READ | PROT_WRITE, MAP_SHARED),
         msync_after_store_(msync_after_store) {}
 
   // Performs `op` on this client; returns a complaint or "".
@@ -74,18 +79,23 @@ class Client {
     std::vector<std::uint8_t> data(op.length);
     for (std::size_t i = 0; i < op.length; ++i) data[i] = op.byte_at(i);
     switch (op.kind) {
-      case Kind::store: return store(op, data);
-      case Kind::load: return compare_mapping(model, op.offset, op.length);
+      case Kind::store:
+        return store(op, data);
+      case Kind::load:
+        return compare_mapping(model, op.offset, op.length);
       case Kind::pwrite:
         pwrite_exact(fd_.get(), data.data(), data.size(), static_cast<off_t>(op.offset));
         if (msync_after_store_) fsync_file(fd_.get());
         return "";
-      case Kind::pread: return compare(pread_exact(fd_.get(), op.length, static_cast<off_t>(op.offset)).data(),
-                                       model.data() + op.offset, op.length, op.offset, "pread");
+      case Kind::pread:
+        return compare(pread_exact(fd_.get(), op.length, static_cast<off_t>(op.offset)).data(),
+                       model.data() + op.offset, op.length, op.offset, "pread");
       case Kind::truncate:
-        if (::ftruncate(fd_.get(), static_cast<off_t>(op.length)) != 0) return fmt::format("ftruncate: {}", std::strerror(errno));
+        if (::ftruncate(fd_.get(), static_cast<off_t>(op.length)) != 0)
+          return fmt::format("ftruncate: {}", std::strerror(errno));
         return "";
-      case Kind::msync: return ::msync(map_.data(), map_.size(), MS_SYNC) == 0 ? "" : fmt::format("msync: {}", std::strerror(errno));
+      case Kind::msync:
+        return ::msync(map_.data(), map_.size(), MS_SYNC) == 0 ? "" : fmt::format("msync: {}", std::strerror(errno));
     }
     return "";
   }
@@ -180,8 +190,8 @@ void run(CheckContext& ctx) {
   if (!complaint.empty()) {
     std::string last;
     for (auto& h : history) last += "; " + h;
-    ADD_FAILURE() << fmt::format("{} (seed {}: replay with --seed {} --ops {}); last operations{}", complaint, seed, seed,
-                                 ops, last);
+    ADD_FAILURE() << fmt::format("{} (seed {}: replay with --seed {} --ops {}); last operations{}", complaint, seed,
+                                 seed, ops, last);
   }
   ctx.barrier();
 }

@@ -49,8 +49,10 @@ void run(CheckContext& ctx) {
     const std::string read = classify(priv.data(), page, "page read before the write");
     const std::string untouched = classify(priv.data() + page, page, "page untouched before the write");
     if (!read.empty() && !untouched.empty())
-      ctx.informational(fmt::format("uncopied private pages under a remote writer: page read before {}, "
-                                    "page untouched before {}", read, untouched));
+      ctx.informational(
+          fmt::format("uncopied private pages under a remote writer: page read before {}, "
+                      "page untouched before {}",
+                      read, untouched));
   }
   ctx.barrier();
 }

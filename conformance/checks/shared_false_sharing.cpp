@@ -74,8 +74,10 @@ void run(CheckContext& ctx) {
   auto bytes = pread_exact(fresh.get(), layout.size, 0);
   const std::string lost = first_wrong(bytes.data(), bytes.size(), layout, ctx.size());
   if (!level && lost.empty()) level = Level::close_to_open;
-  if (!lost.empty()) ctx.note("after reopening, a neighbour's bytes were lost: " + lost);
-  else if (!wrong.empty()) ctx.note("through the mapping: " + wrong);
+  if (!lost.empty())
+    ctx.note("after reopening, a neighbour's bytes were lost: " + lost);
+  else if (!wrong.empty())
+    ctx.note("through the mapping: " + wrong);
   ctx.reached(level.value_or(Level::none), "blocks of every rank");
   ctx.barrier();
 }

@@ -18,7 +18,9 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr int kIterations = 300;
+// Enough for ranks to interleave many times; NFSv4.2 (lock = flush + invalidate) needs
+// about 70 ms per cycle in the TCG guest (41 s for 2 x 300), which must stay well inside --timeout.
+constexpr int kIterations = 150;
 
 void set_lock(int fd, short type) {
   struct flock lock {};
@@ -51,8 +53,9 @@ void run(CheckContext& ctx) {
   const std::uint64_t total = *counter;
   set_lock(fd.get(), F_UNLCK);
   const std::uint64_t expected = static_cast<std::uint64_t>(kIterations) * static_cast<std::uint64_t>(ctx.size());
-  EXPECT_EQ(total, expected) << fmt::format("{} locked increments were lost (seen through this client's mapping)",
-                                            static_cast<long long>(expected) - static_cast<long long>(total));
+  if (total != expected)
+    ADD_FAILURE() << fmt::format("{} locked increments were lost (seen through this client's mapping)",
+                                 static_cast<long long>(expected) - static_cast<long long>(total));
   ctx.barrier();
 }
 

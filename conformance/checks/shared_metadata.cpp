@@ -66,22 +66,24 @@ void run(CheckContext& ctx) {
   const struct stat before = stat_of(fd.get());
   ctx.barrier();
 
-  observe(ctx, file, fd.get(), "mtime after a mapped store",
-          [&] {
-            ::usleep(50000);  // beyond the kernel's coarse timestamp granularity
-            std::memset(map->data(), 0x5A, page);
-          },
-          [&] { map->sync(); }, [&](const struct stat& st) { return later(st.st_mtim, before.st_mtim); });
+  observe(
+      ctx, file, fd.get(), "mtime after a mapped store",
+      [&] {
+        ::usleep(50000);  // beyond the kernel's coarse timestamp granularity
+        std::memset(map->data(), 0x5A, page);
+      },
+      [&] { map->sync(); }, [&](const struct stat& st) { return later(st.st_mtim, before.st_mtim); });
 
   const std::size_t grown = 3 * page;
-  observe(ctx, file, fd.get(), "size after an extension written through a mapping",
-          [&] {
-            if (::ftruncate(fd.get(), static_cast<off_t>(grown)) != 0)
-              throw std::system_error(errno, std::generic_category(), "ftruncate");
-            map.emplace(fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
-            std::memset(map->data() + 2 * page, 0x5B, page);
-          },
-          [&] { map->sync(); }, [&](const struct stat& st) { return st.st_size == static_cast<off_t>(grown); });
+  observe(
+      ctx, file, fd.get(), "size after an extension written through a mapping",
+      [&] {
+        if (::ftruncate(fd.get(), static_cast<off_t>(grown)) != 0)
+          throw std::system_error(errno, std::generic_category(), "ftruncate");
+        map.emplace(fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
+        std::memset(map->data() + 2 * page, 0x5B, page);
+      },
+      [&] { map->sync(); }, [&](const struct stat& st) { return st.st_size == static_cast<off_t>(grown); });
 }
 
 const CheckRegistration check({

@@ -53,8 +53,10 @@ void run_scenario(CheckContext& ctx, const Scenario& s) {
   ctx.barrier();
 
   if (writer) {
-    if (s.way == Way::store_then_pread) std::memset(map.data(), s.value, page);
-    else pwrite_exact(fd->get(), std::vector<std::uint8_t>(page, s.value).data(), page, 0);
+    if (s.way == Way::store_then_pread)
+      std::memset(map.data(), s.value, page);
+    else
+      pwrite_exact(fd->get(), std::vector<std::uint8_t>(page, s.value).data(), page, 0);
   }
   ctx.barrier();
   std::optional<Level> level;

@@ -31,28 +31,28 @@ void run(CheckContext& ctx) {
   Fd fd = open_file(file, O_RDWR);
   Mapping map(fd.get(), size, PROT_READ | PROT_WRITE, MAP_SHARED);
   fd.reset();  // only the mapping keeps the file alive
-  EXPECT_TRUE(probe_load(map.data()).ok()) << "page 0 before the unlink";
+  if (!(probe_load(map.data()).ok())) ADD_FAILURE() << "load from page 0 before the unlink failed";
   ctx.barrier();
 
   if (ctx.rank() == unlinker) {
     map.reset();
-    EXPECT_EQ(::unlink(file.c_str()), 0) << "unlink: " << std::strerror(errno);
+    if (::unlink(file.c_str()) != 0) ADD_FAILURE() << "unlink: " << std::strerror(errno);
   }
   ctx.barrier();
   if (ctx.rank() != unlinker) {
     // Pages 1.. were never touched on this client: they are faulted in now.
     for (std::size_t p = 0; p < kPages; ++p) {
       const ProbeResult r = probe_load(map.data() + p * page + 17);
-      EXPECT_TRUE(r.ok() && r.value == kFill) << fmt::format("load from page {} after the unlink: {} (0x{:02x})", p,
-                                                             r.describe(), r.value);
+      if (!(r.ok() && r.value == kFill))
+        ADD_FAILURE() << fmt::format("load from page {} after the unlink: {} (0x{:02x})", p, r.describe(), r.value);
       const std::uint8_t mine = static_cast<std::uint8_t>(0x80 + ctx.rank());
       const ProbeResult w = probe_store(map.data() + p * page + 64 + static_cast<std::size_t>(ctx.rank()), mine);
-      EXPECT_TRUE(w.ok()) << fmt::format("store to page {} after the unlink: {}", p, w.describe());
+      if (!w.ok()) ADD_FAILURE() << fmt::format("store to page {} after the unlink: {}", p, w.describe());
       if (w.ok()) {
         EXPECT_EQ(static_cast<std::uint8_t>(map.data()[p * page + 64 + static_cast<std::size_t>(ctx.rank())]), mine);
       }
     }
-    EXPECT_EQ(::msync(map.data(), size, MS_SYNC), 0) << "msync after the unlink: " << std::strerror(errno);
+    if (::msync(map.data(), size, MS_SYNC) != 0) ADD_FAILURE() << "msync after the unlink: " << std::strerror(errno);
   }
   ctx.barrier();
 }

@@ -82,7 +82,8 @@ BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary))
   ChildOptions options;
   options.timeout = std::chrono::seconds(90);
   options.capture_stdout = true;
-  std::vector<std::string> argv = {binary_.string(), "wait", (local_dir_ / "ready").string(), (local_dir_ / "go").string()};
+  std::vector<std::string> argv = {binary_.string(), "wait", (local_dir_ / "ready").string(),
+                                   (local_dir_ / "go").string()};
   thread_ = std::thread([this, argv, options] {
     outcome_ = run_child(argv, options);
     ended_ = true;
@@ -107,9 +108,7 @@ bool BackgroundRunner::wait_ready(int seconds) {
   return false;
 }
 
-void BackgroundRunner::go() {
-  Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-}
+void BackgroundRunner::go() { Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); }
 
 const ChildOutcome& BackgroundRunner::finish() {
   if (!finished_) {

@@ -39,7 +39,8 @@ KnownFailures KnownFailures::load(const std::filesystem::path& file) {
     std::string reason;
     std::getline(words, reason);
     if (!in_catalog(id))
-      throw std::runtime_error(fmt::format("--known-failures: {}:{}: no check '{}' (see --list)", file.string(), number, id));
+      throw std::runtime_error(
+          fmt::format("--known-failures: {}:{}: no check '{}' (see --list)", file.string(), number, id));
     known.reasons_[id] = trim(reason).empty() ? "listed as a known failure" : trim(reason);
   }
   return known;

@@ -14,7 +14,8 @@ using namespace dmmap::conform;
 
 namespace {
 
-const CheckRegistration listed({.id = "test.listed", .summary = "a check for the known-failures list",
+const CheckRegistration listed({.id = "test.listed",
+                                .summary = "a check for the known-failures list",
                                 .run = [](CheckContext&) {}});
 
 std::filesystem::path write_list(const std::string& text) {

