@@ -182,8 +182,12 @@ void Client::callbacks() {
     if (h) {
       h(*this, item.first, item.second);
     } else {
+      // Nothing cached, nothing to write back: ack and cancel without
+      // waiting for the cancel's reply (the hand-off is on the server).
       ack_revoke(item.first, 0);
-      cancel(item.second.lock_handle);
+      dmfs_lock_cancel_req q{};
+      q.lock_handle = item.second.lock_handle;
+      (void)call_async(DMFS_OP_LOCK_CANCEL, {bytes_of(q)});
     }
   }
 }
