@@ -596,6 +596,52 @@ TEST_F(Dmfsd, SilentConnectionsAreClosedAndSlotsLimited) {
   EXPECT_EQ(a->ping(), 0);  // completed handshakes are not subject to it
 }
 
+// A client that sends many large READs without reading the replies: the
+// server stops reading it at its output high-water mark (bounded memory),
+// and serves everything once the client reads.
+TEST_F(Dmfsd, BackPressureBoundsMemory) {
+  start();
+  auto setup = connect("setup");
+  uint64_t id = make_file(*setup, "big", std::string(DMFS_MAX_IO, 'b'));
+  int fd = raw_connect(srv->port());
+  ASSERT_GE(fd, 0);
+  dmfs_hello_req hr{};
+  hr.magic = DMFS_MAGIC;
+  hr.version_min = hr.version_max = DMFS_PROTO_VERSION;
+  auto hm = wire::make_message(DMFS_OP_HELLO, 0, 1, 0, {wire::bytes_of(hr)});
+  ASSERT_EQ(send(fd, hm.data(), hm.size(), 0), ssize_t(hm.size()));
+  dmfs_hdr h{};
+  ASSERT_EQ(recv(fd, &h, sizeof h, MSG_WAITALL), ssize_t(sizeof h));
+  std::vector<uint8_t> body(h.length - sizeof h);
+  ASSERT_EQ(recv(fd, body.data(), body.size(), MSG_WAITALL), ssize_t(body.size()));
+  ASSERT_EQ(int32_t(h.status), 0);
+  constexpr int kReads = 96;  // 96 MiB of replies if nothing pushed back
+  std::vector<uint8_t> reqs;
+  for (int i = 0; i < kReads; ++i) {
+    dmfs_read_req q{};
+    q.file_id = id;
+    q.length = DMFS_MAX_IO;
+    wire::append_message(reqs, DMFS_OP_READ, 0, 100 + i, 0, {wire::bytes_of(q)});
+  }
+  // The sender may block once the server stops reading: send from a thread.
+  std::thread sender([&] { send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL); });
+  std::this_thread::sleep_for(500ms);
+  long rss = srv->rss_kib();
+  EXPECT_LT(rss, 64 * 1024) << "dmfsd RSS " << rss << " KiB while a client does not read";
+  EXPECT_EQ(setup->ping(), 0);  // others are served meanwhile
+  int got = 0;
+  for (; got < kReads; ++got) {
+    if (recv(fd, &h, sizeof h, MSG_WAITALL) != ssize_t(sizeof h)) break;
+    body.resize(h.length - sizeof h);
+    if (recv(fd, body.data(), body.size(), MSG_WAITALL) != ssize_t(body.size())) break;
+    EXPECT_EQ(int32_t(h.status), 0);
+    EXPECT_EQ(body.size(), sizeof(dmfs_read_rep) + DMFS_MAX_IO);
+  }
+  sender.join();
+  EXPECT_EQ(got, kReads);
+  close(fd);
+}
+
 TEST_F(Dmfsd, ManyRequestsInFlightRepliesOutOfOrder) {
   start();
   auto a = connect("A"), b = connect("B");
