@@ -24,6 +24,7 @@
 struct dmfs_cb_work {
 	struct work_struct work;
 	struct dmfs_sb_info *sbi;
+	struct dmfs_conn *conn;     /* the session the callback came on */
 	u16 opcode;
 	u64 req_id;
 	union {
@@ -123,7 +124,7 @@ static void dmfs_conn_kill(struct dmfs_conn *c, int err)
 
 int dmfs_conn_error(struct dmfs_sb_info *sbi)
 {
-	struct dmfs_conn *c = sbi->conn;
+	struct dmfs_conn *c = READ_ONCE(sbi->conn);
 
 	return (!c || READ_ONCE(c->dead)) ? -EIO : 0;
 }
@@ -253,13 +254,14 @@ int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
 	     void **reply, u32 *reply_len, unsigned int timeout_s)
 {
+	struct dmfs_conn *c = READ_ONCE(sbi->conn);
 	u32 dummy_len;
 	void *dummy;
 	int err;
 
-	if (!sbi->conn)
+	if (!c)
 		return -EIO;
-	err = dmfs_rpc_conn(sbi->conn, op, body, body_len, payload,
+	err = dmfs_rpc_conn(c, op, body, body_len, payload,
 			    payload_len, min_reply, reply ? reply : &dummy,
 			    reply_len ? reply_len : &dummy_len, timeout_s, NULL);
 	if (!reply && !err)
@@ -270,9 +272,10 @@ int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 /* Lock enqueue: like dmfs_rpc but withdraws the enqueue if we stop waiting */
 int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out)
+		     struct dmfs_lock_enqueue_rep *out,
+		     struct dmfs_conn **used)
 {
-	struct dmfs_conn *c = sbi->conn;
+	struct dmfs_conn *c = READ_ONCE(sbi->conn);
 	u32 rlen;
 	void *r;
 	u64 id = 0;
@@ -280,6 +283,7 @@ int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 
 	if (!c)
 		return -EIO;
+	*used = c;
 	err = dmfs_rpc_conn(c, DMFS_OP_LOCK_ENQUEUE, rq, sizeof(*rq), NULL, 0,
 			    sizeof(*out), &r, &rlen, dmfs_lock_timeout, &id);
 	if (err == -ETIMEDOUT || err == -ERESTARTSYS) {
@@ -300,11 +304,48 @@ int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 	return 0;
 }
 
-int dmfs_send_reply(struct dmfs_sb_info *sbi, u16 op, u64 id, s32 status)
+/* answers a callback on the session it came on (a dead one drops it) */
+/*
+ * Application lock request. A waiting one (DMFS_PLKF_WAIT) has no time limit
+ * (it waits for another application, like a local F_SETLKW) but is killable:
+ * a fatal signal withdraws it with LOCK_CANCEL + DMFS_LCF_BY_REQID.
+ */
+int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
+		   struct dmfs_plock_rep *out)
 {
-	if (!sbi->conn)
+	struct dmfs_conn *c = READ_ONCE(sbi->conn);
+	bool wait = le32_to_cpu(rq->flags) & DMFS_PLKF_WAIT;
+	u32 rlen;
+	void *r;
+	u64 id = 0;
+	int err;
+
+	if (!c)
 		return -EIO;
-	return dmfs_send_msg(sbi->conn, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,
+	err = dmfs_rpc_conn(c, DMFS_OP_PLOCK, rq, sizeof(*rq), NULL, 0,
+			    out ? sizeof(*out) : 0, &r, &rlen,
+			    wait ? 0 : dmfs_request_timeout, &id);
+	if (wait && err == -ERESTARTSYS) {
+		struct dmfs_lock_cancel_req cr = {
+			.lock_handle = cpu_to_le64(id),
+			.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
+		};
+
+		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
+			      &cr, sizeof(cr), NULL, 0);
+		return err;
+	}
+	if (err)
+		return err == -ETIMEDOUT ? -EIO : err;
+	if (out)
+		memcpy(out, r, sizeof(*out));
+	kvfree(r);
+	return 0;
+}
+
+int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status)
+{
+	return dmfs_send_msg(c, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,
 			     id, status, NULL, 0, NULL, 0);
 }
 
@@ -313,9 +354,18 @@ static void dmfs_cb_workfn(struct work_struct *work)
 	struct dmfs_cb_work *w = container_of(work, struct dmfs_cb_work, work);
 	struct dmfs_sb_info *sbi = w->sbi;
 
+	/*
+	 * A callback of a session that has since been replaced (reconnect)
+	 * is stale: that session's locks are gone, and its handles may
+	 * collide with the new session's.
+	 */
+	if (w->conn != READ_ONCE(sbi->conn) || READ_ONCE(w->conn->dead)) {
+		kfree(w);
+		return;
+	}
 	switch (w->opcode) {
 	case DMFS_OP_REVOKE:
-		dmfs_lock_revoke_cb(sbi, w->req_id, &w->revoke);
+		dmfs_lock_revoke_cb(sbi, w->conn, w->req_id, &w->revoke);
 		break;
 	case DMFS_OP_LOCK_CANCEL:
 		dmfs_rpc(sbi, DMFS_OP_LOCK_CANCEL, &w->cancel,
@@ -326,9 +376,10 @@ static void dmfs_cb_workfn(struct work_struct *work)
 	kfree(w);
 }
 
-static int dmfs_queue_cb(struct dmfs_sb_info *sbi, u16 op, u64 id,
+static int dmfs_queue_cb(struct dmfs_conn *c, u16 op, u64 id,
 			 const void *body, u32 len)
 {
+	struct dmfs_sb_info *sbi = c->sbi;
 	struct dmfs_cb_work *w;
 
 	w = kzalloc(sizeof(*w), GFP_NOFS);
@@ -336,6 +387,7 @@ static int dmfs_queue_cb(struct dmfs_sb_info *sbi, u16 op, u64 id,
 		return -ENOMEM;
 	INIT_WORK(&w->work, dmfs_cb_workfn);
 	w->sbi = sbi;
+	w->conn = c;
 	w->opcode = op;
 	w->req_id = id;
 	memcpy(&w->revoke, body, min_t(u32, len, sizeof(w->revoke)));
@@ -362,7 +414,7 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 		case DMFS_OP_REVOKE:
 			if (len < sizeof(struct dmfs_revoke_cb))
 				return -EPROTO;
-			return dmfs_queue_cb(c->sbi, op, id, body, len);
+			return dmfs_queue_cb(c, op, id, body, len);
 		case DMFS_OP_EVICTED:
 			pr_warn("dmfs: evicted by server %pI4:%u (reason %u)\n",
 				&c->sbi->addr.sin_addr,
@@ -411,7 +463,7 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 			    ((struct dmfs_lock_enqueue_rep *)body)->lock_handle,
 		};
 
-		dmfs_queue_cb(c->sbi, DMFS_OP_LOCK_CANCEL, 0, &cr, sizeof(cr));
+		dmfs_queue_cb(c, DMFS_OP_LOCK_CANCEL, 0, &cr, sizeof(cr));
 	}
 	kvfree(body);
 	return 0;
@@ -604,14 +656,15 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	return 0;
 }
 
-int dmfs_conn_open(struct dmfs_sb_info *sbi)
+static struct dmfs_conn *dmfs_conn_create(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c;
 	int err;
 
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&c->old_list);
 	c->sbi = sbi;
 	mutex_init(&c->send_mutex);
 	spin_lock_init(&c->lock);
@@ -643,16 +696,64 @@ int dmfs_conn_open(struct dmfs_sb_info *sbi)
 	}
 	get_task_struct(c->rx_task);
 	sbi->prev_client_id = c->client_id;
-	sbi->conn = c;
 	pr_info("dmfs: connected to %pI4:%u as client %llu\n",
 		&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port), c->client_id);
-	return 0;
+	return c;
 
 out_sock:
 	sock_release(c->sock);
 out_free:
 	kfree(c);
-	return err;
+	return ERR_PTR(err);
+}
+
+int dmfs_conn_open(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *c = dmfs_conn_create(sbi);
+
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	c->gen = sbi->generation;
+	sbi->conn = c;
+	return 0;
+}
+
+/*
+ * After an eviction or a lost connection (dmfs_lock_conn_lost has dropped
+ * every lock and cached page of the old session): handshake again as a new
+ * client (HLD recovery). Runs only on the reconnect work item, so there is
+ * one writer of sbi->conn; the old session is kept, dead, until umount
+ * because other threads may still hold its pointer. Open registrations and
+ * locks of the old session are not re-established: files opened before
+ * keep working for I/O (ids are stable), an exec'd binary whose data
+ * version changed meanwhile gets SIGBUS on its next fault (file.c).
+ */
+int dmfs_conn_reconnect(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *old = sbi->conn, *c;
+
+	if (old && !READ_ONCE(old->dead))
+		return 0;
+	c = dmfs_conn_create(sbi);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	c->gen = sbi->generation + 1;
+	WRITE_ONCE(sbi->generation, c->gen);
+	if (old)
+		list_add_tail(&old->old_list, &sbi->old_conns);
+	WRITE_ONCE(sbi->evicted, false);
+	WRITE_ONCE(sbi->conn, c);
+	wake_up_all(&c->waitq);
+	return 0;
+}
+
+static void dmfs_conn_free(struct dmfs_conn *c)
+{
+	kthread_stop(c->rx_task);
+	put_task_struct(c->rx_task);
+	sock_release(c->sock);
+	WARN_ON(!list_empty(&c->pending));
+	kfree(c);
 }
 
 void dmfs_conn_close(struct dmfs_sb_info *sbi)
@@ -664,10 +765,12 @@ void dmfs_conn_close(struct dmfs_sb_info *sbi)
 	if (!READ_ONCE(c->dead))
 		dmfs_rpc(sbi, DMFS_OP_BYE, NULL, 0, NULL, 0, 0, NULL, NULL, 5);
 	dmfs_conn_kill(c, -ESHUTDOWN);
-	kthread_stop(c->rx_task);
-	put_task_struct(c->rx_task);
-	sock_release(c->sock);
 	sbi->conn = NULL;
-	WARN_ON(!list_empty(&c->pending));
-	kfree(c);
+	dmfs_conn_free(c);
+	while (!list_empty(&sbi->old_conns)) {
+		c = list_first_entry(&sbi->old_conns, struct dmfs_conn,
+				     old_list);
+		list_del(&c->old_list);
+		dmfs_conn_free(c);
+	}
 }

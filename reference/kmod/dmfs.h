@@ -37,6 +37,8 @@ extern bool dmfs_fi_skip_mkwrite_pw;
 extern bool dmfs_fi_skip_writeback;
 extern bool dmfs_fi_even_cows;
 extern bool dmfs_fi_skip_exec_check;
+extern bool dmfs_reconnect;
+extern bool dmfs_debug_ignore_revokes;
 extern unsigned int dmfs_request_timeout; /* seconds */
 extern unsigned int dmfs_lock_timeout;    /* seconds */
 extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
@@ -72,6 +74,8 @@ struct dmfs_conn {
 	int dead;                    /* 0 or negative errno once broken */
 	struct task_struct *rx_task;
 	u64 client_id;
+	u64 gen;                     /* sbi->generation this session has */
+	struct list_head old_list;   /* sbi->old_conns once replaced */
 };
 
 /* a lock held (granted) by this client */
@@ -130,6 +134,10 @@ struct dmfs_sb_info {
 	struct work_struct shrink_work;
 	struct work_struct dead_work;
 	u64 generation;              /* bumped on reconnect */
+	u64 owner_key;               /* hides kernel pointers in PLOCK owners */
+	struct list_head old_conns;  /* dead sessions, freed at umount */
+	struct delayed_work reconnect_work;
+	unsigned int reconnect_delay; /* seconds, doubles up to 30 */
 	u64 root_id;
 	u64 prev_client_id;
 	u64 server_boot_id;
@@ -154,18 +162,22 @@ void dmfs_conn_close(struct dmfs_sb_info *sbi);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
 	     void **reply, u32 *reply_len, unsigned int timeout_s);
+int dmfs_conn_reconnect(struct dmfs_sb_info *sbi);
+int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
+		   struct dmfs_plock_rep *out);
 int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out);
-int dmfs_send_reply(struct dmfs_sb_info *sbi, u16 op, u64 id, s32 status);
+		     struct dmfs_lock_enqueue_rep *out,
+		     struct dmfs_conn **used);
+int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
 int dmfs_conn_error(struct dmfs_sb_info *sbi);
 
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end, bool intr);
 void dmfs_lock_put(struct dmfs_lock *lk);
-void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
-			 const struct dmfs_revoke_cb *cb);
+void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
+			 u64 cb_id, const struct dmfs_revoke_cb *cb);
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
 void dmfs_lock_drop_inode(struct inode *inode, bool server_alive);
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
@@ -179,6 +191,7 @@ extern const struct file_operations dmfs_dir_fops;
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
 int dmfs_refresh_attr(struct inode *inode);
+int dmfs_refresh_attr_sync(struct inode *inode);
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
 extern const struct dentry_operations dmfs_dentry_ops;
 

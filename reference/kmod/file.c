@@ -17,6 +17,7 @@
 
 struct dmfs_file {
 	u64 open_handle;   /* server open registration, 0 if none */
+	u64 gen;           /* session (sbi->generation) of open_handle */
 	u64 exec_version;  /* data version when opened for exec */
 	u64 exec_seq;      /* lock grant sequence number at exec open */
 	bool exec;
@@ -440,6 +441,7 @@ static int dmfs_open(struct inode *inode, struct file *file)
 		memset(&rq, 0, sizeof(rq));
 		rq.file_id = cpu_to_le64(inode->i_ino);
 		rq.flags = cpu_to_le32(flags);
+		df->gen = READ_ONCE(DMFS_SB(inode->i_sb)->generation);
 		err = dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_OPEN, &rq,
 			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen,
 			       dmfs_request_timeout);
@@ -470,7 +472,9 @@ static int dmfs_release(struct inode *inode, struct file *file)
 		return 0;
 	if (df->exec)
 		atomic_dec(&DMFS_I(inode)->exec_opens);
-	if (df->open_handle && !dmfs_conn_error(DMFS_SB(inode->i_sb))) {
+	/* a handle of an earlier session means nothing to this one */
+	if (df->open_handle && !dmfs_conn_error(DMFS_SB(inode->i_sb)) &&
+	    df->gen == READ_ONCE(DMFS_SB(inode->i_sb)->generation)) {
 		rq.open_handle = cpu_to_le64(df->open_handle);
 		dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_CLOSE, &rq, sizeof(rq),
 			 NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
@@ -496,10 +500,122 @@ static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
 			NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
 }
 
+/*
+ * Application locks: fcntl() record locks and flock() are cluster-wide,
+ * arbitrated by the server (PLOCK); left to the VFS they would be kept per
+ * mount, i.e. per client, and not exclude other clients. A lock the server
+ * set (or removed) is then recorded locally, so close() (locks_remove_posix
+ * and locks_remove_flock only call us when the inode has local locks) and
+ * /proc/locks see it, as fuse and nfs do.
+ */
+static int dmfs_plock(struct file *file, int cmd, struct file_lock *fl,
+		      bool flock)
+{
+	struct inode *inode = file_inode(file);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_plock_req rq;
+	struct dmfs_plock_rep rep;
+	u32 type, flags = flock ? DMFS_PLKF_FLOCK : 0;
+	int err;
+
+	if (!S_ISREG(inode->i_mode))
+		return -ENOLCK;
+	switch (fl->fl_type) {
+	case F_RDLCK:
+		type = DMFS_PLK_RDLCK;
+		break;
+	case F_WRLCK:
+		type = DMFS_PLK_WRLCK;
+		break;
+	case F_UNLCK:
+		type = DMFS_PLK_UNLCK;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (fl->fl_start < 0 || fl->fl_end < fl->fl_start)
+		return -EINVAL;
+	if (IS_GETLK(cmd))
+		flags |= DMFS_PLKF_TEST;
+	else if (type != DMFS_PLK_UNLCK &&
+		 (flock ? fl->fl_flags & FL_SLEEP : IS_SETLKW(cmd)))
+		flags |= DMFS_PLKF_WAIT;
+	memset(&rq, 0, sizeof(rq));
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.owner = cpu_to_le64((u64)(unsigned long)fl->fl_owner ^ sbi->owner_key);
+	rq.start = cpu_to_le64(flock ? 0 : fl->fl_start);
+	rq.end = cpu_to_le64(flock || fl->fl_end == OFFSET_MAX ? DMFS_EOF :
+			     (u64)fl->fl_end + 1);
+	rq.type = cpu_to_le32(type);
+	rq.flags = cpu_to_le32(flags);
+	rq.pid = cpu_to_le32(fl->fl_pid);
+	err = dmfs_rpc_plock(sbi, &rq, flags & DMFS_PLKF_TEST ? &rep : NULL);
+	if (flags & DMFS_PLKF_TEST) {
+		u64 s, e;
+
+		if (err)
+			return err;
+		type = le32_to_cpu(rep.type);
+		s = le64_to_cpu(rep.start);
+		e = le64_to_cpu(rep.end);
+		if (type == DMFS_PLK_UNLCK) {
+			fl->fl_type = F_UNLCK;
+			return 0;
+		}
+		if ((type != DMFS_PLK_RDLCK && type != DMFS_PLK_WRLCK) ||
+		    s >= e || s > OFFSET_MAX)
+			return -EIO;
+		fl->fl_type = type == DMFS_PLK_RDLCK ? F_RDLCK : F_WRLCK;
+		fl->fl_start = s;
+		fl->fl_end = e == DMFS_EOF || e - 1 > OFFSET_MAX ?
+			     OFFSET_MAX : e - 1;
+		fl->fl_pid = le32_to_cpu(rep.pid);
+		return 0;
+	}
+	if (err && type != DMFS_PLK_UNLCK)
+		return err == -ERESTARTSYS ? -EINTR : err;
+	/*
+	 * Record locally. An unlock is always applied locally (also when the
+	 * server is gone: its locks went with the session).
+	 */
+	fl->fl_flags &= ~FL_SLEEP;
+	if (flock)
+		err = locks_lock_file_wait(file, fl);
+	else
+		err = posix_lock_file(file, fl, NULL);
+	return type == DMFS_PLK_UNLCK ? 0 : err;
+}
+
+static int dmfs_lock(struct file *file, int cmd, struct file_lock *fl)
+{
+	return dmfs_plock(file, cmd, fl, false);
+}
+
+static int dmfs_flock(struct file *file, int cmd, struct file_lock *fl)
+{
+	if (!(fl->fl_flags & FL_FLOCK))
+		return -ENOLCK;
+	return dmfs_plock(file, cmd, fl, true);
+}
+
+/*
+ * close() of a writer writes its dirty pages back and reports a write-back
+ * error, as NFS's close-to-open does: data written with write() and closed
+ * no longer depends on a later revoke to reach the server, and an eviction
+ * between close() and that revoke cannot lose it silently. Dirty pages of a
+ * MAP_SHARED mapping that outlives the descriptor still go at the revoke.
+ */
+static int dmfs_flush(struct file *file, fl_owner_t id)
+{
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	return file_write_and_wait_range(file, 0, LLONG_MAX);
+}
+
 static loff_t dmfs_llseek(struct file *file, loff_t offset, int whence)
 {
 	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
-		int err = dmfs_refresh_attr(file_inode(file));
+		int err = dmfs_refresh_attr_sync(file_inode(file));
 
 		if (err)
 			return err;
@@ -513,6 +629,9 @@ const struct file_operations dmfs_file_fops = {
 	.write_iter	= dmfs_write_iter,
 	.mmap		= dmfs_mmap,
 	.open		= dmfs_open,
+	.flush		= dmfs_flush,
+	.lock		= dmfs_lock,
+	.flock		= dmfs_flock,
 	.release	= dmfs_release,
 	.fsync		= dmfs_fsync,
 	.splice_read	= generic_file_splice_read,

@@ -32,13 +32,15 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 	struct dmfs_lock *lk;
 	bool local_writes = false;
 
+	struct timespec64 mtime, ctime;
+
 	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
 	set_nlink(inode, le32_to_cpu(attr->nlink));
 	inode->i_uid = make_kuid(&init_user_ns, le32_to_cpu(attr->uid));
 	inode->i_gid = make_kgid(&init_user_ns, le32_to_cpu(attr->gid));
 	dmfs_attr_time(&inode->i_atime, attr->atime_sec, attr->atime_nsec);
-	dmfs_attr_time(&inode->i_mtime, attr->mtime_sec, attr->mtime_nsec);
-	dmfs_attr_time(&inode->i_ctime, attr->ctime_sec, attr->ctime_nsec);
+	dmfs_attr_time(&mtime, attr->mtime_sec, attr->mtime_nsec);
+	dmfs_attr_time(&ctime, attr->ctime_sec, attr->ctime_nsec);
 	inode->i_blocks = le64_to_cpu(attr->blocks);
 	inode->i_generation = le32_to_cpu(attr->generation);
 
@@ -52,6 +54,14 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 		local_writes = true;
 	if (!local_writes || size > i_size_read(inode))
 		i_size_write(inode, size);
+	/*
+	 * Our own unwritten stores (file_update_time at write()/page_mkwrite)
+	 * are newer than what the server saw: times only advance then.
+	 */
+	if (!local_writes || timespec64_compare(&mtime, &inode->i_mtime) > 0)
+		inode->i_mtime = mtime;
+	if (!local_writes || timespec64_compare(&ctime, &inode->i_ctime) > 0)
+		inode->i_ctime = ctime;
 	mutex_unlock(&di->lock_mutex);
 	di->attr_time = jiffies;
 }
@@ -138,6 +148,29 @@ int dmfs_refresh_attr(struct inode *inode)
 	if (S_ISREG(inode->i_mode) && i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
 	return 0;
+}
+
+/*
+ * Attributes as of now, cluster-wide. For a regular file another client may
+ * hold dirty pages (a mapped store, a write()) that changed size and mtime
+ * only in its cache; a PR lock on the whole file revokes every PW lock, so
+ * that data is written back before the GETATTR (the HLD's size "glimpse",
+ * done with a real lock). Cached PR/PW locks of this client make it free.
+ */
+int dmfs_refresh_attr_sync(struct inode *inode)
+{
+	struct dmfs_lock *lk = NULL;
+	int err;
+
+	if (S_ISREG(inode->i_mode) && inode->i_nlink) {
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF, true);
+		if (IS_ERR(lk))
+			return PTR_ERR(lk);
+	}
+	err = dmfs_refresh_attr(inode);
+	if (lk)
+		dmfs_lock_put(lk);
+	return err;
 }
 
 /* name request helper: fixed struct + name bytes */
@@ -357,7 +390,7 @@ static int dmfs_getattr(struct user_namespace *ns, const struct path *path,
 	int err;
 
 	if (!(flags & AT_STATX_DONT_SYNC)) {
-		err = dmfs_refresh_attr(inode);
+		err = dmfs_refresh_attr_sync(inode);
 		if (err)
 			return err;
 	}

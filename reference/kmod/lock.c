@@ -100,6 +100,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	struct dmfs_lock_enqueue_req rq;
 	struct dmfs_lock_enqueue_rep rep;
 	struct dmfs_lock *lk, *nlk;
+	struct dmfs_conn *used = NULL;
 	u64 gstart, gend;
 	int err;
 
@@ -140,7 +141,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	rq.start = cpu_to_le64(start);
 	rq.end = cpu_to_le64(end);
 	rq.mode = cpu_to_le32(mode);
-	err = dmfs_rpc_enqueue(sbi, &rq, &rep);
+	err = dmfs_rpc_enqueue(sbi, &rq, &rep, &used);
 	if (err) {
 		kfree(nlk);
 		goto fail;
@@ -160,7 +161,6 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	INIT_LIST_HEAD(&nlk->lru);
 	INIT_LIST_HEAD(&nlk->ilist);
 	nlk->inode = inode;
-	ihold(inode);
 	nlk->handle = le64_to_cpu(rep.lock_handle);
 	nlk->start = gstart;
 	nlk->end = gend;
@@ -168,10 +168,22 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	nlk->data_version = le64_to_cpu(rep.attr.data_version);
 	nlk->users = 1;
 	nlk->state = DMFS_LK_GRANTED;
-	nlk->gen = sbi->generation;
+	nlk->gen = used->gen;
 	nlk->seq = atomic64_inc_return(&sbi->grant_seq);
 
 	mutex_lock(&di->lock_mutex);
+	if (READ_ONCE(used->dead)) {
+		/*
+		 * The session died after granting: dmfs_lock_conn_lost may
+		 * already have swept this inode, and the server dropped the
+		 * lock with the session. Never cache it.
+		 */
+		di->enqueues--;
+		mutex_unlock(&di->lock_mutex);
+		kfree(nlk);
+		return ERR_PTR(-EIO);
+	}
+	ihold(inode);
 	di->enqueues--;
 	list_add_tail(&nlk->ilist, &di->locks);
 	dmfs_lock_apply_attr(inode, nlk, &rep.attr);
@@ -209,6 +221,9 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
 	struct dmfs_lock_cancel_req cr;
 	int err;
 
+	/* a lock of an earlier session (before a reconnect) covers nothing now */
+	if (lk->gen != READ_ONCE(sbi->generation))
+		server_alive = false;
 	if (lk->mode == DMFS_LOCK_PW && server_alive && !dmfs_fi_skip_writeback) {
 		err = filemap_write_and_wait_range(mapping, lstart, lend);
 		if (err)
@@ -287,8 +302,8 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 }
 
 /* REVOKE callback, runs on the mount's workqueue. */
-void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
-			 const struct dmfs_revoke_cb *cb)
+void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
+			 u64 cb_id, const struct dmfs_revoke_cb *cb)
 {
 	u64 handle = le64_to_cpu(cb->lock_handle);
 	u64 file_id = le64_to_cpu(cb->file_id);
@@ -297,9 +312,14 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
 	struct inode *inode;
 	bool now = false;
 
+	if (dmfs_debug_ignore_revokes) {
+		/* test knob: acknowledge, never cancel (the server evicts us) */
+		dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
+		return;
+	}
 	inode = ilookup(sbi->sb, file_id);
 	if (!inode) {
-		dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, -ENOLCK);
+		dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, -ENOLCK);
 		return;
 	}
 	di = DMFS_I(inode);
@@ -323,10 +343,10 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
 				spin_unlock(&sbi->lru_lock);
 			}
 			mutex_unlock(&di->lock_mutex);
-			dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, 0);
+			dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
 		} else {
 			mutex_unlock(&di->lock_mutex);
-			dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, -ENOLCK);
+			dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, -ENOLCK);
 		}
 		iput(inode);
 		return;
@@ -340,7 +360,7 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, u64 cb_id,
 		}
 	}
 	mutex_unlock(&di->lock_mutex);
-	dmfs_send_reply(sbi, DMFS_OP_REVOKE, cb_id, 0);
+	dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
 	dmfs_dbg("revoke ino %lu h%llu%s\n", inode->i_ino, handle,
 		 now ? "" : " (deferred: in use)");
 	if (now)

@@ -3,6 +3,7 @@
  * dmfs: module entry points, filesystem type, mount options, superblock.
  */
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/init.h>
 #include <linux/slab.h>
 #include <linux/fs_context.h>
@@ -32,6 +33,12 @@ bool dmfs_fi_skip_exec_check;
 module_param_named(fi_skip_exec_check, dmfs_fi_skip_exec_check, bool, 0644);
 MODULE_PARM_DESC(fi_skip_exec_check, "FAULT INJECTION: do not SIGBUS faults of a running binary whose data version changed");
 unsigned int dmfs_request_timeout = 30;
+bool dmfs_reconnect = true;
+module_param_named(reconnect, dmfs_reconnect, bool, 0644);
+MODULE_PARM_DESC(reconnect, "after an eviction or a lost connection, handshake again as a new client (default on)");
+bool dmfs_debug_ignore_revokes;
+module_param_named(debug_ignore_revokes, dmfs_debug_ignore_revokes, bool, 0644);
+MODULE_PARM_DESC(debug_ignore_revokes, "TEST ONLY: acknowledge REVOKEs but never cancel, so the server evicts this node");
 module_param_named(request_timeout, dmfs_request_timeout, uint, 0644);
 MODULE_PARM_DESC(request_timeout, "seconds to wait for a server reply before failing with EIO (default 30)");
 unsigned int dmfs_lock_timeout = 120;
@@ -244,7 +251,40 @@ static void dmfs_shrink_workfn(struct work_struct *work)
 
 static void dmfs_dead_workfn(struct work_struct *work)
 {
-	dmfs_lock_conn_lost(container_of(work, struct dmfs_sb_info, dead_work));
+	struct dmfs_sb_info *sbi = container_of(work, struct dmfs_sb_info,
+						dead_work);
+
+	dmfs_lock_conn_lost(sbi);
+	if (dmfs_reconnect && !READ_ONCE(sbi->closing)) {
+		sbi->reconnect_delay = 1;
+		queue_delayed_work(sbi->wq, &sbi->reconnect_work, HZ);
+	}
+}
+
+/* bounded back-off: 1, 2, 4 .. 30 s between attempts, until umount */
+static void dmfs_reconnect_workfn(struct work_struct *work)
+{
+	struct dmfs_sb_info *sbi = container_of(to_delayed_work(work),
+						struct dmfs_sb_info,
+						reconnect_work);
+	int err;
+
+	if (READ_ONCE(sbi->closing) || !dmfs_reconnect)
+		return;
+	err = dmfs_conn_reconnect(sbi);
+	if (!err) {
+		pr_info("dmfs: reconnected to %pI4:%u (session %llu): earlier locks, cached pages and open registrations are gone\n",
+			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
+			sbi->generation);
+		return;
+	}
+	sbi->reconnect_delay = min(sbi->reconnect_delay * 2, 30U);
+	pr_warn_ratelimited("dmfs: reconnect to %pI4:%u failed (%d), next try in %us\n",
+			    &sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
+			    err, sbi->reconnect_delay);
+	if (!READ_ONCE(sbi->closing))
+		queue_delayed_work(sbi->wq, &sbi->reconnect_work,
+				   sbi->reconnect_delay * HZ);
 }
 
 static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
@@ -269,6 +309,9 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	atomic_set(&sbi->nr_locks, 0);
 	INIT_WORK(&sbi->shrink_work, dmfs_shrink_workfn);
 	INIT_WORK(&sbi->dead_work, dmfs_dead_workfn);
+	INIT_DELAYED_WORK(&sbi->reconnect_work, dmfs_reconnect_workfn);
+	INIT_LIST_HEAD(&sbi->old_conns);
+	get_random_bytes(&sbi->owner_key, sizeof(sbi->owner_key));
 	sb->s_fs_info = sbi;
 
 	sb->s_magic = DMFS_SUPER_MAGIC;
@@ -363,8 +406,14 @@ static void dmfs_kill_sb(struct super_block *sb)
 {
 	struct dmfs_sb_info *sbi = DMFS_SB(sb);
 
-	if (sbi)
+	if (sbi) {
 		WRITE_ONCE(sbi->closing, true);
+		if (sbi->wq) {
+			/* dead_work checks closing: no reconnect is queued after */
+			flush_work(&sbi->dead_work);
+			cancel_delayed_work_sync(&sbi->reconnect_work);
+		}
+	}
 	if (sbi && sb->s_root) {
 		/* write back under the PW locks, then give every lock back */
 		sync_filesystem(sb);

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Mutation matrix of the dmfs reference backend (issue 7): for every
+# fault-injection switch of the kernel client (module parameters fi_*) and
+# of the server (dmfsd --fault NAME), run the conformance suite on dmfs with
+# two clients in the qemu guest and record which checks catch it.
+#
+# One guest boot for all switches: the module is loaded once; kernel
+# switches are toggled in /sys/module/dmfs/parameters between suite runs,
+# and dmfsd is restarted (fresh export) for every run.
+#
+# Usage (host):
+#   mutation-matrix.sh run BUILD_DIR OUT_DIR [--doc FILE] [--clients N]
+#                      [--only SW1,SW2] [--run-timeout S] [--conform-args "..."]
+#       (conform args default: --known-failures tests/dmfs-known-failures.txt)
+#       boots the guest (ci/guest-run), writes OUT_DIR/<switch>/conformance.json
+#       (+ status, dmesg.log, console.log), then generates the matrix (FILE,
+#       default: stdout only) and exits 1 if a switch is caught by no check
+#       or the unmodified baseline does not pass.
+#   mutation-matrix.sh gen OUT_DIR          matrix (markdown) on stdout
+#   mutation-matrix.sh verify DOC BUILD_DIR  the DOC lists every switch the
+#       module and dmfsd have, each caught by >= 1 check (no guest)
+#   mutation-matrix.sh guest BUILD_DIR CLIENTS RUN_TIMEOUT CONFORM_ARGS SW...
+#       (inside the guest; used by "run")
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../../.." && pwd)
+kmod_switches=(fi_skip_fault_lock fi_skip_mkwrite_pw fi_skip_writeback fi_even_cows fi_skip_exec_check)
+
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+# Server switches as dmfsd lists them (one per line, first word).
+server_switches() {
+  "$1/reference/dmfsd" --list-faults 2>/dev/null | awk 'NF && $1 !~ /:$/ {print $1}'
+}
+
+# Module switches: the fi_* parameters of the built dmfs.ko (modinfo), so a
+# new one cannot be left out of the matrix; the known list without a module.
+module_switches() {
+  local ko=$1/reference/kmod/kbuild/dmfs.ko
+  if [ -f "$ko" ] && modinfo -p "$ko" >/dev/null 2>&1; then
+    modinfo -p "$ko" | sed -n 's/^\(fi_[a-z_]*\):.*/\1/p'
+  else
+    printf '%s\n' "${kmod_switches[@]}"
+  fi
+}
+
+all_switches() {
+  local s
+  echo baseline
+  for s in $(module_switches "$1"); do echo "kmod:$s"; done
+  for s in $(server_switches "$1"); do echo "dmfsd:$s"; done
+}
+
+# ---------------------------------------------------------------- guest ----
+guest_one() {
+  local build=$1 clients=$2 tmo=$3 cargs=$4 sw=$5
+  local res="$DMMAP_OUT/${sw/:/-}" exp=/run/mm-export port=7049 i dirs=() p
+  local srv_args=() rc t0 t1 dm0 pid
+  mkdir -p "$res"
+  case $sw in
+    kmod:*) echo 1 >"/sys/module/dmfs/parameters/${sw#kmod:}" ;;
+    dmfsd:*) srv_args=(--fault "${sw#dmfsd:}") ;;
+  esac
+  mkdir -p "$exp"
+  mount -t tmpfs -o mode=1777 mm-export "$exp"
+  "$build/reference/dmfsd" --root "$exp" --listen "127.0.0.1:$port" \
+    --revoke-timeout 10s "${srv_args[@]}" >"$res/dmfsd.log" 2>&1 &
+  pid=$!
+  for i in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  for ((i = 0; i < clients; i++)); do
+    mkdir -p "/run/mm-client$i"
+    mount -t dmfs -o "server=127.0.0.1:$port" none "/run/mm-client$i" || echo "mount $i failed" >>"$res/console.log"
+    dirs+=("/run/mm-client$i")
+  done
+  dm0=$(dmesg | wc -l)
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  timeout -k 10 "$tmo" mpirun --allow-run-as-root --oversubscribe -np "$clients" \
+    "$build/conformance/dmmap-conform" --dirs "$(IFS=,; echo "${dirs[*]}")" \
+    --report "$res" $cargs >>"$res/console.log" 2>&1
+  rc=$?
+  t1=$(date +%s)
+  for p in "${dirs[@]}"; do
+    umount "$p" 2>/dev/null || { sleep 2; umount "$p" 2>/dev/null; } || umount -l "$p"
+  done
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  umount "$exp" || umount -l "$exp"
+  # The kmod's own recovery scenario (eviction, reconnect, changed binary):
+  # no catalog check can evict a client yet.
+  timeout -k 10 200 "$here/reconnect.sh" "$build/reference/kmod/kbuild/dmfs.ko" \
+    "$build/reference/dmfsd" "${srv_args[@]}" >"$res/reconnect.log" 2>&1
+  echo "reconnect.sh exit $?" >>"$res/reconnect.log"
+  case $sw in kmod:*) echo 0 >"/sys/module/dmfs/parameters/${sw#kmod:}" ;; esac
+  dmesg | tail -n +"$((dm0 + 1))" >"$res/dmesg.log"
+  {
+    echo "switch=$sw"
+    echo "exit=$rc"
+    echo "seconds=$((t1 - t0))"
+    echo "kernel_reports=$(grep -cE 'WARNING:|BUG:|Oops|general protection|INFO: task .* blocked|refcount_t:|list_(add|del) corruption' "$res/dmesg.log")"
+  } >"$res/status"
+  echo "mutation-matrix: $sw exit $rc in $((t1 - t0)) s"
+}
+
+guest_main() {
+  local build=$1 clients=$2 tmo=$3 cargs=$4 sw
+  shift 4
+  insmod "$build/reference/kmod/kbuild/dmfs.ko" || exit 1
+  for sw in "$@"; do
+    guest_one "$build" "$clients" "$tmo" "$cargs" "$sw"
+  done
+  rmmod dmfs
+}
+
+# ------------------------------------------------------------ generator ----
+gen() {
+  python3 - "$1" "$(date -u +%Y-%m-%d)" <<'EOF'
+import json, os, sys
+out, day = sys.argv[1], sys.argv[2]
+rows, holes, bad_base = [], [], False
+def status(d):
+    st = {}
+    try:
+        for line in open(os.path.join(d, "status")):
+            k, _, v = line.strip().partition("=")
+            st[k] = v
+    except OSError:
+        pass
+    return st
+dirs = sorted(x for x in os.listdir(out) if not x.startswith(".")
+              and os.path.isfile(os.path.join(out, x, "status")))
+order = lambda x: (0 if x == "baseline" else 1 if x.startswith("kmod-") else 2, x)
+for d in sorted(dirs, key=order):
+    p = os.path.join(out, d)
+    st = status(p)
+    sw = st.get("switch", d)
+    caught, verdict, passed, env = [], "no report", 0, {}
+    try:
+        j = json.load(open(os.path.join(p, "conformance.json")))
+        verdict = j.get("verdict", "?")
+        for c in j["checks"]:
+            if c["verdict"] in ("FAIL", "HANG"):
+                why = c.get("message") or "; ".join(c.get("details", [])[:1])
+                caught.append((c["id"], c["verdict"], why))
+            elif c["verdict"] in ("PASS", "XFAIL"):
+                passed += 1
+    except (OSError, ValueError, KeyError):
+        con = ""
+        try:
+            con = open(os.path.join(p, "console.log")).read()
+        except OSError:
+            pass
+        if "scratch set-up" in con or "cannot see the marker" in con:
+            caught.append(("(scratch set-up: target pre-check)", "FAIL",
+                           "rank 1 cannot read the marker rank 0 wrote"))
+    scen = []
+    try:
+        for line in open(os.path.join(p, "reconnect.log")):
+            if line.startswith("FAIL "):
+                scen.append(line[5:].strip())
+            elif line.startswith("reconnect.sh exit ") and line.split()[-1] in ("124", "137"):
+                scen.append("timed out")
+    except OSError:
+        scen = None
+    reports = st.get("kernel_reports", "?")
+    if sw == "baseline":
+        if caught or verdict != "PASS" or reports not in ("0",):
+            bad_base = True
+    elif not caught:
+        holes.append(sw)
+    rows.append((sw, st.get("exit", "?"), st.get("seconds", "?"), verdict, passed, caught, reports, scen))
+print("# Mutation matrix of the dmfs reference backend\n")
+print("Generated by `reference/kmod/tests/mutation-matrix.sh gen` from the "
+      "`conformance.json` of each run (%s). Do not edit by hand: re-run\n" % day)
+print("```\nreference/kmod/tests/mutation-matrix.sh run BUILD_DIR OUT_DIR --doc docs/mutation-matrix.md\n```\n")
+print("Each row is one run of `dmmap-conform` (all checks, strict, 2 clients = 2 "
+      "mounts of one `dmfsd`) in the qemu guest with exactly one fault-injection "
+      "switch on: a kernel-module parameter (`kmod:`, toggled in "
+      "`/sys/module/dmfs/parameters/`) or a server switch (`dmfsd:` = "
+      "`dmfsd --fault NAME`). A switch is *caught* when at least one check FAILs "
+      "or HANGs. `baseline` (no switch) must pass. Checks listed in "
+      "`reference/kmod/tests/dmfs-known-failures.txt` run as known failures "
+      "(XFAIL, counted with the passes; they catch nothing). Switch meanings: "
+      "[kmod.md](kmod.md#fault-injection-all-off-by-default-each-disables-one-seed-duty), "
+      "[dmfsd.md](dmfsd.md#fault-injection).\n")
+print("| switch | caught by | suite verdict | checks PASS/XFAIL | exit | s | kernel reports | `reconnect.sh` |")
+print("|---|---|---|---|---|---|---|---|")
+for sw, ex, secs, verdict, passed, caught, reports, scen in rows:
+    by = "<br>".join("`%s` %s" % (i, v) for i, v, _ in caught) or ("—" if sw == "baseline" else "**nothing (hole)**")
+    rc = "not run" if scen is None else ("pass" if not scen else "FAIL (%d)" % len(scen))
+    print("| `%s` | %s | %s | %d | %s | %s | %s | %s |" % (sw, by, verdict, passed, ex, secs, reports, rc))
+print()
+print("The last column is the kmod's own recovery scenario "
+      "(`reference/kmod/tests/reconnect.sh`: a client that ignores a REVOKE is "
+      "evicted, reconnects as a new client, a binary it runs that another client "
+      "changed meanwhile gets SIGBUS, an unchanged one runs on), run after the "
+      "suite with the same switch. It is not a catalog check and does not count "
+      "as *caught by* above; its failures are listed below.\n")
+print("## Why each check failed (first message)\n")
+for sw, ex, secs, verdict, passed, caught, reports, scen in rows:
+    for i, v, why in caught:
+        why = " ".join(why.split())[:300].replace("|", "\\|")
+        print("- `%s` → `%s` %s: %s" % (sw, i, v, why or "(no message)"))
+print("\n## `reconnect.sh` failures per switch\n")
+for sw, ex, secs, verdict, passed, caught, reports, scen in rows:
+    if scen:
+        print("- `%s`: %s" % (sw, "; ".join("`%s`" % x.replace("`", "'") for x in scen)))
+print()
+if bad_base:
+    print("**The baseline did not pass: the matrix above is not meaningful.**\n")
+print("## Holes\n")
+if holes:
+    for h in holes:
+        print("- `%s`: caught by no check." % h)
+else:
+    print("None: every switch is caught by at least one check.")
+sys.exit(1 if holes or bad_base else 0)
+EOF
+}
+
+# --------------------------------------------------------------- verify ----
+verify() {
+  local doc=$1 build=$2 sw row fail=0
+  [ -f "$doc" ] || { echo "verify: $doc missing" >&2; return 1; }
+  while read -r sw; do
+    [ "$sw" = baseline ] && continue
+    row=$(grep -F "| \`$sw\` |" "$doc" | head -1)
+    if [ -z "$row" ]; then
+      echo "verify: $sw is not in $doc (re-run the matrix)" >&2; fail=1
+    elif ! grep -qE '\| `[a-z(][^`]*` (FAIL|HANG)' <<<"$row"; then
+      if grep -qE '\| FAIL \([0-9]+\) \|$' <<<"$row"; then
+        echo "verify: $sw is caught by no catalog check in $doc (only by the kmod's reconnect.sh): a hole in the catalog" >&2
+      else
+        echo "verify: $sw is caught by nothing in $doc" >&2
+      fi
+      fail=1
+    fi
+  done < <(all_switches "$build")
+  grep -q '| `baseline` | — | PASS |' "$doc" || { echo "verify: baseline does not PASS in $doc" >&2; fail=1; }
+  [ $fail = 0 ] && echo "verify: every switch in $doc is caught by at least one check"
+  return $fail
+}
+
+# ------------------------------------------------------------------ run ----
+run() {
+  local build out doc="" clients=2 only="" tmo=420 sws=() gtmo rc rc2
+  local cargs="--known-failures $here/dmfs-known-failures.txt"
+  [ $# -ge 2 ] || usage
+  build=$(cd "$1" && pwd) out=$2
+  shift 2
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --doc) doc=$2; shift 2 ;;
+      --clients) clients=$2; shift 2 ;;
+      --only) only=$2; shift 2 ;;
+      --run-timeout) tmo=$2; shift 2 ;;
+      --conform-args) cargs=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
+  if [ -n "$only" ]; then
+    IFS=, read -r -a sws <<<"$only"
+  else
+    mapfile -t sws < <(all_switches "$build")
+  fi
+  gtmo=$(( (tmo + 40) * ${#sws[@]} + 60 ))
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  "$src/ci/guest-run" --target local --clients 1 --out "$out" --timeout "$gtmo" -- \
+    "$here/mutation-matrix.sh" guest "$build" "$clients" "$tmo" "$cargs" "${sws[@]}"
+  rc=$?
+  echo "mutation-matrix: guest-run exit $rc ($(grep -E '^wall_ms=' "$out/guest-result.txt" 2>/dev/null))"
+  if [ -n "$doc" ]; then
+    gen "$out" >"$doc"
+    rc2=$?
+    echo "mutation-matrix: wrote $doc"
+  else
+    gen "$out"
+    rc2=$?
+  fi
+  [ "$rc" = 0 ] || [ "$rc" = 123 ] || return 1
+  return $rc2
+}
+
+main() {
+  local cmd=${1:-}
+  shift || true
+  case $cmd in
+    run) run "$@" ;;
+    gen) [ $# = 1 ] || usage; gen "$1" ;;
+    verify) [ $# = 2 ] || usage; verify "$1" "$2" ;;
+    guest) guest_main "$@" ;;
+    list) [ $# = 1 ] || usage; all_switches "$1" ;;
+    *) usage ;;
+  esac
+}
+# one line: bash never reads past it, so editing this file cannot disturb
+# a matrix that is running
+main "$@"; exit $?
