@@ -14,7 +14,7 @@
 
 #include <filesystem>
 
-#include "files.hpp"
+#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

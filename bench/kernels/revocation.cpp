@@ -14,7 +14,7 @@
 #include <algorithm>
 
 #include "dmmap/probe/mapping.hpp"
-#include "files.hpp"
+#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "dmmap/probe/mapping.hpp"
-#include "files.hpp"
+#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "dmmap/probe/mapping.hpp"
 #include "fault_mapping.hpp"
-#include "files.hpp"
+#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

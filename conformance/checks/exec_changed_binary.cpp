@@ -20,7 +20,7 @@
 
 #include "check.hpp"
 #include "exec_util.hpp"
-#include "file_util.hpp"
+#include "dmmap/probe/files.hpp"
 
 namespace dmmap::conform {
 namespace {

@@ -23,7 +23,7 @@
 #include "check.hpp"
 #include "dmmap/probe/fault_probe.hpp"
 #include "dmmap/probe/mapping.hpp"
-#include "file_util.hpp"
+#include "dmmap/probe/files.hpp"
 
 namespace dmmap::conform {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "check.hpp"
 #include "dmmap/probe/mapping.hpp"
-#include "file_util.hpp"
+#include "dmmap/probe/files.hpp"
 
 namespace dmmap::conform {
 namespace {

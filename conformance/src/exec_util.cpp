@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "file_util.hpp"
+#include "dmmap/probe/files.hpp"
 
 namespace fs = std::filesystem;
 
