@@ -28,7 +28,10 @@ std::string test_name(const std::string& id) {
   return name;
 }
 
+// GoogleTest's ADD_FAILURE()/FAIL() messages start with a bare "Failed" line:
+// the verdict column says that already.
 std::string one_line(std::string text) {
+  if (text.rfind("Failed\n", 0) == 0) text.erase(0, 7);
   std::replace(text.begin(), text.end(), '\n', ' ');
   return text;
 }
