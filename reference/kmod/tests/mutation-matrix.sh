@@ -214,10 +214,34 @@ for sw, ex, secs, verdict, passed, caught, reports, scen in rows:
 print()
 if bad_base:
     print("**The baseline did not pass: the matrix above is not meaningful.**\n")
+# What would catch each known hole (analysis, kept with the generator).
+SCENARIO = {
+    "kmod:fi_skip_exec_check":
+        "needs an eviction: rank 0 runs a binary from the target; a target hook makes rank 0's "
+        "client unresponsive so the server evicts it (dmfs: `debug_ignore_revokes=1` and a "
+        "conflicting access by rank 1 under `dmfsd --revoke-timeout 2s`, as `reconnect.sh` does); "
+        "rank 1 rewrites the binary (allowed: the exec registration went with the eviction); rank "
+        "0's next fault must be SIGBUS, never new code. `exec.changed-binary` cannot see it: "
+        "ETXTBSY, a separate duty that works, stops the writer first.",
+    "dmfsd:no-dv-bump":
+        "the same eviction scenario: the data version is how the reconnected client learns the "
+        "binary changed. Without an eviction ETXTBSY masks it.",
+    "dmfsd:no-etxtbsy":
+        "an `exec.etxtbsy` check at strict: while rank 0 runs a binary, rank 1's "
+        "`open(O_WRONLY)` and `truncate()` must fail with ETXTBSY. `exec.changed-binary` "
+        "accepts \"runner killed by SIGBUS\" as PASS, which is exactly the client's version "
+        "check taking over when the server lets the writer through.",
+    "dmfsd:no-evict":
+        "a liveness check with an unresponsive client: a target hook stops rank 0's client from "
+        "answering revokes; rank 1's conflicting access must complete within the server's revoke "
+        "timeout plus a margin (HANG otherwise). No user-space action can make the kernel "
+        "client hold a lock forever (no lock reference is held across a user fault), so the "
+        "catalog needs that hook.",
+}
 print("## Holes\n")
 if holes:
     for h in holes:
-        print("- `%s`: caught by no check." % h)
+        print("- `%s`: caught by no check. Would be caught by: %s" % (h, SCENARIO.get(h, "(not analysed)")))
 else:
     print("None: every switch is caught by at least one check.")
 sys.exit(1 if holes or bad_base else 0)
