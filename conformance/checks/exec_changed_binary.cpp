@@ -70,20 +70,8 @@ void run(CheckContext& ctx) {
   if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
   ASSERT_EQ(std::filesystem::file_size(*v1), std::filesystem::file_size(*v2)) << "runner versions differ in layout";
   const auto binary = ctx.path("runner");
-  if (ctx.rank() == 0) copy_file_to(*v1, binary, 0755);
-  ctx.barrier();
-
   std::optional<BackgroundRunner> runner;
-  bool ready = true;
-  if (ctx.rank() == kRunnerRank) {
-    runner.emplace(binary);
-    ready = runner->wait_ready(30);
-    if (!ready) {
-      runner->go();  // release a runner that is merely slow, so that finish() cannot block
-      ADD_FAILURE() << "the runner did not start: " << runner->finish().describe();
-    }
-  }
-  if (!ctx.all(ready)) return;
+  if (!start_runner(ctx, *v1, binary, kRunnerRank, runner)) return;
 
   std::string write_error;
   if (ctx.rank() == kWriter) write_error = overwrite_in_place(binary, *v2);

@@ -22,20 +22,8 @@ void run(CheckContext& ctx) {
   const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
   if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
   const auto binary = ctx.path("runner");
-  if (ctx.rank() == 0) copy_file_to(*v1, binary, 0755);
-  ctx.barrier();
-
   std::optional<BackgroundRunner> runner;
-  bool ready = true;
-  if (ctx.rank() == kRunnerRank) {
-    runner.emplace(binary);
-    ready = runner->wait_ready(30);
-    if (!ready) {
-      runner->go();  // release a runner that is merely slow, so that finish() cannot block
-      ADD_FAILURE() << "the runner did not start: " << runner->finish().describe();
-    }
-  }
-  if (!ctx.all(ready)) return;
+  if (!start_runner(ctx, *v1, binary, kRunnerRank, runner)) return;
 
   if (ctx.rank() == kWriter) {
     copy_file_to(*v2, ctx.path("runner.new"), 0755);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,22 @@ const ChildOutcome& BackgroundRunner::finish() {
     finished_ = true;
   }
   return outcome_;
+}
+
+bool start_runner(CheckContext& ctx, const fs::path& v1, const fs::path& binary, int runner_rank,
+                  std::optional<BackgroundRunner>& runner) {
+  if (ctx.rank() == 0) copy_file_to(v1, binary, 0755);
+  ctx.barrier();
+  bool ready = true;
+  if (ctx.rank() == runner_rank) {
+    runner.emplace(binary);
+    ready = runner->wait_ready(30);
+    if (!ready) {
+      runner->go();  // release a runner that is merely slow, so that finish() cannot block
+      ADD_FAILURE() << "the runner did not start: " << runner->finish().describe();
+    }
+  }
+  return ctx.all(ready);
 }
 
 }  // namespace dmmap::conform

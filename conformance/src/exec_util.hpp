@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "check.hpp"
 #include "dmmap/probe/child.hpp"
 
 namespace dmmap::conform {
@@ -57,5 +58,12 @@ class BackgroundRunner {
   std::atomic<bool> ended_{false};  // set by the thread once outcome_ is final
   bool finished_ = false;
 };
+
+// The opening of every exec check: rank 0 installs `v1` as `binary`, and
+// `runner_rank` starts it and waits until it runs. Collective. Returns false on
+// every rank when the runner did not start (recorded as a failure on its rank);
+// `runner` holds the running process on `runner_rank`.
+bool start_runner(CheckContext& ctx, const std::filesystem::path& v1, const std::filesystem::path& binary,
+                  int runner_rank, std::optional<BackgroundRunner>& runner);
 
 }  // namespace dmmap::conform
