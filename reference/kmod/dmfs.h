@@ -24,6 +24,7 @@
 #include <linux/workqueue.h>
 #include <linux/completion.h>
 #include <linux/kref.h>
+#include <linux/kobject.h>
 #include <linux/in.h>
 #include <linux/net.h>
 
@@ -144,6 +145,10 @@ struct dmfs_sb_info {
 	u32 max_io;
 	bool evicted;
 	bool closing;                /* umount in progress */
+	bool ignore_revokes;         /* sysfs test knob, this mount only */
+	bool kobj_registered;
+	struct kobject kobj;         /* /sys/fs/dmfs/<MAJ>:<MIN> */
+	struct completion kobj_unregister;
 };
 
 static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
@@ -201,5 +206,11 @@ extern const struct address_space_operations dmfs_aops;
 
 /* super.c */
 struct inode *dmfs_alloc_inode(struct super_block *sb);
+
+/* sysfs.c */
+int dmfs_sysfs_register(struct dmfs_sb_info *sbi);
+void dmfs_sysfs_unregister(struct dmfs_sb_info *sbi);
+int dmfs_sysfs_init(void);
+void dmfs_sysfs_exit(void);
 
 #endif /* DMFS_H */

@@ -312,8 +312,8 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 	struct inode *inode;
 	bool now = false;
 
-	if (dmfs_debug_ignore_revokes) {
-		/* test knob: acknowledge, never cancel (the server evicts us) */
+	if (dmfs_debug_ignore_revokes || READ_ONCE(sbi->ignore_revokes)) {
+		/* test knobs: acknowledge, never cancel (the server evicts us) */
 		dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
 		return;
 	}

@@ -38,7 +38,7 @@ module_param_named(reconnect, dmfs_reconnect, bool, 0644);
 MODULE_PARM_DESC(reconnect, "after an eviction or a lost connection, handshake again as a new client (default on)");
 bool dmfs_debug_ignore_revokes;
 module_param_named(debug_ignore_revokes, dmfs_debug_ignore_revokes, bool, 0644);
-MODULE_PARM_DESC(debug_ignore_revokes, "TEST ONLY: acknowledge REVOKEs but never cancel, so the server evicts this node");
+MODULE_PARM_DESC(debug_ignore_revokes, "TEST ONLY: every mount acknowledges REVOKEs but never cancels, so the server evicts it (one mount: /sys/fs/dmfs/MAJ:MIN/ignore_revokes)");
 module_param_named(request_timeout, dmfs_request_timeout, uint, 0644);
 MODULE_PARM_DESC(request_timeout, "seconds to wait for a server reply before failing with EIO (default 30)");
 unsigned int dmfs_lock_timeout = 120;
@@ -273,9 +273,9 @@ static void dmfs_reconnect_workfn(struct work_struct *work)
 		return;
 	err = dmfs_conn_reconnect(sbi);
 	if (!err) {
-		pr_info("dmfs: reconnected to %pI4:%u (session %llu): earlier locks, cached pages and open registrations are gone\n",
+		pr_info("dmfs: reconnected to %pI4:%u as client %llu (generation %llu): earlier locks, cached pages and open registrations are gone\n",
 			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
-			sbi->generation);
+			sbi->conn->client_id, sbi->generation);
 		return;
 	}
 	sbi->reconnect_delay = min(sbi->reconnect_delay * 2, 30U);
@@ -351,7 +351,12 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root)
 		return -ENOMEM;
-	return 0;
+	/* a mount without its sysfs directory fails: tests rely on it */
+	err = dmfs_sysfs_register(sbi);
+	if (err)
+		errorfc(fc, "dmfs: cannot create /sys/fs/dmfs/%u:%u: %d",
+			MAJOR(sb->s_dev), MINOR(sb->s_dev), err);
+	return err;
 }
 
 static int dmfs_get_tree(struct fs_context *fc)
@@ -407,6 +412,8 @@ static void dmfs_kill_sb(struct super_block *sb)
 	struct dmfs_sb_info *sbi = DMFS_SB(sb);
 
 	if (sbi) {
+		/* no attribute method runs after this: sbi->conn is freed below */
+		dmfs_sysfs_unregister(sbi);
 		WRITE_ONCE(sbi->closing, true);
 		if (sbi->wq) {
 			/* dead_work checks closing: no reconnect is queued after */
@@ -452,18 +459,26 @@ static int __init dmfs_init(void)
 					      dmfs_inode_init_once);
 	if (!dmfs_inode_cachep)
 		return -ENOMEM;
+	err = dmfs_sysfs_init();
+	if (err)
+		goto out_cache;
 	err = register_filesystem(&dmfs_fs_type);
-	if (err) {
-		kmem_cache_destroy(dmfs_inode_cachep);
-		return err;
-	}
+	if (err)
+		goto out_sysfs;
 	pr_info("dmfs: registered (protocol %u)\n", DMFS_PROTO_VERSION);
 	return 0;
+
+out_sysfs:
+	dmfs_sysfs_exit();
+out_cache:
+	kmem_cache_destroy(dmfs_inode_cachep);
+	return err;
 }
 
 static void __exit dmfs_exit(void)
 {
 	unregister_filesystem(&dmfs_fs_type);
+	dmfs_sysfs_exit();
 	rcu_barrier(); /* inodes freed by RCU */
 	kmem_cache_destroy(dmfs_inode_cachep);
 	pr_info("dmfs: unloaded\n");
