@@ -9,61 +9,16 @@
 // PASS: the writer gets ETXTBSY; or the runner is terminated by SIGBUS/SIGKILL
 // before it executes a new page; or (noted) the filesystem keeps serving the
 // running version. FAIL: a mix of versions, or any other death.
-#include <fcntl.h>
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "check.hpp"
 #include "exec_util.hpp"
-#include "dmmap/probe/files.hpp"
 
 namespace dmmap::conform {
 namespace {
 
 constexpr int kWriter = 0;
 constexpr int kRunnerRank = 1;
-
-// Overwrites `target` in place with `replacement`; returns "" or the errno text.
-std::string overwrite_in_place(const std::filesystem::path& target, const std::filesystem::path& replacement) {
-  Fd in = open_file(replacement, O_RDONLY);
-  struct stat st {};
-  ::fstat(in.get(), &st);
-  auto bytes = pread_exact(in.get(), static_cast<std::size_t>(st.st_size), 0);
-  Fd out(::open(target.c_str(), O_WRONLY | O_CLOEXEC));  // no O_TRUNC: in place, same inode
-  if (!out) return std::strerror(errno);
-  pwrite_exact(out.get(), bytes.data(), bytes.size(), 0);
-  fsync_file(out.get());
-  return "";
-}
-
-// The runner's judgement, given whether the writer's open succeeded.
-void judge(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error) {
-  const PageVersions pv = parse_versions(end.output);
-  const bool wrote = write_error.empty();
-  const std::string what =
-      fmt::format("writer {}; runner {} after executing {}", wrote ? "overwrote the file" : "got " + write_error,
-                  end.describe(), pv.describe());
-  if (pv.any(2) || pv.wrong) {
-    ADD_FAILURE() << "the runner executed new code: " << what;
-  } else if (end.killed_by(SIGBUS) || end.killed_by(SIGKILL)) {
-    ctx.note("runner terminated before executing new code: " + what);
-  } else if (!end.exited_with(0)) {
-    ADD_FAILURE() << "the runner died another way: " << what;
-  } else if (!pv.all(1) || pv.versions.size() < 60) {
-    ADD_FAILURE() << "the runner did not execute every page: " << what;
-  } else if (wrote) {
-    ctx.note("the filesystem kept serving the running version: " + what);
-  } else if (write_error != std::strerror(ETXTBSY)) {
-    ADD_FAILURE() << "the writer failed, but not with ETXTBSY: " << what;
-  } else {
-    ctx.note(what);
-  }
-}
 
 void run(CheckContext& ctx) {
   const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
@@ -78,7 +33,7 @@ void run(CheckContext& ctx) {
   write_error = ctx.allgather(write_error)[kWriter];
   if (ctx.rank() == kRunnerRank) {
     runner->go();
-    judge(ctx, runner->finish(), write_error);
+    judge_changed_runner(ctx, runner->finish(), write_error);
   }
   ctx.barrier();
 }

@@ -48,6 +48,15 @@ void CheckContext::reached(Level level, const std::string& what) {
 
 void CheckContext::note(const std::string& text) { current_outcome().notes.push_back(text); }
 
+HookResult CheckContext::hook(int rank, const std::string& action) {
+  HookResult result{HookResult::Status::unsupported, no_hook_reason(action)};
+  // Leave the other ranks, waiting at the next sync point, a margin before they call it a HANG.
+  if (rank == this->rank() && !params_.hook.empty()) result = run_hook(params_.hook, action, dir_, sync_timeout() * 3 / 4);
+  const std::string mine = std::to_string(static_cast<int>(result.status)) + result.message;
+  const std::string theirs = sync_.allgather(mine).at(static_cast<std::size_t>(rank));
+  return {static_cast<HookResult::Status>(theirs.at(0) - '0'), theirs.substr(1)};
+}
+
 void CheckContext::informational(const std::string& text) { current_outcome().informational.push_back(text); }
 
 }  // namespace dmmap::conform

@@ -18,6 +18,7 @@
 
 #include "dmmap/sync.hpp"
 #include "level.hpp"
+#include "target_hook.hpp"
 
 namespace dmmap::conform {
 
@@ -27,6 +28,7 @@ class CheckContext;
 struct RunParams {
   std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
   int ops = 1000;                      // operations of the randomised model check (~1.5 ms each on 2 local ranks)
+  std::filesystem::path hook;          // the target hook (--hook, DMMAP_HOOK); empty: none
 };
 
 struct CheckInfo {
@@ -58,6 +60,10 @@ class CheckContext {
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
 
+  // The longest wait at a sync point (--timeout): a rank busy longer than
+  // this between two sync points makes the run end with HANG.
+  std::chrono::milliseconds sync_timeout() const { return sync_.timeout(); }
+
   // Sync points; they throw when another rank failed fatally or hung.
   void barrier() { sync_.barrier(); }
   std::vector<std::string> allgather(const std::string& payload) { return sync_.allgather(payload); }
@@ -72,6 +78,13 @@ class CheckContext {
   void note(const std::string& text);
   // Marks the check informational: behaviour POSIX leaves open.
   void informational(const std::string& text);
+
+  // Collective: `rank` runs the target hook's ACTION on its own client (this
+  // check's directory as seen by it); every rank learns how it went. Without
+  // a hook the answer is `unsupported`, with the reason.
+  HookResult hook(int rank, const std::string& action);
+  // Collective: true iff every rank has a target hook.
+  bool have_hook() { return all(!params_.hook.empty()); }
 
  private:
   Sync& sync_;

@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <system_error>
 
@@ -133,6 +136,46 @@ bool start_runner(CheckContext& ctx, const fs::path& v1, const fs::path& binary,
     }
   }
   return ctx.all(ready);
+}
+
+std::string overwrite_in_place(const fs::path& target, const fs::path& replacement) {
+  Fd in = open_file(replacement, O_RDONLY);
+  struct stat st {};
+  ::fstat(in.get(), &st);
+  auto bytes = pread_exact(in.get(), static_cast<std::size_t>(st.st_size), 0);
+  Fd out(::open(target.c_str(), O_WRONLY | O_CLOEXEC));  // no O_TRUNC: in place, same inode
+  if (!out) return std::strerror(errno);
+  pwrite_exact(out.get(), bytes.data(), bytes.size(), 0);
+  fsync_file(out.get());
+  return "";
+}
+
+std::string try_open_for_writing(const fs::path& target) {
+  Fd out(::open(target.c_str(), O_WRONLY | O_CLOEXEC));
+  return out ? "" : std::strerror(errno);
+}
+
+void judge_changed_runner(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error) {
+  const PageVersions pv = parse_versions(end.output);
+  const bool wrote = write_error.empty();
+  const std::string what =
+      fmt::format("writer {}; runner {} after executing {}", wrote ? "overwrote the file" : "got " + write_error,
+                  end.describe(), pv.describe());
+  if (pv.any(2) || pv.wrong) {
+    ADD_FAILURE() << "the runner executed new code: " << what;
+  } else if (end.killed_by(SIGBUS) || end.killed_by(SIGKILL)) {
+    ctx.note("runner terminated before executing new code: " + what);
+  } else if (!end.exited_with(0)) {
+    ADD_FAILURE() << "the runner died another way: " << what;
+  } else if (!pv.all(1) || pv.versions.size() < 60) {
+    ADD_FAILURE() << "the runner did not execute every page: " << what;
+  } else if (wrote) {
+    ctx.note("the filesystem kept serving the running version: " + what);
+  } else if (write_error != std::strerror(ETXTBSY)) {
+    ADD_FAILURE() << "the writer failed, but not with ETXTBSY: " << what;
+  } else {
+    ctx.note(what);
+  }
 }
 
 }  // namespace dmmap::conform

@@ -66,4 +66,17 @@ class BackgroundRunner {
 bool start_runner(CheckContext& ctx, const std::filesystem::path& v1, const std::filesystem::path& binary,
                   int runner_rank, std::optional<BackgroundRunner>& runner);
 
+// Overwrites `target` in place (same inode, no truncation) with the bytes of
+// `replacement`, fsync'ed; returns "" or the text of the errno that refused it.
+std::string overwrite_in_place(const std::filesystem::path& target, const std::filesystem::path& replacement);
+
+// Opens `target` for writing and closes it without writing; "" or the errno text.
+std::string try_open_for_writing(const std::filesystem::path& target);
+
+// The absolute exec rule, judged on the runner's rank once a writer tried to
+// overwrite the running v1 with v2 (`write_error` "" = it did): the runner
+// must never execute a v2 page. PASS (noted) when the writer got ETXTBSY, the
+// runner was terminated by SIGBUS/SIGKILL, or it ran v1 to the end.
+void judge_changed_runner(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error);
+
 }  // namespace dmmap::conform

@@ -21,6 +21,7 @@ struct Cli {
   TargetSpec target;
   SuiteConfig suite;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  std::string hook;  // --hook as given; resolved (with DMMAP_HOOK) after parsing
   bool help = false, list = false, version = false;
 };
 
@@ -32,7 +33,14 @@ OptionParser make_parser(Cli& cli) {
       .value("--dirs", "P0,P1,...", "rank i uses P[i mod n]: several mounts of one filesystem on one node",
              [&](const std::string& v) { cli.target = TargetSpec::parse_dirs(v); })
       .flag("--keep", "keep the run's scratch directory (dmmap-*) instead of removing it",
-            [&] { cli.suite.keep = true; });
+            [&] { cli.suite.keep = true; })
+      .value("--hook", "CMD",
+             "target hook the eviction checks call as 'CMD evict|freeze|thaw DIR' (default: $DMMAP_HOOK; "
+             "without one they SKIP; see docs/conformance.md)",
+             [&](const std::string& v) {
+               if (v.empty()) throw UsageError("--hook needs a path");
+               cli.hook = v;
+             });
   p.section("Verdict")
       .value("--expect", "LEVEL", "level the filesystem must reach: strict (default), msync, close-to-open",
              [&](const std::string& v) {
@@ -105,6 +113,7 @@ int main(int argc, char** argv) {
     parser.parse(argc, argv, {"--gtest_"});
     if (!cli.help && !cli.list && !cli.version && cli.target.empty())
       throw UsageError("say where to run: --dir PATH or --dirs P0,P1,... (see --help)");
+    if (!cli.help && !cli.list && !cli.version) cli.suite.params.hook = resolve_hook(cli.hook);
   } catch (const UsageError& e) {
     if (mpi.is_root()) fmt::print(stderr, "dmmap-conform: {}\n", e.what());
     return kExitUsage;

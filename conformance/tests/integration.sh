@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs bindfs-hard-remove noexec known-failures quick model-replay bad-inputs selftest docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop bindfs bindfs-hard-remove noexec known-failures quick model-replay bad-inputs hook selftest docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -11,6 +11,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Ranks that spin in MPI waits starve each other (and the exec checks' runner)
 # on a 2-core machine shared with other jobs: a full local run went from 3 s to 30 s.
 export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
+# One page cache has no client to evict or freeze: the checks that need a
+# target hook run with one whose actions are no-ops (bindfs runs without it).
+single_node_hook=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/single-node-hook
+export DMMAP_HOOK=$single_node_hook
 work=$(mktemp -d /tmp/dmmap-it-XXXXXX)
 mounts=()
 cleanup() {
@@ -33,7 +37,7 @@ run() {
 # that are never told about each other (stale pages, stale sizes, no shared
 # locks, no ETXTBSY across mounts). Every other check must pass there; the
 # ones bindfs cannot break are listed in docs/conformance.md.
-BINDFS_FAILS="exec.changed-binary model.random-ops shared.false-sharing shared.locked-update shared.metadata shared.mixed-syscalls shared.ping-pong shared.store-visible shared.truncate"
+BINDFS_FAILS="exec.changed-binary exec.deny-write model.random-ops shared.false-sharing shared.locked-update shared.metadata shared.mixed-syscalls shared.ping-pong shared.store-visible shared.truncate"
 non_passing() { jq -r '[.checks[] | select(.verdict != "PASS") | .id] | sort | join(" ")' "$work/report/conformance.json"; }
 verdict_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .verdict' "$work/report/conformance.json"; }
 level_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .level // "-"' "$work/report/conformance.json"; }
@@ -88,14 +92,18 @@ mount_bindfs_pair() {
   bindfs "$work/src" "$work/b" && mounts+=("$work/b")
 }
 
+# Without a hook: bindfs has no client to evict, and no-op actions would
+# only time how soon a stale page is written back.
+BINDFS_SKIPS="exec.changed-after-eviction shared.unresponsive-client"
 bindfs_is_incoherent() {
   mount_bindfs_pair
+  unset DMMAP_HOOK
   for np in 2 3 4; do
     run "$np" "$conform" --dirs "$work/a,$work/b" --report "$work/report"
     expect_status 1
     expect_output "VERDICT: FAIL"
     local expected
-    expected=$(echo "$BINDFS_FAILS private.uncopied-view" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+    expected=$(echo "$BINDFS_FAILS $BINDFS_SKIPS private.uncopied-view" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
     [ "$(non_passing)" = "$expected" ] || fail "np $np: bindfs did not fail exactly [$expected] but [$(non_passing)]"
     for id in $BINDFS_FAILS; do [ "$(verdict_of "$id")" = FAIL ] || fail "np $np: $id is $(verdict_of "$id"), not FAIL"; done
     [ "$(verdict_of private.uncopied-view)" = INFO ] || fail "np $np: private.uncopied-view not INFO"
@@ -108,7 +116,7 @@ bindfs_is_incoherent() {
   # lost neighbour bytes, attributes, locks, truncation, a changed binary.
   run 2 "$conform" --dirs "$work/a,$work/b" --expect close-to-open --report "$work/report"
   expect_status 1
-  local c2o="exec.changed-binary model.random-ops private.uncopied-view shared.false-sharing shared.locked-update shared.metadata shared.truncate"
+  local c2o="exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view shared.false-sharing shared.locked-update shared.metadata shared.truncate shared.unresponsive-client"
   [ "$(non_passing)" = "$c2o" ] || fail "at close-to-open bindfs did not fail exactly [$c2o] but [$(non_passing)]"
   [ "$(verdict_of model.random-ops)" = SKIP ] || fail "model.random-ops not SKIP at close-to-open"
   [ "$(verdict_of shared.ping-pong)" = PASS ] || fail "ping-pong with a reopen per turn failed on bindfs"
@@ -143,7 +151,7 @@ noexec_fails_exec() {
   mount -t tmpfs -o noexec,size=64m tmpfs "$work/noexec" && mounts+=("$work/noexec")
   run 2 "$conform" --dir "$work/noexec" --report "$work/report"
   expect_status 1
-  local expected="exec.changed-binary exec.replace-by-rename exec.run private.uncopied-view"
+  local expected="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.uncopied-view"
   [ "$(non_passing)" = "$expected" ] || fail "noexec did not fail exactly [$expected] but [$(non_passing)]"
   expect_output "spawn failed: Permission denied"
   [ "$(jq '[.checks[] | select(.id | startswith("exec.")) | .duration_s] | max < 5' "$work/report/conformance.json")" = true ] ||
@@ -152,6 +160,7 @@ noexec_fails_exec() {
 
 known_failures_are_wired() {
   mount_bindfs_pair
+  unset DMMAP_HOOK
   for id in $BINDFS_FAILS; do echo "$id two FUSE page caches"; done >"$work/known"
   run 2 "$conform" --dirs "$work/a,$work/b" --known-failures "$work/known" --report "$work/report"
   expect_status 0
@@ -222,6 +231,43 @@ bad_inputs_are_refused() {
   expect_status 2; expect_output "say where to run"
 }
 
+# The target hook: called on the right rank with the action and a directory
+# of its client; "unsupported" (exit 3) and no hook at all are SKIPs with the
+# reason, any other failure FAILs the check with the hook's words; a hook that
+# is not an executable is refused before anything runs.
+hook_is_wired() {
+  mkdir -p "$work/target"
+  export DMMAP_HOOK_LOG=$work/hook.log
+  run 2 "$conform" --dir "$work/target" --gtest_filter='*eviction*:*unresponsive*' --report "$work/report"
+  expect_status 0
+  [ "$(non_passing)" = "" ] || fail "hook checks not passing with the single-node hook: $(non_passing)"
+  [ "$(cut -d' ' -f1 "$work/hook.log" | tr '\n' ' ')" = "evict freeze thaw " ] ||
+    fail "hook not called evict, freeze, thaw once each: $(cat "$work/hook.log")"
+  grep -q "^evict $work/target/dmmap-.*/exec-changed-after-eviction$" "$work/hook.log" ||
+    fail "evict not given the check's directory: $(cat "$work/hook.log")"
+  unset DMMAP_HOOK
+  run 2 "$conform" --dir "$work/target" --gtest_filter='*eviction*:*unresponsive*' --report "$work/report"
+  expect_status 0
+  [ "$(verdict_of shared.unresponsive-client)" = SKIP ] || fail "no hook: not SKIP"
+  expect_output "needs a target hook that can 'freeze'"
+  printf '#!/bin/sh\necho "this target cannot $1" >&2\nexit 3\n' >"$work/hook3"
+  printf '#!/bin/sh\necho "admin socket gone" >&2\nexit 1\n' >"$work/hook1"
+  chmod +x "$work/hook3" "$work/hook1"
+  run 2 "$conform" --dir "$work/target" --gtest_filter='*eviction*' --hook "$work/hook3" --report "$work/report"
+  expect_status 0
+  [ "$(verdict_of exec.changed-after-eviction)" = SKIP ] || fail "unsupported action: not SKIP"
+  expect_output "this target cannot evict"
+  run 2 "$conform" --dir "$work/target" --gtest_filter='*eviction*' --hook "$work/hook1" --report "$work/report"
+  expect_status 1
+  [ "$(verdict_of exec.changed-after-eviction)" = FAIL ] || fail "failing hook: not FAIL"
+  expect_output "admin socket gone"
+  run 2 "$conform" --dir "$work/target" --hook "$work/no-such-hook"
+  expect_status 2; expect_output "is not an executable file"
+  DMMAP_HOOK=$work/target run 2 "$conform" --dir "$work/target"
+  expect_status 2; expect_output "DMMAP_HOOK"
+  expect_empty_dir "$work/target"
+}
+
 selftest_reports_by_rank() {
   mkdir -p "$work/target"
   # A fatal failure on rank 1 ends that check on every rank and names rank 1; the next check still runs.
@@ -254,6 +300,7 @@ case "$case_name" in
   model-replay) model_replays ;;
   docs) docs_cover_the_catalog "$@" ;;
   bad-inputs) bad_inputs_are_refused ;;
+  hook) hook_is_wired ;;
   selftest) selftest_reports_by_rank ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac

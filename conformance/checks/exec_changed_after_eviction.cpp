@@ -1,0 +1,64 @@
+// exec.changed-after-eviction: the seed HLD's recovery case (section 8). A
+// client is evicted while a process runs a binary from the filesystem; while
+// it recovers, another client changes the binary; the process must then be
+// terminated at its next fault, never run new pages. A second binary that
+// did not change must run on: only changed binaries are terminated.
+//
+// Eviction is done by the target hook (`HOOK evict DIR` on the runner's
+// node); without one the check SKIPs. The hook returns once the client is
+// usable again, so the runner's next faults are served, not refused.
+//
+// PASS as exec.changed-binary (writer refused, runner terminated, or the old
+// version kept), and the unchanged runner ends normally with every page old.
+#include <gtest/gtest.h>
+
+#include "check.hpp"
+#include "exec_util.hpp"
+
+namespace dmmap::conform {
+namespace {
+
+constexpr int kWriter = 0;
+constexpr int kRunnerRank = 1;
+
+void run(CheckContext& ctx) {
+  const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
+  if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
+  if (!ctx.have_hook()) GTEST_SKIP() << no_hook_reason("evict");
+  std::optional<BackgroundRunner> changed, same;
+  if (!start_runner(ctx, *v1, ctx.path("changed"), kRunnerRank, changed)) return;
+  if (!start_runner(ctx, *v1, ctx.path("same"), kRunnerRank, same)) return;
+
+  const HookResult evicted = ctx.hook(kRunnerRank, "evict");
+  if (evicted.status == HookResult::Status::unsupported) GTEST_SKIP() << evicted.message;
+  if (evicted.status == HookResult::Status::failed) {
+    if (ctx.rank() == kRunnerRank) ADD_FAILURE() << evicted.message;
+    return;
+  }
+  if (ctx.rank() == kRunnerRank && !evicted.message.empty()) ctx.note("hook: " + evicted.message);
+
+  std::string write_error;
+  if (ctx.rank() == kWriter) write_error = overwrite_in_place(ctx.path("changed"), *v2);
+  write_error = ctx.allgather(write_error)[kWriter];
+  if (ctx.rank() == kRunnerRank) {
+    changed->go();
+    same->go();
+    judge_changed_runner(ctx, changed->finish(), write_error);
+    const ChildOutcome& end = same->finish();
+    const PageVersions pv = parse_versions(end.output);
+    EXPECT_TRUE(end.exited_with(0) && pv.all(1) && pv.versions.size() >= 60)
+        << "the binary nobody changed did not run on after the eviction: it " << end.describe()
+        << " after executing " << pv.describe();
+  }
+  ctx.barrier();
+}
+
+const CheckRegistration check({
+    .id = "exec.changed-after-eviction",
+    .summary = "a binary changed while its runner's client was evicted is never run as a mix (needs --hook)",
+    .min_ranks = 2,
+    .run = run,
+});
+
+}  // namespace
+}  // namespace dmmap::conform
