@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "log.hpp"
 #include "server.hpp"
@@ -24,6 +25,7 @@ void on_signal(int) {
 void usage(std::FILE* out) {
   std::fprintf(out,
 R"(usage: dmfsd --root DIR [options]
+       dmfsd --ctl PATH COMMAND [ARG...]
 
 dmfsd serves the dmfs reference filesystem (protocol version %u, see
 docs/protocol.md) from a backing directory, with cluster-wide extent locks.
@@ -46,11 +48,30 @@ docs/protocol.md) from a backing directory, with cluster-wide extent locks.
                         handshake after T (default 10s)
   --log-level LEVEL     error, warn, info (default), debug (grants, revokes),
                         trace (every request)
+  --admin PATH          also listen on a Unix socket at PATH (mode 0600) for
+                        operator commands, one per line: evict ID, clients,
+                        help; a stale socket file at PATH is replaced, a live
+                        one (another dmfsd) or a non-socket is refused (exit 2);
+                        removed at exit
   --fault NAME          fault injection: disable one protocol duty (repeat
                         for several; never in production); --list-faults
   --list-faults         list the fault-injection switches and exit
   --version             print the version and exit
   -h, --help            this text
+
+  --ctl PATH COMMAND [ARG...]
+                        client mode: send COMMAND to the admin socket PATH,
+                        print the reply lines; exit 0 if the last one starts
+                        with "ok", 1 with "error:", 2 if PATH cannot be
+                        reached or on a usage error. Commands:
+                          evict ID  evict client ID like a revoke timeout
+                                    (EVICTED, close, its locks, application
+                                    locks and opens released); also with
+                                    --fault no-evict, which only disables the
+                                    automatic eviction
+                          clients   client ID peer ADDR:PORT locks N
+                                    registrations M name NAME, per client
+                          help      the command list
 
 SIGTERM or SIGINT: stop accepting, close every session, sync the backing
 store and record a clean shutdown. Data acknowledged by FSYNC survives a
@@ -105,6 +126,10 @@ int die(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--ctl") == 0) {
+    if (argc < 4) return die("usage: dmfsd --ctl PATH COMMAND [ARG...]");
+    return dmfs::admin::run_ctl(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+  }
   dmfs::ServerOptions opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -168,6 +193,11 @@ int main(int argc, char** argv) {
       dmfs::log::Level l;
       if (!value(v) || !dmfs::log::parse_level(v, l)) return die("--log-level: error|warn|info|debug|trace");
       dmfs::log::set_level(l);
+    } else if (name == "--admin") {
+      if (!value(v) || v.empty()) return die("--admin needs a socket path");
+      opt.admin_path = v;
+    } else if (name == "--ctl") {
+      return die("--ctl must come first: dmfsd --ctl PATH COMMAND [ARG...]");
     } else if (name == "--fault") {
       if (!value(v)) return die("--fault needs a name (see --list-faults)");
       bool found = false;
@@ -196,6 +226,9 @@ int main(int argc, char** argv) {
     int rc = server.run();
     g_server = nullptr;
     return rc;
+  } catch (const dmfs::admin::Error& e) {
+    dmfs::log::error("{}", e.what());
+    return 2;  // a refused --admin PATH is a usage error, not a failure of the server
   } catch (const std::exception& e) {
     dmfs::log::error("{}", e.what());
     return 1;

@@ -29,6 +29,10 @@ constexpr size_t kOutLow = 2u << 20;
 constexpr size_t kMaxOpensPerSession = 65536;
 constexpr uint64_t kListenKey = ~uint64_t(0);
 constexpr uint64_t kStopKey = ~uint64_t(0) - 1;
+constexpr uint64_t kAdminListenKey = ~uint64_t(0) - 2;
+// Epoll keys of admin connections: the fd with this bit (client sessions use
+// the bare fd, and fds never reach it).
+constexpr uint64_t kAdminTag = uint64_t(1) << 40;
 
 void random_bytes(void* p, size_t n) {
   auto* b = static_cast<uint8_t*>(p);
@@ -90,6 +94,9 @@ static lk::PConfig plock_config(const ServerOptions& o) {
 Server::Server(ServerOptions opt)
     : opt_(std::move(opt)), locks_(lock_config(opt_)), plocks_(plock_config(opt_)) {
   umask(0);
+  // The admin socket first: a refused PATH (another dmfsd serving it) must
+  // leave the backing store untouched (no epoch bump, no clean marker taken).
+  if (!opt_.admin_path.empty()) admin_ = admin::SocketFile(opt_.admin_path);
   store_ = std::make_unique<BackingStore>(opt_.root, opt_.faults.no_dv_bump);
   if (opt_.secret) key_ = derive_auth_key(*opt_.secret);
   random_bytes(&boot_id_, sizeof boot_id_);
@@ -141,6 +148,12 @@ void Server::listen() {
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.u64 = kStopKey;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  // Before the port file: whoever waits for it may use the admin socket too.
+  if (admin_.fd() >= 0) {
+    ev.data.u64 = kAdminListenKey;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, admin_.fd(), &ev);
+    log::info("admin socket {} (mode 0600)", opt_.admin_path);
+  }
   if (!opt_.port_file.empty()) {
     std::string tmp = opt_.port_file + ".tmp";
     FILE* f = fopen(tmp.c_str(), "w");
@@ -184,6 +197,14 @@ int Server::run() {
         stopping = true;
         continue;
       }
+      if (key == kAdminListenKey) {
+        admin_accept();
+        continue;
+      }
+      if (key & kAdminTag) {
+        admin_event(int(key & ~kAdminTag), evs[i].events);
+        continue;
+      }
       auto it = sessions_.find(int(key));
       if (it == sessions_.end()) continue;
       Session& s = *it->second;
@@ -195,6 +216,8 @@ int Server::run() {
     reap();
   }
   log::info("shutting down: {} client(s) connected", clients_.size());
+  admin_conns_.clear();  // closing an fd also takes it out of the epoll set
+  admin_.remove();
   for (auto& [fd, sp] : sessions_) {
     Session& s = *sp;
     if (s.state == State::ready && !s.doomed) {
@@ -232,7 +255,8 @@ void Server::accept_all() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto s = std::make_unique<Session>();
     s->fd = fd;
-    s->peer = std::string(host) + ":" + serv;
+    // [v6]:port, so that the port is unambiguous (admin `clients`, logs).
+    s->peer = std::strchr(host, ':') ? fmt::format("[{}]:{}", host, serv) : fmt::format("{}:{}", host, serv);
     s->in.resize(kInChunk);
     s->accepted = lk::Clock::now();
     epoll_event ev{};
@@ -402,6 +426,7 @@ void Server::release_session_state(Session& s) {
     store_->unpin(o.file);
   }
   s.opens.clear();
+  s.lock_handles.clear();
   s.pending_enqueues.clear();
   s.pending_plocks.clear();
   s.callbacks.clear();
@@ -463,6 +488,7 @@ void Server::apply(lk::Actions& a) {
     Session* c = by_client(g.client);
     if (!c) continue;
     c->pending_enqueues.erase(g.token);
+    c->lock_handles.insert(g.handle);
     dmfs_lock_enqueue_rep rep{};
     rep.lock_handle = g.handle;
     rep.start = g.start;
@@ -507,7 +533,7 @@ void Server::apply(lk::Actions& a) {
 
 void Server::check_evictions() {
   auto now = lk::Clock::now();
-  for (uint64_t c : locks_.expired(now)) evict(c);
+  for (uint64_t c : locks_.expired(now)) evict(c, EvictCause::revoke_timeout);
 }
 
 // Connections that never complete the handshake do not keep a slot.
@@ -525,11 +551,18 @@ void Server::check_handshakes() {
   }
 }
 
-void Server::evict(uint64_t client) {
+// The EVICTED reason is DMFS_EVICT_REVOKE_TIMEOUT for an operator's eviction
+// too: the protocol has no other reason for "your locks are gone", and a
+// client must react the same way (reconnect, compare data versions).
+void Server::evict(uint64_t client, EvictCause cause) {
   Session* s = by_client(client);
-  log::warn("EVICT client {} ({}, {}): a revoked lock was not cancelled within {} ms; "
-            "dropping its locks and opens",
-            client, s ? s->name : "?", s ? s->peer : "?", opt_.revoke_timeout.count());
+  if (cause == EvictCause::operator_request)
+    log::warn("EVICT client {} ({}, {}): evicted client {} by operator; dropping its locks and opens",
+              client, s ? s->name : "?", s ? s->peer : "?", client);
+  else
+    log::warn("EVICT client {} ({}, {}): a revoked lock was not cancelled within {} ms; "
+              "dropping its locks and opens",
+              client, s ? s->name : "?", s ? s->peer : "?", opt_.revoke_timeout.count());
   if (!s) {
     lk::Actions a;
     locks_.drop_client(client, lk::Clock::now(), a);
@@ -541,6 +574,153 @@ void Server::evict(uint64_t client) {
   cb.reason = DMFS_EVICT_REVOKE_TIMEOUT;
   send(*s, make_message(DMFS_OP_EVICTED, DMFS_HF_CALLBACK, s->next_cb++, 0, {bytes_of(cb)}));
   doom(*s, "evicted");
+}
+
+// ---- the admin socket (docs/dmfsd.md, "Admin socket") ----
+
+void Server::admin_accept() {
+  for (;;) {
+    admin::Fd fd(accept4(admin_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) {
+      if (errno != EAGAIN && errno != EINTR) log::warn("admin accept: {}", strerror(errno));
+      return;
+    }
+    if (admin_conns_.size() >= admin::kMaxConnections) {
+      // Best effort: the operator learns why; never waits for a slow reader.
+      static constexpr char msg[] = "error: too many admin connections\n";
+      ssize_t w = ::send(fd.get(), msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)w;
+      log::warn("admin socket: refusing a connection: {} open already", admin_conns_.size());
+      continue;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kAdminTag | uint64_t(fd.get());
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+      log::warn("admin socket: epoll_ctl: {}", strerror(errno));
+      continue;
+    }
+    auto c = std::make_unique<AdminConn>();
+    int key = fd.get();
+    c->fd = std::move(fd);
+    admin_conns_[key] = std::move(c);
+    log::debug("admin connection opened");
+  }
+}
+
+// One recv per wake-up (a fast sender cannot hold the loop), then run the
+// complete lines while the replies are not piling up, and send.
+void Server::admin_event(int fd, uint32_t events) {
+  auto it = admin_conns_.find(fd);
+  if (it == admin_conns_.end()) return;
+  AdminConn& c = *it->second;
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.eof && c.out.size() < admin::kMaxPendingOut) {
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0)
+      c.in.append(buf, size_t(n));
+    else if (n == 0)
+      c.eof = true;
+    else if (errno != EAGAIN && errno != EINTR)
+      c.dead = true;
+  }
+  // Send first: lines held back while the replies piled up run as soon as
+  // they drain (no EPOLLIN would come for lines already received).
+  admin_flush(c);
+  while (!c.dead) {
+    size_t in_before = c.in.size();
+    bool closing_before = c.closing;
+    admin_run_lines(c);
+    if (c.in.size() == in_before && c.closing == closing_before) break;
+    admin_flush(c);
+  }
+  if (c.dead || (c.closing && c.out.empty())) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    admin_conns_.erase(it);
+    log::debug("admin connection closed");
+    return;
+  }
+  const bool want_in = !c.eof && !c.closing && c.out.size() < admin::kMaxPendingOut;
+  epoll_event ev{};
+  ev.events = (want_in ? uint32_t(EPOLLIN) : 0u) | (c.out.empty() ? 0u : uint32_t(EPOLLOUT));
+  ev.data.u64 = kAdminTag | uint64_t(fd);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void Server::admin_run_lines(AdminConn& c) {
+  auto too_long = [&] {
+    c.out += fmt::format("error: line longer than {} bytes: closing\n", admin::kMaxLine);
+    c.in.clear();
+    c.closing = true;
+  };
+  while (!c.closing && c.out.size() < admin::kMaxPendingOut) {
+    size_t nl = c.in.find('\n');
+    if (nl == std::string::npos) {
+      if (c.in.size() > admin::kMaxLine) {
+        too_long();
+      } else if (c.eof) {
+        if (!c.in.empty()) c.out += admin_command(c.in);  // a last line without newline
+        c.in.clear();
+        c.closing = true;
+      }
+      return;
+    }
+    if (nl > admin::kMaxLine) {
+      too_long();
+      return;
+    }
+    std::string line = c.in.substr(0, nl);
+    c.in.erase(0, nl + 1);
+    c.out += admin_command(line);
+  }
+}
+
+void Server::admin_flush(AdminConn& c) {
+  while (!c.out.empty()) {
+    ssize_t w = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) c.dead = true;  // the operator went away: nobody to answer
+      return;
+    }
+    c.out.erase(0, size_t(w));
+  }
+}
+
+std::string Server::admin_command(std::string_view line) {
+  admin::Command cmd = admin::parse_line(line);
+  if (!cmd.error.empty()) return "error: " + cmd.error + "\n";
+  const auto& w = cmd.words;
+  if (w[0] == "help") return w.size() == 1 ? std::string(admin::help_text()) + "ok\n" : "error: usage: help\n";
+  if (w[0] == "clients") return w.size() == 1 ? admin_clients() : "error: usage: clients\n";
+  if (w[0] == "evict") return w.size() == 2 ? admin_evict(w[1]) : "error: usage: evict ID\n";
+  return "error: unknown command '" + w[0] + "' (try help)\n";
+}
+
+std::string Server::admin_clients() {
+  std::vector<Session*> live;
+  for (auto& [id, s] : clients_)
+    if (!s->doomed) live.push_back(s);
+  std::sort(live.begin(), live.end(), [](Session* a, Session* b) { return a->id < b->id; });
+  std::string out;
+  for (Session* s : live) {
+    std::erase_if(s->lock_handles, [&](uint64_t h) { return !locks_.is_granted(h); });
+    out += fmt::format("client {} peer {} locks {} registrations {} name {}\n", s->id, s->peer,
+                       s->lock_handles.size(), s->opens.size(), s->name);
+  }
+  out += fmt::format("ok {} clients\n", live.size());
+  return out;
+}
+
+std::string Server::admin_evict(const std::string& arg) {
+  auto id = admin::parse_id(arg);
+  if (!id) return "error: usage: evict ID (a decimal client id, see clients)\n";
+  Session* s = by_client(*id);
+  if (!s || s->doomed) return fmt::format("error: no client {}\n", *id);
+  // Not subject to --fault no-evict: that switch disables the automatic
+  // revoke-timeout eviction, not the operator.
+  evict(*id, EvictCause::operator_request);
+  return fmt::format("ok evicted {}\n", *id);
 }
 
 void Server::handle(Session& s, const dmfs_hdr& h, Bytes body) {
@@ -908,6 +1088,7 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
         int rc = locks_.cancel(s.id, r.lock_handle, now, a);
         if (rc == 0) {
           log::debug("client {} cancelled lock {:#x}", s.id, r.lock_handle);
+          s.lock_handles.erase(r.lock_handle);
           for (auto it = s.callbacks.begin(); it != s.callbacks.end();)
             it = it->second == r.lock_handle ? s.callbacks.erase(it) : std::next(it);
         }

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "admin.hpp"
 #include "backing_store.hpp"
 #include "lock_manager.hpp"
 #include "plock_manager.hpp"
@@ -52,6 +53,7 @@ struct ServerOptions {
   size_t max_clients = 256;
   std::chrono::milliseconds handshake_timeout{10000};  // HELLO (+AUTH) must complete within
   std::string port_file;  // written with the bound port once listening
+  std::string admin_path;  // Unix socket of the operator's admin commands (empty: none)
   Faults faults;
 };
 
@@ -62,7 +64,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens (throws std::runtime_error on failure).
+  // Binds and listens (throws std::runtime_error on failure, admin::Error
+  // when the admin socket path is taken or unusable).
   void listen();
   uint16_t port() const { return port_; }
   // Serves until stop() (async-signal-safe) is called; then shuts down
@@ -97,12 +100,25 @@ class Server {
     std::unordered_set<uint64_t> pending_plocks;
     std::unordered_map<uint64_t, uint64_t> callbacks;  // callback req id -> lock handle
     std::unordered_map<uint64_t, OpenRec> opens;
+    // Handles of extent locks granted to it, for the admin `clients` count: a
+    // superset (cancelled ones are erased, others pruned against the lock
+    // manager when counted).
+    std::unordered_set<uint64_t> lock_handles;
     uint64_t next_cb = 1;
     lk::TimePoint accepted{};
   };
   struct OpenCounts {
     uint32_t exec = 0, write = 0;
   };
+  // A connection to the admin socket: lines in, reply lines out.
+  struct AdminConn {
+    admin::Fd fd;
+    std::string in, out;
+    bool eof = false;      // the operator finished sending (half-close or close)
+    bool closing = false;  // close once `out` is sent
+    bool dead = false;     // close now
+  };
+  enum class EvictCause { revoke_timeout, operator_request };
 
   void accept_all();
   void on_readable(Session& s);
@@ -121,7 +137,14 @@ class Server {
   void apply_plock(std::vector<lk::PGrant>& g);
   void check_evictions();
   void check_handshakes();
-  void evict(uint64_t client);
+  void evict(uint64_t client, EvictCause cause);
+  void admin_accept();
+  void admin_event(int fd, uint32_t events);
+  void admin_run_lines(AdminConn& c);
+  void admin_flush(AdminConn& c);
+  std::string admin_command(std::string_view line);
+  std::string admin_clients();
+  std::string admin_evict(const std::string& arg);
   uint32_t attr_flags(uint64_t file) const;
   int get_attr(uint64_t file, dmfs_attr& a);
   Session* by_client(uint64_t client);
@@ -141,6 +164,8 @@ class Server {
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;  // by fd
   std::unordered_map<uint64_t, Session*> clients_;               // by client id
   std::unordered_map<uint64_t, OpenCounts> open_counts_;
+  admin::SocketFile admin_;
+  std::unordered_map<int, std::unique_ptr<AdminConn>> admin_conns_;  // by fd
   // Pre-revoke attributes for the stale_grant_attr fault.
   std::unordered_map<uint64_t, dmfs_attr> stale_attr_;
   std::vector<uint8_t> io_buf_;
