@@ -13,6 +13,11 @@
 #   DMMAP_DMFS_KMOD_PARAMS  module parameters, e.g. "fi_skip_fault_lock=1"
 #   DMMAP_DMFSD_ARGS     extra dmfsd arguments (e.g. its fault-injection switches)
 #   DMMAP_DMFS_PORT      TCP port on 127.0.0.1 (default 7049)
+#
+# Exports for the command: DMMAP_DIRS; DMMAP_HOOK (ci/guest/targets/dmfs-hook,
+# the target hook of dmmap-conform's eviction checks) with the DMMAP_DMFSD and
+# DMMAP_DMFS_ADMIN (dmfsd's admin socket) it needs. dmfsd evicts a client that
+# ignores a revoke for 10 s (not its default 30 s): the suite waits that long.
 
 dmfsd_pid=
 target_setup() {
@@ -42,6 +47,7 @@ target_setup() {
   mount -t tmpfs -o mode=1777 dmmap-dmfs-export "$root/dmfs-export"
   # shellcheck disable=SC2086
   "$dmfsd" --root "$root/dmfs-export" --listen "127.0.0.1:$port" \
+    --admin "$root/dmfsd-admin.sock" --revoke-timeout 10s \
     ${DMMAP_DMFSD_ARGS:-} >"$DMMAP_OUT/dmfsd.log" 2>&1 &
   dmfsd_pid=$!
   for i in $(seq 50); do
@@ -59,7 +65,10 @@ target_setup() {
   done
   grep " dmfs " /proc/mounts
   DMMAP_DIRS=$(IFS=,; echo "${dirs[*]}")
-  export DMMAP_DIRS
+  DMMAP_HOOK=$DMMAP_SOURCE_DIR/ci/guest/targets/dmfs-hook
+  DMMAP_DMFS_ADMIN=$root/dmfsd-admin.sock
+  DMMAP_DMFSD=$dmfsd
+  export DMMAP_DIRS DMMAP_HOOK DMMAP_DMFS_ADMIN DMMAP_DMFSD
 }
 
 target_teardown() {

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Target "local": one tmpfs bind-mounted N times. One superblock, one page
-# cache: every conformance check must pass at "strict" here.
+# cache: every conformance check must pass at "strict" here. One page cache
+# has no client to evict or freeze: the target hook's actions are no-ops.
 # Interface: see docs/guest-runner.md ("Writing a target").
 
 target_setup() {
@@ -13,7 +14,8 @@ target_setup() {
     dirs+=("$root/client$i")
   done
   DMMAP_DIRS=$(IFS=,; echo "${dirs[*]}")
-  export DMMAP_DIRS
+  DMMAP_HOOK=$DMMAP_SOURCE_DIR/conformance/tests/single-node-hook
+  export DMMAP_DIRS DMMAP_HOOK
 }
 
 target_teardown() {
