@@ -138,6 +138,7 @@ struct dmfs_sb_info {
 	u64 owner_key;               /* hides kernel pointers in PLOCK owners */
 	struct list_head old_conns;  /* dead sessions, freed at umount */
 	struct delayed_work reconnect_work;
+	wait_queue_head_t reconnect_wq; /* woken by a reconnect or umount */
 	unsigned int reconnect_delay; /* seconds, doubles up to 30 */
 	u64 root_id;
 	u64 prev_client_id;

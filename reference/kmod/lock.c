@@ -87,6 +87,32 @@ static bool dmfs_early_revoke_take(struct dmfs_sb_info *sbi, u64 handle)
 	return found;
 }
 
+
+/*
+ * Between the loss of a session (eviction, dead connection) and the
+ * reconnect's handshake, a lock request waits for the new session instead
+ * of failing: a process that merely faults while its client recovers is
+ * not to be killed (HLD section 8 terminates only a changed binary, and
+ * that is decided against the new session's grant). Bounded by
+ * request_timeout, killable; without reconnect=1, or at umount, EIO at once.
+ */
+static int dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
+{
+	long left;
+
+	if (!dmfs_conn_error(sbi))
+		return 0;
+	if (!dmfs_reconnect || READ_ONCE(sbi->closing))
+		return -EIO;
+	left = wait_event_killable_timeout(sbi->reconnect_wq,
+					   !dmfs_conn_error(sbi) ||
+					   READ_ONCE(sbi->closing),
+					   (long)dmfs_request_timeout * HZ);
+	if (left < 0)
+		return left;
+	return dmfs_conn_error(sbi);
+}
+
 /*
  * Get a reference on a lock of at least @mode covering [start, end),
  * from the cache or from the server. Returns ERR_PTR(-EIO) when the
@@ -127,10 +153,9 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	di->enqueues++;
 	mutex_unlock(&di->lock_mutex);
 
-	if (dmfs_conn_error(sbi)) {
-		err = -EIO;
+	err = dmfs_lock_wait_session(sbi);
+	if (err)
 		goto fail;
-	}
 	nlk = kzalloc(sizeof(*nlk), GFP_NOFS);
 	if (!nlk) {
 		err = -ENOMEM;

@@ -273,6 +273,7 @@ static void dmfs_reconnect_workfn(struct work_struct *work)
 		return;
 	err = dmfs_conn_reconnect(sbi);
 	if (!err) {
+		wake_up_all(&sbi->reconnect_wq);
 		pr_info("dmfs: reconnected to %pI4:%u as client %llu (generation %llu): earlier locks, cached pages and open registrations are gone\n",
 			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
 			sbi->conn->client_id, sbi->generation);
@@ -310,6 +311,7 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	INIT_WORK(&sbi->shrink_work, dmfs_shrink_workfn);
 	INIT_WORK(&sbi->dead_work, dmfs_dead_workfn);
 	INIT_DELAYED_WORK(&sbi->reconnect_work, dmfs_reconnect_workfn);
+	init_waitqueue_head(&sbi->reconnect_wq);
 	INIT_LIST_HEAD(&sbi->old_conns);
 	get_random_bytes(&sbi->owner_key, sizeof(sbi->owner_key));
 	sb->s_fs_info = sbi;
@@ -415,6 +417,7 @@ static void dmfs_kill_sb(struct super_block *sb)
 		/* no attribute method runs after this: sbi->conn is freed below */
 		dmfs_sysfs_unregister(sbi);
 		WRITE_ONCE(sbi->closing, true);
+		wake_up_all(&sbi->reconnect_wq);
 		if (sbi->wq) {
 			/* dead_work checks closing: no reconnect is queued after */
 			flush_work(&sbi->dead_work);
