@@ -170,6 +170,37 @@ static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
 	return err ? -EIO : 0;
 }
 
+/* register a request in the pending table; the caller sends it */
+static struct dmfs_req *dmfs_req_alloc(struct dmfs_conn *c, u16 op)
+{
+	struct dmfs_req *req;
+
+	req = kzalloc(sizeof(*req), GFP_NOFS);
+	if (!req)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&req->ref);
+	req->expect_op = op;
+	spin_lock(&c->lock);
+	if (c->dead) {
+		spin_unlock(&c->lock);
+		kfree(req);
+		return ERR_PTR(-EIO);
+	}
+	req->id = ++c->next_id;
+	list_add_tail(&req->list, &c->pending);
+	spin_unlock(&c->lock);
+	return req;
+}
+
+/* unregister: a reply arriving later finds no waiter */
+static void dmfs_req_free(struct dmfs_conn *c, struct dmfs_req *req)
+{
+	spin_lock(&c->lock);
+	list_del(&req->list);
+	spin_unlock(&c->lock);
+	kref_put(&req->ref, dmfs_req_release);
+}
+
 static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 			 u32 body_len, const void *payload, u32 payload_len,
 			 u32 min_reply, void **reply, u32 *reply_len,
@@ -181,20 +212,9 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 
 	if (reply)
 		*reply = NULL;
-	req = kzalloc(sizeof(*req), GFP_NOFS);
-	if (!req)
-		return -ENOMEM;
-	kref_init(&req->ref);
-	req->expect_op = op;
-	spin_lock(&c->lock);
-	if (c->dead) {
-		spin_unlock(&c->lock);
-		kfree(req);
-		return -EIO;
-	}
-	req->id = ++c->next_id;
-	list_add_tail(&req->list, &c->pending);
-	spin_unlock(&c->lock);
+	req = dmfs_req_alloc(c, op);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
 	if (id_out)
 		*id_out = req->id;
 
@@ -304,37 +324,75 @@ int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 	return 0;
 }
 
-/* answers a callback on the session it came on (a dead one drops it) */
 /*
- * Application lock request. A waiting one (DMFS_PLKF_WAIT) has no time limit
- * (it waits for another application, like a local F_SETLKW) but is killable:
- * a fatal signal withdraws it with LOCK_CANCEL + DMFS_LCF_BY_REQID.
+ * A waiting application lock (F_SETLKW, blocking flock). No time limit: it
+ * waits for another application, like a local F_SETLKW, and any signal
+ * interrupts it, as it does a local one. Then the wait is withdrawn with
+ * LOCK_CANCEL + DMFS_LCF_BY_REQID, and the outcome is awaited, because the
+ * server may have set the lock before it saw the cancel. It answers the
+ * PLOCK before the cancel, on the same stream: -ECANCELED (withdrawn) or 0
+ * (set first). A lock set first is kept and reported as set, as if the
+ * signal had come just after it: the caller records it locally, so close()
+ * releases it everywhere. Dropping that reply instead left the lock set at
+ * the server, unknown to the client, until the session ended.
  */
+static int dmfs_plock_wait(struct dmfs_conn *c, const struct dmfs_plock_req *rq)
+{
+	struct dmfs_lock_cancel_req cr = {
+		.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
+	};
+	struct dmfs_req *req;
+	int err;
+
+	req = dmfs_req_alloc(c, DMFS_OP_PLOCK);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	err = dmfs_send_msg(c, DMFS_OP_PLOCK, 0, req->id, 0, rq, sizeof(*rq),
+			    NULL, 0);
+	if (err)
+		goto out;
+	err = wait_event_interruptible(c->waitq, READ_ONCE(req->done));
+	if (err) {
+		/* its reply (-ENOLCK if the lock was set first) is dropped */
+		cr.lock_handle = cpu_to_le64(req->id);
+		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
+			      &cr, sizeof(cr), NULL, 0);
+		/* not interruptible: a pending signal would end it at once */
+		if (!wait_event_timeout(c->waitq, READ_ONCE(req->done),
+					dmfs_request_timeout * HZ)) {
+			/* end the session: its locks go with it */
+			pr_warn("dmfs: no answer to a withdrawn lock wait within %us: closing the session\n",
+				dmfs_request_timeout);
+			dmfs_conn_kill(c, -ETIMEDOUT);
+		}
+		dmfs_dbg("plock wait %llu interrupted: %s (%d)\n", req->id,
+			 req->status ? "withdrawn" : "set first, kept",
+			 req->status);
+	}
+	err = req->status;
+	if (err == -ECANCELED)
+		err = -ERESTARTSYS; /* EINTR, or restarted (SA_RESTART) */
+out:
+	dmfs_req_free(c, req);
+	return err;
+}
+
+/* Application lock request (PLOCK); see dmfs_plock_wait() for WAIT. */
 int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 		   struct dmfs_plock_rep *out)
 {
 	struct dmfs_conn *c = READ_ONCE(sbi->conn);
-	bool wait = le32_to_cpu(rq->flags) & DMFS_PLKF_WAIT;
 	u32 rlen;
 	void *r;
-	u64 id = 0;
 	int err;
 
 	if (!c)
 		return -EIO;
+	if (le32_to_cpu(rq->flags) & DMFS_PLKF_WAIT)
+		return dmfs_plock_wait(c, rq);
 	err = dmfs_rpc_conn(c, DMFS_OP_PLOCK, rq, sizeof(*rq), NULL, 0,
 			    out ? sizeof(*out) : 0, &r, &rlen,
-			    wait ? 0 : dmfs_request_timeout, &id);
-	if (wait && err == -ERESTARTSYS) {
-		struct dmfs_lock_cancel_req cr = {
-			.lock_handle = cpu_to_le64(id),
-			.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
-		};
-
-		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
-			      &cr, sizeof(cr), NULL, 0);
-		return err;
-	}
+			    dmfs_request_timeout, NULL);
 	if (err)
 		return err == -ETIMEDOUT ? -EIO : err;
 	if (out)
@@ -343,6 +401,7 @@ int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 	return 0;
 }
 
+/* answers a callback on the session it came on (a dead one drops it) */
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status)
 {
 	return dmfs_send_msg(c, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,

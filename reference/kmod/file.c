@@ -573,7 +573,7 @@ static int dmfs_plock(struct file *file, int cmd, struct file_lock *fl,
 		return 0;
 	}
 	if (err && type != DMFS_PLK_UNLCK)
-		return err == -ERESTARTSYS ? -EINTR : err;
+		return err;
 	/*
 	 * Record locally. An unlock is always applied locally (also when the
 	 * server is gone: its locks went with the session).
