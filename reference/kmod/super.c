@@ -356,7 +356,7 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	/* a mount without its sysfs directory fails: tests rely on it */
 	err = dmfs_sysfs_register(sbi);
 	if (err)
-		errorfc(fc, "dmfs: cannot create /sys/fs/dmfs/%u:%u: %d",
+		errorfc(fc, "cannot create /sys/fs/dmfs/%u:%u: %d",
 			MAJOR(sb->s_dev), MINOR(sb->s_dev), err);
 	return err;
 }
