@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "dmmap/probe/fd.hpp"
+
 namespace dmfs::admin {
 
 constexpr size_t kMaxLine = 256;            // bytes of one command line, without the newline
@@ -34,32 +36,8 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Owns a file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+// The project's one RAII file descriptor (shared with the suite's probes).
+using Fd = dmmap::Fd;
 
 inline std::string errno_text(const std::string& what, int e) { return what + ": " + std::strerror(e); }
 
