@@ -71,6 +71,7 @@ Json report_json(const RunSummary& run) {
   j["ranks"] = run.ranks;
   j["duration_s"] = run.duration_s;
   j["scratch"] = run.scratch;
+  j["hook"] = run.hook.empty() ? Json() : Json(run.hook);
   Json checks = Json::array();
   for (auto& c : run.checks) checks.push_back(c.to_json());
   j["checks"] = std::move(checks);

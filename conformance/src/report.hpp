@@ -17,6 +17,7 @@ struct RunSummary {
   int ranks = 0;
   double duration_s = 0;
   std::string scratch;
+  std::string hook;  // the target hook used ("" = none)
   std::vector<CheckResult> checks;
   Json environment;
 };

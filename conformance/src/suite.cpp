@@ -179,6 +179,7 @@ void Suite::write_reports(double duration_s) const {
   run.ranks = sync_.size();
   run.duration_s = duration_s;
   run.scratch = scratch_.path().string();
+  run.hook = config_.params.hook.string();
   run.checks = results_;
   run.environment = environment_;
   fmt::print("{}\n{}\n", console_table(run), verdict_line(run));

@@ -245,11 +245,13 @@ hook_is_wired() {
     fail "hook not called evict, freeze, thaw once each: $(cat "$work/hook.log")"
   grep -q "^evict $work/target/dmmap-.*/exec-changed-after-eviction$" "$work/hook.log" ||
     fail "evict not given the check's directory: $(cat "$work/hook.log")"
+  [ "$(jq -r .hook "$work/report/conformance.json")" = "$single_node_hook" ] || fail "conformance.json does not name the hook"
   unset DMMAP_HOOK
   run 2 "$conform" --dir "$work/target" --gtest_filter='*eviction*:*unresponsive*' --report "$work/report"
   expect_status 0
   [ "$(verdict_of shared.unresponsive-client)" = SKIP ] || fail "no hook: not SKIP"
   expect_output "needs a target hook that can 'freeze'"
+  [ "$(jq -r .hook "$work/report/conformance.json")" = null ] || fail "conformance.json names a hook there was none"
   printf '#!/bin/sh\necho "this target cannot $1" >&2\nexit 3\n' >"$work/hook3"
   printf '#!/bin/sh\necho "admin socket gone" >&2\nexit 1\n' >"$work/hook1"
   chmod +x "$work/hook3" "$work/hook1"
