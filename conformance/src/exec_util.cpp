@@ -79,9 +79,10 @@ bool PageVersions::any(int version) const {
 }
 
 BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary)) {
-  // READY/GO live on local /tmp: the filesystem under test must not carry the handshake.
-  char tmpl[] = "/tmp/dmmap-runner-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  // READY/GO live in the node's temporary directory ($TMPDIR, else /tmp):
+  // the filesystem under test must not carry the handshake.
+  std::string tmpl = (fs::temp_directory_path() / "dmmap-runner-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
   local_dir_ = tmpl;
   ChildOptions options;
   options.timeout = std::chrono::seconds(90);
