@@ -135,7 +135,8 @@ int run(MpiSession& session, CommandLine& line, int argc, char** argv) {
   log.set_total(register_benchmarks(shared, log));
   if (root) {
     ConsoleTable table;
-    benchmark::RunSpecifiedBenchmarks(&table);
+    JsonFile file;
+    benchmark::RunSpecifiedBenchmarks(&table, json_path.empty() ? nullptr : &file);
   } else {
     Silent silent;
     benchmark::RunSpecifiedBenchmarks(&silent);
