@@ -26,7 +26,7 @@ expect() {
 }
 
 expect 0 "--publish POINT" "$dialfs" --help
-for option in --store --mount --publish --notify --on-open --time-granularity --etxtbsy --locks --flock --trace; do
+for option in --store --mount --publish --notify --on-open --merge --time-granularity --etxtbsy --locks --flock --trace; do
   grep -q -- "^  $option" "$work/out" || fail "--help does not list $option"
 done
 expect 0 "^dmmap-dialfs [0-9]" "$dialfs" --version
@@ -39,6 +39,7 @@ expect 2 "unexpected argument" "$dialfs" "${ok[@]}" "$work/a"
 expect 2 "--publish takes write, sync or close, not 'never'" "$dialfs" "${ok[@]}" --publish never
 expect 2 "--notify takes on or off, not 'yes'" "$dialfs" "${ok[@]}" --notify yes
 expect 2 "--on-open takes keep or refresh, not 'drop'" "$dialfs" "${ok[@]}" --on-open drop
+expect 2 "--merge takes page or bytes, not 'words'" "$dialfs" "${ok[@]}" --merge words
 expect 2 "--time-granularity takes a power of ten" "$dialfs" "${ok[@]}" --time-granularity 2s
 expect 2 "--etxtbsy takes local or cluster, not 'on'" "$dialfs" "${ok[@]}" --etxtbsy on
 expect 2 "--locks takes local, cluster or off, not 'posix'" "$dialfs" "${ok[@]}" --locks posix

@@ -38,8 +38,9 @@ std::string granularity_text(long ns) {
 }  // namespace
 
 std::string Dials::describe() const {
-  return fmt::format("publish={} notify={} on-open={} time-granularity={} etxtbsy={} locks={} flock={}",
+  return fmt::format("publish={} notify={} on-open={} merge={} time-granularity={} etxtbsy={} locks={} flock={}",
                      to_string(publish), notify ? "on" : "off", keep_cache ? "keep" : "refresh",
+                     merge_bytes ? "bytes" : "page",
                      granularity_text(time_granularity_ns), cluster_etxtbsy ? "cluster" : "local", to_string(locks),
                      to_string(flock));
 }
@@ -60,6 +61,12 @@ bool parse_on_open(const std::string& text) {
   if (text == "keep") return true;
   if (text == "refresh") return false;
   throw dmmap::UsageError(fmt::format("--on-open takes keep or refresh, not '{}'", text));
+}
+
+bool parse_merge(const std::string& text) {
+  if (text == "bytes") return true;
+  if (text == "page") return false;
+  throw dmmap::UsageError(fmt::format("--merge takes page or bytes, not '{}'", text));
 }
 
 LockScope parse_lock_scope(const std::string& option, const std::string& text) {

@@ -22,6 +22,7 @@ struct Dials {
   Publish publish = Publish::write;
   bool notify = false;      // invalidate other clients' caches at each publish (and push a grown size)
   bool keep_cache = false;  // an open keeps the client's cached pages (FOPEN_KEEP_CACHE)
+  bool merge_bytes = false;  // a written-back page carries only the bytes the client changed
   long time_granularity_ns = 1;
   bool cluster_etxtbsy = false;  // a binary running on one client cannot be opened for writing on another
   LockScope locks = LockScope::local;  // fcntl byte-range locks
@@ -39,6 +40,7 @@ std::string to_string(LockScope s);
 Publish parse_publish(const std::string& text);
 bool parse_on_off(const std::string& option, const std::string& text);
 bool parse_on_open(const std::string& text);  // true: keep
+bool parse_merge(const std::string& text);    // true: bytes
 LockScope parse_lock_scope(const std::string& option, const std::string& text);
 // "1ns", "10us", "1ms", "1s": a power of ten nanoseconds up to one second.
 long parse_granularity(const std::string& text);

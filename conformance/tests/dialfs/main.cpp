@@ -53,6 +53,10 @@ dmmap::OptionParser make_parser(Cli& cli) {
       .value("--on-open", "keep|refresh",
              "an open keeps the client's cached pages of the file, or drops them (default refresh)",
              [&](const std::string& v) { cli.dials.keep_cache = parse_on_open(v); })
+      .value("--merge", "page|bytes",
+             "a page the kernel writes back reaches the store whole (page, default), or only the bytes the "
+             "client changed in it since it read it (bytes)",
+             [&](const std::string& v) { cli.dials.merge_bytes = parse_merge(v); })
       .value("--time-granularity", "T", "timestamps as clients see them are cut to T: 1ns (default), 10ns, ..., 1s",
              [&](const std::string& v) { cli.dials.time_granularity_ns = parse_granularity(v); })
       .value("--etxtbsy", "local|cluster",

@@ -180,6 +180,29 @@ TEST_F(Dialfs, WithoutNotifyAnExtensionIsBeyondTheOtherClientsEof) {
   EXPECT_FALSE(extension_seen_through_mapping(start({})));
 }
 
+// Two clients store into different bytes of one page and msync: what the store keeps.
+std::string false_sharing(RunningDialfs& d) {
+  create(d.file(0, "f"), "........");
+  Fd a = dmmap::open_file(d.file(0, "f"), O_RDWR);
+  Fd b = dmmap::open_file(d.file(1, "f"), O_RDWR);
+  Mapping a_map(a.get(), 8, PROT_READ | PROT_WRITE, MAP_SHARED);
+  Mapping b_map(b.get(), 8, PROT_READ | PROT_WRITE, MAP_SHARED);
+  EXPECT_EQ(mapped(b_map, 8), "........");
+  std::memcpy(a_map.data(), "AA", 2);
+  std::memcpy(b_map.data() + 4, "BB", 2);
+  a_map.sync();
+  b_map.sync();
+  return fresh(d.store() / "f", 8);
+}
+
+TEST_F(Dialfs, MergeBytesKeepsAnotherClientsBytesOfThePage) {
+  EXPECT_EQ(false_sharing(start({"--merge", "bytes"})), "AA..BB..");
+}
+
+TEST_F(Dialfs, MergePageWritesTheWholePageBack) {
+  EXPECT_EQ(false_sharing(start({})), "....BB..") << "the second client's whole page should win";
+}
+
 TEST_F(Dialfs, TimeGranularityCutsEveryTimestamp) {
   auto& d = start({"--time-granularity", "10ms"});
   for (int i = 0; i < 5; ++i) {

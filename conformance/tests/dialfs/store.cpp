@@ -60,17 +60,26 @@ struct stat stat_of(int fd) {
 }  // namespace
 
 Store::Store(const std::filesystem::path& root, int mounts, const Dials& dials) : dials_(dials), mounts_(mounts) {
-  auto node = std::make_shared<Node>();
+  dmmap::Fd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw std::system_error(errno, std::generic_category(), root.string());
+  const struct stat st = stat_of(fd.get());
+  auto node = new_node(st.st_dev, st.st_ino);
   node->id = FUSE_ROOT_ID;
-  node->path.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!node->path) throw std::system_error(errno, std::generic_category(), root.string());
-  const struct stat st = stat_of(node->path.get());
-  node->dev = st.st_dev;
-  node->ino = st.st_ino;
+  node->path = std::move(fd);
   node->lookups.assign(static_cast<std::size_t>(mounts), 1);  // the root is never forgotten
-  node->pending.resize(static_cast<std::size_t>(mounts));
   nodes_[node->id] = node;
   by_inode_[{node->dev, node->ino}] = node;
+}
+
+std::shared_ptr<Node> Store::new_node(dev_t dev, ino_t ino) const {
+  auto node = std::make_shared<Node>();
+  node->dev = dev;
+  node->ino = ino;
+  node->lookups.assign(static_cast<std::size_t>(mounts_), 0);
+  node->pending.resize(static_cast<std::size_t>(mounts_));
+  if (dials_.merge_bytes)
+    node->twins.assign(static_cast<std::size_t>(mounts_), Twins(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))));
+  return node;
 }
 
 std::shared_ptr<Node> Store::node_locked(fuse_ino_t ino) const {
@@ -104,14 +113,10 @@ Entry Store::lookup(int m, fuse_ino_t parent, const char* name) {
   const struct stat st = stat_of(fd.get());
   auto& node = by_inode_[{st.st_dev, st.st_ino}];
   if (!node) {
-    node = std::make_shared<Node>();
+    node = new_node(st.st_dev, st.st_ino);
     node->id = next_ino_++;
-    node->dev = st.st_dev;
-    node->ino = st.st_ino;
     node->regular = S_ISREG(st.st_mode);
     node->path = std::move(fd);
-    node->lookups.assign(static_cast<std::size_t>(mounts_), 0);
-    node->pending.resize(static_cast<std::size_t>(mounts_));
     nodes_[node->id] = node;
   }
   ++node->lookups[static_cast<std::size_t>(m)];
@@ -170,6 +175,7 @@ Change Store::truncate(int m, fuse_ino_t ino, off_t size) {
   const off_t before = stat_of(fd).st_size;
   check(::ftruncate(fd, size));
   node->pending[static_cast<std::size_t>(m)].truncate(size);
+  if (dials_.merge_bytes) node->twins[static_cast<std::size_t>(m)].truncate(size);
   return {node->id, others(*node, m), size > before};
 }
 
@@ -237,7 +243,10 @@ std::string Store::read(int m, fuse_ino_t ino, off_t offset, std::size_t size) {
   const off_t stored = stat_of(fd).st_size;
   const Pending& pending = node->pending[static_cast<std::size_t>(m)];
   const off_t view = std::max(stored, pending.end());
-  if (offset >= view) return {};
+  if (offset >= view) {
+    if (dials_.merge_bytes) node->twins[static_cast<std::size_t>(m)].read(offset, size, nullptr, 0);
+    return {};
+  }
   std::string buffer(std::min<std::size_t>(size, static_cast<std::size_t>(view - offset)), '\0');
   for (std::size_t done = 0; offset + static_cast<off_t>(done) < stored && done < buffer.size();) {
     const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, offset + static_cast<off_t>(done));
@@ -247,6 +256,7 @@ std::string Store::read(int m, fuse_ino_t ino, off_t offset, std::size_t size) {
     done += static_cast<std::size_t>(n);
   }
   pending.overlay(offset, buffer.data(), buffer.size());
+  if (dials_.merge_bytes) node->twins[static_cast<std::size_t>(m)].read(offset, size, buffer.data(), buffer.size());
   return buffer;
 }
 
@@ -264,6 +274,12 @@ Change Store::write(int m, fuse_ino_t ino, off_t offset, const char* data, std::
     const off_t known = std::max(before, pending.end());
     size = offset >= known ? 0 : std::min<std::size_t>(size, static_cast<std::size_t>(known - offset));
   }
+  if (writeback && dials_.merge_bytes) {
+    node->twins[static_cast<std::size_t>(m)].written_back(
+        offset, data, size, [&](off_t at, const char* bytes, std::size_t n) { pending.write(at, bytes, n); });
+    return {};
+  }
+  if (!writeback && dials_.merge_bytes) node->twins[static_cast<std::size_t>(m)].wrote(offset, data, size);
   if (dials_.publish != Publish::write || writeback) {
     pending.write(offset, data, size);
     return {};

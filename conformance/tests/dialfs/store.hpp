@@ -26,6 +26,7 @@
 #include "dmmap/probe/fd.hpp"
 #include "locks.hpp"
 #include "pending.hpp"
+#include "twins.hpp"
 
 namespace dialfs {
 
@@ -43,6 +44,7 @@ struct Node {
   dmmap::Fd data;  // read-write descriptor, opened at the first data access
   std::vector<std::uint64_t> lookups;  // per mount: references its kernel holds
   std::vector<Pending> pending;        // per mount: written, not yet published
+  std::vector<Twins> twins;            // per mount, with --merge bytes: its kernel's clean pages
 };
 
 struct Handle {
@@ -119,6 +121,7 @@ class Store {
 
  private:
   std::shared_ptr<Node> node_locked(fuse_ino_t ino) const;
+  std::shared_ptr<Node> new_node(dev_t dev, ino_t ino) const;
   int data_fd(Node& node);
   struct stat attr_locked(int m, Node& node);
   Change publish_locked(int m, Node& node);

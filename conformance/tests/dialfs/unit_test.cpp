@@ -12,6 +12,7 @@
 #include "dmmap/options.hpp"
 #include "locks.hpp"
 #include "pending.hpp"
+#include "twins.hpp"
 
 namespace dialfs {
 namespace {
@@ -66,6 +67,40 @@ TEST(Pending, PublishWritesEveryRangeAndForgetsThem) {
   ::close(fd);
 }
 
+// (offset, bytes) runs a write-back passed on.
+std::string runs_of(Twins& t, off_t offset, const std::string& data) {
+  std::string out;
+  t.written_back(offset, data.data(), data.size(), [&](off_t at, const char* bytes, std::size_t n) {
+    out += std::to_string(at) + ":" + std::string(bytes, n) + " ";
+  });
+  return out;
+}
+
+TEST(Twins, AWriteBackCarriesOnlyTheBytesChangedSinceTheRead) {
+  Twins t(8);
+  t.read(0, 16, "abcdefghijkl", 12);  // a short read: the rest of page 1 is zeros
+  EXPECT_EQ(runs_of(t, 0, "aXcdeYYh"), "1:X 5:YY ");
+  EXPECT_EQ(runs_of(t, 0, "aXcdeYYh"), "") << "the twin did not follow the write-back";
+  EXPECT_EQ(runs_of(t, 8, std::string("ijkl\0\0\0Z", 8)), "15:Z ");
+  EXPECT_EQ(runs_of(t, 16, "newpage!"), "16:newpage! ") << "no twin: every byte";
+}
+
+TEST(Twins, WritesAndTruncationsKeepTheTwinsAsTheKernelHasThem) {
+  Twins t(8);
+  t.read(0, 8, "abcdefgh", 8);
+  t.wrote(2, "XY", 2);                  // into a cached page
+  t.wrote(8, "12345678", 8);            // a whole page: the kernel has it now
+  t.wrote(20, "zz", 2);                 // part of an uncached page: read again later
+  EXPECT_EQ(runs_of(t, 0, "abXYefgh"), "");
+  EXPECT_EQ(runs_of(t, 8, "12345678"), "");
+  EXPECT_EQ(runs_of(t, 16, "....zz.."), "16:....zz.. ");
+  t.truncate(11);
+  EXPECT_EQ(runs_of(t, 8, std::string("123\0\0\0\0\0", 8)), "");
+  EXPECT_EQ(runs_of(t, 16, "x"), "16:x ");
+  t.read(3, 8, "unaligned", 8);  // not a page-cache read: ignored
+  EXPECT_EQ(runs_of(t, 0, "abXYefgh"), "");
+}
+
 LockRange range(int mount, std::uint64_t owner, off_t start, off_t end, int type) {
   LockRange r;
   r.start = start;
@@ -117,6 +152,8 @@ TEST(Dials, ParsersTakeTheDocumentedValuesAndNameTheRest) {
   EXPECT_EQ(parse_lock_scope("--locks", "cluster"), LockScope::cluster);
   EXPECT_TRUE(parse_on_off("--notify", "on"));
   EXPECT_TRUE(parse_on_open("keep"));
+  EXPECT_TRUE(parse_merge("bytes"));
+  EXPECT_THROW(parse_merge("words"), dmmap::UsageError);
   EXPECT_EQ(parse_granularity("1s"), 1000000000);
   EXPECT_EQ(parse_granularity("10ms"), 10000000);
   EXPECT_EQ(parse_granularity("1ns"), 1);
@@ -132,7 +169,7 @@ TEST(Dials, ParsersTakeTheDocumentedValuesAndNameTheRest) {
   EXPECT_THROW(parse_on_off("--notify", "yes"), dmmap::UsageError);
   Dials d;
   EXPECT_EQ(d.describe(),
-            "publish=write notify=off on-open=refresh time-granularity=1ns etxtbsy=local locks=local flock=local");
+            "publish=write notify=off on-open=refresh merge=page time-granularity=1ns etxtbsy=local locks=local flock=local");
 }
 
 }  // namespace
