@@ -258,6 +258,7 @@ void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, [&] {
     Daemon& d = daemon_of(req);
     trace("m{} flush ino {}", mount_of(req), ino);
+    d.store.flushed(fi->fh);
     // The kernel wrote the dirty pages back before this close: publish them,
     // then end the closer's locks (POSIX: any close ends the process's locks).
     deliver(req, d.store.publish(mount_of(req), ino));

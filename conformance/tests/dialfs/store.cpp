@@ -19,10 +19,12 @@ namespace {
 // f_flags bit of an open made by execve() (the kernel's __FMODE_EXEC); FUSE
 // passes the open's f_flags to the server.
 constexpr int kExecOpen = 0x20;
-// How long an open that conflicts (ETXTBSY across mounts) waits for the
-// conflicting handles to be released: the kernel sends RELEASE after the last
-// close asynchronously, so a handle closed just before may still be listed.
-constexpr std::chrono::seconds kReleaseWait{1};
+// How long an open that conflicts (ETXTBSY across mounts) waits for a
+// conflicting handle that looks closed to be released: the kernel sends
+// RELEASE after the last close asynchronously, so a handle closed just
+// before may still be listed. Generous: a busy machine may be slow to serve
+// it, and the wait ends at the release.
+constexpr std::chrono::seconds kReleaseWait{5};
 
 int check(int rc) {
   if (rc < 0) throw Errno{errno};
@@ -185,13 +187,14 @@ Change Store::touched(int m, fuse_ino_t ino) {
   return {node->id, others(*node, m), false};
 }
 
-bool Store::conflicts(int m, const Node& node, bool exec_open, bool* holder_alive) const {
+bool Store::conflicts(int m, const Node& node, bool exec_open, bool* open_for_sure) const {
   bool found = false;
   for (const auto& [id, h] : handles_) {
     if (h->node.get() != &node || h->mount == m) continue;
     if (exec_open ? h->writer : h->exec) {
       found = true;
-      if (h->exec && process_alive(h->pid)) *holder_alive = true;
+      // A writer nobody closed yet (no FLUSH), a binary whose process runs.
+      if (h->exec ? process_alive(h->pid) : !h->flushed) *open_for_sure = true;
     }
   }
   return found;
@@ -200,10 +203,10 @@ bool Store::conflicts(int m, const Node& node, bool exec_open, bool* holder_aliv
 void Store::wait_out_conflicts(std::unique_lock<std::mutex>& lock, int m, const Node& node, bool exec_open) {
   const auto deadline = std::chrono::steady_clock::now() + kReleaseWait;
   for (;;) {
-    bool running = false;
-    if (!conflicts(m, node, exec_open, &running)) return;
-    // A binary still running elsewhere: refused at once, as on one node.
-    if (running || std::chrono::steady_clock::now() >= deadline) throw Errno{ETXTBSY};
+    bool open = false;
+    if (!conflicts(m, node, exec_open, &open)) return;
+    // Still open elsewhere for sure: refused at once, as on one node.
+    if (open || std::chrono::steady_clock::now() >= deadline) throw Errno{ETXTBSY};
     changed_.wait_until(lock, deadline);
   }
 }
@@ -215,8 +218,13 @@ std::uint64_t Store::open(int m, fuse_ino_t ino, int flags, pid_t pid) {
   const bool writer = (flags & O_ACCMODE) != O_RDONLY;
   if (dials_.cluster_etxtbsy && (exec || writer)) wait_out_conflicts(lock, m, *node, exec);
   const std::uint64_t id = next_handle_++;
-  handles_[id] = std::make_shared<Handle>(Handle{node, m, writer, exec, pid});
+  handles_[id] = std::make_shared<Handle>(Handle{.node = node, .mount = m, .writer = writer, .exec = exec, .pid = pid});
   return id;
+}
+
+void Store::flushed(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = handles_.find(id); it != handles_.end()) it->second->flushed = true;
 }
 
 std::shared_ptr<Handle> Store::handle(std::uint64_t id) {

@@ -52,6 +52,7 @@ struct Handle {
   int mount = 0;
   bool writer = false;  // opened for writing
   bool exec = false;    // opened by execve()
+  bool flushed = false;  // a close(2) was seen (other descriptors or mappings may remain)
   pid_t pid = 0;        // the opener
 };
 
@@ -89,6 +90,8 @@ class Store {
 
   // Opens and handles (fi->fh is the handle's id).
   std::uint64_t open(int m, fuse_ino_t ino, int flags, pid_t pid);
+  // A close(2) of a descriptor of the handle (FLUSH).
+  void flushed(std::uint64_t handle);
   // Publishes what the client wrote, ends the handle's registrations.
   Change release(std::uint64_t handle);
   std::shared_ptr<Handle> handle(std::uint64_t id);
@@ -128,7 +131,7 @@ class Store {
   // ETXTBSY across mounts: waits (bounded) for conflicting handles whose
   // release the kernel has queued; throws Errno{ETXTBSY} if any remains.
   void wait_out_conflicts(std::unique_lock<std::mutex>& lock, int m, const Node& node, bool exec_open);
-  bool conflicts(int m, const Node& node, bool exec_open, bool* holder_alive) const;
+  bool conflicts(int m, const Node& node, bool exec_open, bool* open_for_sure) const;
 
   const Dials dials_;
   const int mounts_;
