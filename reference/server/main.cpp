@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -123,102 +124,139 @@ int die(const std::string& msg) {
   return 2;
 }
 
-}  // namespace
+// A usage error with its own message (die() adds "try --help").
+struct Usage {
+  std::string msg;
+};
 
-int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "--ctl") == 0) {
-    if (argc < 4) return die("usage: dmfsd --ctl PATH COMMAND [ARG...]");
-    return dmfs::admin::run_ctl(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+std::string read_secret(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) throw Usage{"cannot read secret file " + file};
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string secret = ss.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) throw Usage{"secret file " + file + " is empty"};
+  return secret;
+}
+
+void set_fault(const std::string& name, dmfs::ServerOptions& o) {
+  bool found = false;
+  for (auto& f : dmfs::fault_table())
+    if (name == f.name) {
+      o.faults.*(f.flag) = true;
+      found = true;
+    }
+  if (!found) throw Usage{"unknown fault '" + name + "' (see --list-faults)"};
+}
+
+// An option that takes a value: what to say when the value is missing or
+// invalid, and how to apply it (false: invalid; Usage: its own message).
+struct ValueOption {
+  const char* name;
+  const char* needs;
+  bool (*apply)(const std::string& v, dmfs::ServerOptions& o);
+};
+
+const ValueOption kValueOptions[] = {
+    {"--root", "--root needs a directory", [](const std::string& v, dmfs::ServerOptions& o) {
+       o.root = v;
+       return true;
+     }},
+    {"--listen", "--listen needs ADDR:PORT", parse_listen},
+    {"--port-file", "--port-file needs a file", [](const std::string& v, dmfs::ServerOptions& o) {
+       o.port_file = v;
+       return true;
+     }},
+    {"--secret-file", "--secret-file needs a file", [](const std::string& v, dmfs::ServerOptions& o) {
+       o.secret = read_secret(v);
+       return true;
+     }},
+    {"--revoke-timeout", "--revoke-timeout needs a duration such as 30s or 500ms",
+     [](const std::string& v, dmfs::ServerOptions& o) { return parse_duration(v, o.revoke_timeout); }},
+    {"--contention-window", "--contention-window needs a duration such as 2s or 0",
+     [](const std::string& v, dmfs::ServerOptions& o) {
+       if (v != "0") return parse_duration(v, o.contention_window);
+       o.contention_window = std::chrono::milliseconds(0);
+       return true;
+     }},
+    {"--handshake-timeout", "--handshake-timeout needs a duration such as 10s",
+     [](const std::string& v, dmfs::ServerOptions& o) { return parse_duration(v, o.handshake_timeout); }},
+    {"--max-clients", "--max-clients needs a positive number", [](const std::string& v, dmfs::ServerOptions& o) {
+       if (std::atol(v.c_str()) < 1) return false;
+       o.max_clients = static_cast<size_t>(std::atol(v.c_str()));
+       return true;
+     }},
+    {"--log-level", "--log-level: error|warn|info|debug|trace", [](const std::string& v, dmfs::ServerOptions&) {
+       dmfs::log::Level l;
+       if (!dmfs::log::parse_level(v, l)) return false;
+       dmfs::log::set_level(l);
+       return true;
+     }},
+    {"--admin", "--admin needs a socket path", [](const std::string& v, dmfs::ServerOptions& o) {
+       if (v.empty()) return false;
+       o.admin_path = v;
+       return true;
+     }},
+    {"--fault", "--fault needs a name (see --list-faults)", [](const std::string& v, dmfs::ServerOptions& o) {
+       set_fault(v, o);
+       return true;
+     }},
+};
+
+// Options that print something and exit: their exit status, or none.
+std::optional<int> run_info_option(const std::string& name) {
+  if (name == "-h" || name == "--help") {
+    usage(stdout);
+    return 0;
   }
-  dmfs::ServerOptions opt;
+  if (name == "--version") {
+    std::printf("dmfsd %s (dmfs protocol %u)\n", DMFS_VERSION_STRING, DMFS_PROTO_VERSION);
+    return 0;
+  }
+  if (name == "--list-faults") {
+    for (auto& f : dmfs::fault_table()) std::printf("%-20s %s\n", f.name, f.what);
+    return 0;
+  }
+  return std::nullopt;
+}
+
+// Fills `opt` from the command line; an exit status when dmfsd should not
+// serve (help, version, a usage error).
+std::optional<int> parse_args(int argc, char** argv, dmfs::ServerOptions& opt) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&](std::string& v) {
-      auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        v = a.substr(eq + 1);
-        a = a.substr(0, eq);
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      v = argv[++i];
-      return true;
-    };
-    std::string v;
     std::string name = a.substr(0, a.find('='));
-    if (name == "-h" || name == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (name == "--version") {
-      std::printf("dmfsd %s (dmfs protocol %u)\n", DMFS_VERSION_STRING, DMFS_PROTO_VERSION);
-      return 0;
-    } else if (name == "--list-faults") {
-      for (auto& f : dmfs::fault_table()) std::printf("%-20s %s\n", f.name, f.what);
-      return 0;
-    } else if (name == "--root") {
-      if (!value(v)) return die("--root needs a directory");
-      opt.root = v;
-    } else if (name == "--listen") {
-      if (!value(v) || !parse_listen(v, opt)) return die("--listen needs ADDR:PORT");
-    } else if (name == "--port-file") {
-      if (!value(v)) return die("--port-file needs a file");
-      opt.port_file = v;
-    } else if (name == "--secret-file") {
-      if (!value(v)) return die("--secret-file needs a file");
-      std::ifstream f(v, std::ios::binary);
-      if (!f) return die("cannot read secret file " + v);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      std::string secret = ss.str();
-      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-      if (secret.empty()) return die("secret file " + v + " is empty");
-      opt.secret = secret;
-    } else if (name == "--revoke-timeout") {
-      if (!value(v) || !parse_duration(v, opt.revoke_timeout))
-        return die("--revoke-timeout needs a duration such as 30s or 500ms");
-    } else if (name == "--contention-window") {
-      if (!value(v)) return die("--contention-window needs a duration such as 2s or 0");
-      if (v == "0") {
-        opt.contention_window = std::chrono::milliseconds(0);
-      } else if (!parse_duration(v, opt.contention_window)) {
-        return die("--contention-window needs a duration such as 2s or 0");
-      }
-    } else if (name == "--handshake-timeout") {
-      if (!value(v) || !parse_duration(v, opt.handshake_timeout))
-        return die("--handshake-timeout needs a duration such as 10s");
-    } else if (name == "--max-clients") {
-      if (!value(v) || std::atol(v.c_str()) < 1) return die("--max-clients needs a positive number");
-      opt.max_clients = static_cast<size_t>(std::atol(v.c_str()));
-    } else if (name == "--log-level") {
-      dmfs::log::Level l;
-      if (!value(v) || !dmfs::log::parse_level(v, l)) return die("--log-level: error|warn|info|debug|trace");
-      dmfs::log::set_level(l);
-    } else if (name == "--admin") {
-      if (!value(v) || v.empty()) return die("--admin needs a socket path");
-      opt.admin_path = v;
-    } else if (name == "--ctl") {
-      return die("--ctl must come first: dmfsd --ctl PATH COMMAND [ARG...]");
-    } else if (name == "--fault") {
-      if (!value(v)) return die("--fault needs a name (see --list-faults)");
-      bool found = false;
-      for (auto& f : dmfs::fault_table())
-        if (v == f.name) {
-          opt.faults.*(f.flag) = true;
-          found = true;
-        }
-      if (!found) return die("unknown fault '" + v + "' (see --list-faults)");
-    } else {
-      return die("unknown option " + a);
+    if (auto rc = run_info_option(name)) return rc;
+    if (name == "--ctl") return die("--ctl must come first: dmfsd --ctl PATH COMMAND [ARG...]");
+    const ValueOption* o = nullptr;
+    for (auto& c : kValueOptions)
+      if (name == c.name) o = &c;
+    if (!o) return die("unknown option " + a);
+    std::string v;
+    if (auto eq = a.find('='); eq != std::string::npos)
+      v = a.substr(eq + 1);
+    else if (i + 1 < argc)
+      v = argv[++i];
+    else
+      return die(o->needs);
+    try {
+      if (!o->apply(v, opt)) return die(o->needs);
+    } catch (const Usage& u) {
+      return die(u.msg);
     }
   }
   if (opt.root.empty()) return die("--root DIR is required");
+  return std::nullopt;
+}
 
+int serve(const dmfs::ServerOptions& opt) {
   signal(SIGPIPE, SIG_IGN);
   try {
     dmfs::Server server(opt);
     server.listen();
     g_server = &server;
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, nullptr);
@@ -233,4 +271,16 @@ int main(int argc, char** argv) {
     dmfs::log::error("{}", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--ctl") == 0) {
+    if (argc < 4) return die("usage: dmfsd --ctl PATH COMMAND [ARG...]");
+    return dmfs::admin::run_ctl(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+  }
+  dmfs::ServerOptions opt;
+  if (auto rc = parse_args(argc, argv, opt)) return *rc;
+  return serve(opt);
 }

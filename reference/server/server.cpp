@@ -26,13 +26,6 @@ namespace {
 constexpr size_t kInChunk = 64 * 1024;
 constexpr size_t kOutHigh = 8u << 20;  // stop reading a client whose replies pile up
 constexpr size_t kOutLow = 2u << 20;
-constexpr size_t kMaxOpensPerSession = 65536;
-constexpr uint64_t kListenKey = ~uint64_t(0);
-constexpr uint64_t kStopKey = ~uint64_t(0) - 1;
-constexpr uint64_t kAdminListenKey = ~uint64_t(0) - 2;
-// Epoll keys of admin connections: the fd with this bit (client sessions use
-// the bare fd, and fds never reach it).
-constexpr uint64_t kAdminTag = uint64_t(1) << 40;
 
 void random_bytes(void* p, size_t n) {
   auto* b = static_cast<uint8_t*>(p);
@@ -418,13 +411,7 @@ void Server::release_session_state(Session& s) {
   s.released = true;
   if (!s.id) return;
   clients_.erase(s.id);
-  for (auto& [h, o] : s.opens) {
-    auto& c = open_counts_[o.file];
-    if (o.flags & DMFS_OPEN_EXEC) --c.exec;
-    if (o.flags & (DMFS_OPEN_WRITE | DMFS_OPEN_TRUNC)) --c.write;
-    if (!c.exec && !c.write) open_counts_.erase(o.file);
-    store_->unpin(o.file);
-  }
+  for (auto& [h, o] : s.opens) forget_open(o);
   s.opens.clear();
   s.lock_handles.clear();
   s.pending_enqueues.clear();
@@ -436,17 +423,6 @@ void Server::release_session_state(Session& s) {
   std::vector<lk::PGrant> g;
   plocks_.drop_client(s.id, g);
   apply_plock(g);
-}
-
-void Server::apply_plock(std::vector<lk::PGrant>& g) {
-  for (auto& x : g) {
-    Session* c = by_client(x.client);
-    if (!c) continue;
-    c->pending_plocks.erase(x.token);
-    log::debug("application lock of client {} (request {}) set after waiting", x.client, x.token);
-    send(*c, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, x.token, 0));
-  }
-  g.clear();
 }
 
 void Server::reap() {
@@ -468,67 +444,6 @@ void Server::reap() {
 Server::Session* Server::by_client(uint64_t client) {
   auto it = clients_.find(client);
   return it == clients_.end() ? nullptr : it->second;
-}
-
-uint32_t Server::attr_flags(uint64_t file) const {
-  auto it = open_counts_.find(file);
-  if (it == open_counts_.end()) return 0;
-  return (it->second.exec ? DMFS_AF_EXEC_BUSY : 0) | (it->second.write ? DMFS_AF_WRITE_OPEN : 0);
-}
-
-int Server::get_attr(uint64_t file, dmfs_attr& a) {
-  int rc = store_->getattr(file, a);
-  if (rc == 0) a.flags = attr_flags(file);
-  return rc;
-}
-
-void Server::apply(lk::Actions& a) {
-  // Grants first: a revoke in this batch may target a lock granted in it.
-  for (auto& g : a.grants) {
-    Session* c = by_client(g.client);
-    if (!c) continue;
-    c->pending_enqueues.erase(g.token);
-    c->lock_handles.insert(g.handle);
-    dmfs_lock_enqueue_rep rep{};
-    rep.lock_handle = g.handle;
-    rep.start = g.start;
-    rep.end = g.end;
-    rep.mode = uint32_t(g.mode);
-    rep.flags = g.expanded ? DMFS_LGF_EXPANDED : 0;
-    auto st = stale_attr_.find(g.file);
-    if (opt_.faults.stale_grant_attr && st != stale_attr_.end()) {
-      rep.attr = st->second;
-      stale_attr_.erase(st);
-    } else if (get_attr(g.file, rep.attr) != 0) {
-      rep.attr = dmfs_attr{};
-      rep.attr.file_id = g.file;
-    }
-    log::debug("grant {} [{:#x},{:#x}) of file {} to client {} (lock {:#x}{}), size {} dv {:#x}",
-               lk::mode_name(g.mode), g.start, g.end, g.file, g.client, g.handle,
-               g.expanded ? ", expanded" : "", rep.attr.size, rep.attr.data_version);
-    send(*c, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, g.token, 0, {bytes_of(rep)}));
-  }
-  for (auto& r : a.revokes) {
-    Session* c = by_client(r.client);
-    if (!c) continue;
-    dmfs_revoke_cb cb{};
-    cb.lock_handle = r.handle;
-    cb.file_id = r.file;
-    cb.start = r.start;
-    cb.end = r.end;
-    cb.conflict_start = r.conflict_start;
-    cb.conflict_end = r.conflict_end;
-    cb.mode = uint32_t(r.mode);
-    cb.conflict_mode = uint32_t(r.conflict_mode);
-    cb.flags = opt_.faults.no_writeback ? DMFS_RVF_DISCARD : 0;
-    uint64_t id = c->next_cb++;
-    c->callbacks[id] = r.handle;
-    log::debug("revoke {} [{:#x},{:#x}) of file {} from client {} (lock {:#x}) for {} [{:#x},{:#x})",
-               lk::mode_name(r.mode), r.start, r.end, r.file, r.client, r.handle,
-               lk::mode_name(r.conflict_mode), r.conflict_start, r.conflict_end);
-    send(*c, make_message(DMFS_OP_REVOKE, DMFS_HF_CALLBACK, id, 0, {bytes_of(cb)}));
-  }
-  a.clear();
 }
 
 void Server::check_evictions() {
@@ -576,153 +491,6 @@ void Server::evict(uint64_t client, EvictCause cause) {
   doom(*s, "evicted");
 }
 
-// ---- the admin socket (docs/dmfsd.md, "Admin socket") ----
-
-void Server::admin_accept() {
-  for (;;) {
-    admin::Fd fd(accept4(admin_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd) {
-      if (errno != EAGAIN && errno != EINTR) log::warn("admin accept: {}", strerror(errno));
-      return;
-    }
-    if (admin_conns_.size() >= admin::kMaxConnections) {
-      // Best effort: the operator learns why; never waits for a slow reader.
-      static constexpr char msg[] = "error: too many admin connections\n";
-      ssize_t w = ::send(fd.get(), msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      (void)w;
-      log::warn("admin socket: refusing a connection: {} open already", admin_conns_.size());
-      continue;
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kAdminTag | uint64_t(fd.get());
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
-      log::warn("admin socket: epoll_ctl: {}", strerror(errno));
-      continue;
-    }
-    auto c = std::make_unique<AdminConn>();
-    int key = fd.get();
-    c->fd = std::move(fd);
-    admin_conns_[key] = std::move(c);
-    log::debug("admin connection opened");
-  }
-}
-
-// One recv per wake-up (a fast sender cannot hold the loop), then run the
-// complete lines while the replies are not piling up, and send.
-void Server::admin_event(int fd, uint32_t events) {
-  auto it = admin_conns_.find(fd);
-  if (it == admin_conns_.end()) return;
-  AdminConn& c = *it->second;
-  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.eof && c.out.size() < admin::kMaxPendingOut) {
-    char buf[4096];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0)
-      c.in.append(buf, size_t(n));
-    else if (n == 0)
-      c.eof = true;
-    else if (errno != EAGAIN && errno != EINTR)
-      c.dead = true;
-  }
-  // Send first: lines held back while the replies piled up run as soon as
-  // they drain (no EPOLLIN would come for lines already received).
-  admin_flush(c);
-  while (!c.dead) {
-    size_t in_before = c.in.size();
-    bool closing_before = c.closing;
-    admin_run_lines(c);
-    if (c.in.size() == in_before && c.closing == closing_before) break;
-    admin_flush(c);
-  }
-  if (c.dead || (c.closing && c.out.empty())) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    admin_conns_.erase(it);
-    log::debug("admin connection closed");
-    return;
-  }
-  const bool want_in = !c.eof && !c.closing && c.out.size() < admin::kMaxPendingOut;
-  epoll_event ev{};
-  ev.events = (want_in ? uint32_t(EPOLLIN) : 0u) | (c.out.empty() ? 0u : uint32_t(EPOLLOUT));
-  ev.data.u64 = kAdminTag | uint64_t(fd);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-}
-
-void Server::admin_run_lines(AdminConn& c) {
-  auto too_long = [&] {
-    c.out += fmt::format("error: line longer than {} bytes: closing\n", admin::kMaxLine);
-    c.in.clear();
-    c.closing = true;
-  };
-  while (!c.closing && c.out.size() < admin::kMaxPendingOut) {
-    size_t nl = c.in.find('\n');
-    if (nl == std::string::npos) {
-      if (c.in.size() > admin::kMaxLine) {
-        too_long();
-      } else if (c.eof) {
-        if (!c.in.empty()) c.out += admin_command(c.in);  // a last line without newline
-        c.in.clear();
-        c.closing = true;
-      }
-      return;
-    }
-    if (nl > admin::kMaxLine) {
-      too_long();
-      return;
-    }
-    std::string line = c.in.substr(0, nl);
-    c.in.erase(0, nl + 1);
-    c.out += admin_command(line);
-  }
-}
-
-void Server::admin_flush(AdminConn& c) {
-  while (!c.out.empty()) {
-    ssize_t w = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) c.dead = true;  // the operator went away: nobody to answer
-      return;
-    }
-    c.out.erase(0, size_t(w));
-  }
-}
-
-std::string Server::admin_command(std::string_view line) {
-  admin::Command cmd = admin::parse_line(line);
-  if (!cmd.error.empty()) return "error: " + cmd.error + "\n";
-  const auto& w = cmd.words;
-  if (w[0] == "help") return w.size() == 1 ? std::string(admin::help_text()) + "ok\n" : "error: usage: help\n";
-  if (w[0] == "clients") return w.size() == 1 ? admin_clients() : "error: usage: clients\n";
-  if (w[0] == "evict") return w.size() == 2 ? admin_evict(w[1]) : "error: usage: evict ID\n";
-  return "error: unknown command '" + w[0] + "' (try help)\n";
-}
-
-std::string Server::admin_clients() {
-  std::vector<Session*> live;
-  for (auto& [id, s] : clients_)
-    if (!s->doomed) live.push_back(s);
-  std::sort(live.begin(), live.end(), [](Session* a, Session* b) { return a->id < b->id; });
-  std::string out;
-  for (Session* s : live) {
-    std::erase_if(s->lock_handles, [&](uint64_t h) { return !locks_.is_granted(h); });
-    out += fmt::format("client {} peer {} locks {} registrations {} name {}\n", s->id, s->peer,
-                       s->lock_handles.size(), s->opens.size(), s->name);
-  }
-  out += fmt::format("ok {} clients\n", live.size());
-  return out;
-}
-
-std::string Server::admin_evict(const std::string& arg) {
-  auto id = admin::parse_id(arg);
-  if (!id) return "error: usage: evict ID (a decimal client id, see clients)\n";
-  Session* s = by_client(*id);
-  if (!s || s->doomed) return fmt::format("error: no client {}\n", *id);
-  // Not subject to --fault no-evict: that switch disables the automatic
-  // revoke-timeout eviction, not the operator.
-  evict(*id, EvictCause::operator_request);
-  return fmt::format("ok evicted {}\n", *id);
-}
-
 void Server::handle(Session& s, const dmfs_hdr& h, Bytes body) {
   ClientMsg m;
   int rc = decode_client(h, body, m);
@@ -757,397 +525,112 @@ void Server::handle(Session& s, const dmfs_hdr& h, Bytes body) {
   dispatch(s, m);
 }
 
+// Routes a decoded message to its handler (handle() has checked that the
+// session's state allows it).
 void Server::dispatch(Session& s, const ClientMsg& m) {
   const dmfs_hdr& h = m.hdr;
-  const auto now = lk::Clock::now();
-  if (h.flags == (DMFS_HF_REPLY | DMFS_HF_CALLBACK)) {
-    const auto& ans = std::get<CallbackAnswer>(m.body);
-    if (h.req_id == 0 || h.req_id >= s.next_cb) {
-      log::warn("client {} ({}): answer to callback {} never sent: closing", s.id, s.peer, h.req_id);
-      doom(s, "protocol violation");
-      return;
-    }
-    auto it = s.callbacks.find(h.req_id);
-    if (it != s.callbacks.end()) {
-      log::debug("client {} acked revoke of lock {:#x} (status {})", s.id, it->second, ans.status);
-      s.callbacks.erase(it);
-    }
+  if (h.flags == (DMFS_HF_REPLY | DMFS_HF_CALLBACK)) return on_callback_answer(s, h, std::get<CallbackAnswer>(m.body));
+  switch (h.opcode) {
+    case DMFS_OP_HELLO: return op_hello(s, h, std::get<Hello>(m.body));
+    case DMFS_OP_AUTH: return op_auth(s, h, std::get<Auth>(m.body));
+    case DMFS_OP_PING: return reply(s, h, 0);
+    case DMFS_OP_BYE: return op_bye(s, h);
+    case DMFS_OP_STATFS: return op_statfs(s, h);
+    case DMFS_OP_LOOKUP: return op_lookup(s, h, std::get<NameOp>(m.body));
+    case DMFS_OP_GETATTR: return op_getattr(s, h, std::get<Getattr>(m.body));
+    case DMFS_OP_SETATTR: return op_setattr(s, h, std::get<Setattr>(m.body));
+    case DMFS_OP_CREATE:
+    case DMFS_OP_MKDIR: return op_create(s, h, std::get<Create>(m.body));
+    case DMFS_OP_UNLINK:
+    case DMFS_OP_RMDIR: return op_unlink(s, h, std::get<NameOp>(m.body));
+    case DMFS_OP_RENAME: return op_rename(s, h, std::get<Rename>(m.body));
+    case DMFS_OP_READDIR: return op_readdir(s, h, std::get<Readdir>(m.body));
+    case DMFS_OP_OPEN: return op_open(s, h, std::get<Open>(m.body));
+    case DMFS_OP_CLOSE: return op_close(s, h, std::get<Close>(m.body));
+    case DMFS_OP_READ: return op_read(s, h, std::get<Read>(m.body));
+    case DMFS_OP_WRITE: return op_write(s, h, std::get<Write>(m.body));
+    case DMFS_OP_FSYNC: return op_fsync(s, h, std::get<Fsync>(m.body));
+    case DMFS_OP_LOCK_ENQUEUE: return op_lock_enqueue(s, h, std::get<Enqueue>(m.body));
+    case DMFS_OP_LOCK_CANCEL: return op_lock_cancel(s, h, std::get<Cancel>(m.body));
+    case DMFS_OP_PLOCK: return op_plock(s, h, std::get<Plock>(m.body));
+    default: return reply(s, h, -EOPNOTSUPP);
+  }
+}
+
+void Server::op_hello(Session& s, const dmfs_hdr& h, const Hello& m) {
+  if (s.state != State::hello) {
+    reply(s, h, -EPROTO);
+    doom(s, "second HELLO");
     return;
   }
-  switch (h.opcode) {
-    case DMFS_OP_HELLO: {
-      if (s.state != State::hello) {
-        reply(s, h, -EPROTO);
-        doom(s, "second HELLO");
-        return;
-      }
-      const auto& r = std::get<Hello>(m.body).r;
-      dmfs_hello_rep rep{};
-      rep.magic = DMFS_MAGIC;
-      rep.version_min = DMFS_PROTO_VERSION_MIN;
-      rep.version_max = DMFS_PROTO_VERSION;
-      if (r.magic != DMFS_MAGIC) {
-        reply(s, h, -EPROTO, {bytes_of(rep)});
-        doom(s, "bad magic");
-        return;
-      }
-      uint16_t lo = std::max<uint16_t>(r.version_min, DMFS_PROTO_VERSION_MIN);
-      uint16_t hi = std::min<uint16_t>(r.version_max, DMFS_PROTO_VERSION);
-      if (lo > hi) {
-        log::warn("connection {}: no common protocol version (client {}..{})", s.peer, r.version_min, r.version_max);
-        reply(s, h, -EPROTONOSUPPORT, {bytes_of(rep)});
-        doom(s, "protocol version");
-        return;
-      }
-      rep.version = hi;
-      rep.flags = key_ ? DMFS_HELLO_AUTH_REQUIRED : 0;
-      rep.max_msg = DMFS_MAX_MSG;
-      rep.max_io = DMFS_MAX_IO;
-      rep.revoke_timeout_ms = uint32_t(opt_.revoke_timeout.count());
-      s.id = next_client_++;
-      rep.client_id = s.id;
-      rep.server_boot_id = boot_id_;
-      rep.root_id = store_->root_id();
-      std::memcpy(s.client_nonce, r.client_nonce, DMFS_NONCE_LEN);
-      random_bytes(s.server_nonce, DMFS_NONCE_LEN);
-      std::memcpy(rep.server_nonce, s.server_nonce, DMFS_NONCE_LEN);
-      s.name = printable(r.client_name, DMFS_CLIENT_NAME_LEN);
-      clients_[s.id] = &s;
-      s.state = key_ ? State::auth : State::ready;
-      log::info("client {} ({}) connected from {}{}{}", s.id, s.name, s.peer,
-                r.prev_client_id ? fmt::format(", previously client {}", r.prev_client_id) : "",
-                key_ ? ", awaiting auth" : "");
-      reply(s, h, 0, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_AUTH: {
-      if (s.state != State::auth) {
-        reply(s, h, -EPROTO);
-        doom(s, "unexpected AUTH");
-        return;
-      }
-      const auto& r = std::get<Auth>(m.body).r;
-      if (!proof_equal(r.client_proof, client_proof(*key_, s.client_nonce, s.server_nonce))) {
-        log::warn("client {} ({}): wrong shared secret: refused", s.id, s.peer);
-        reply(s, h, -EACCES);
-        doom(s, "authentication failed");
-        return;
-      }
-      dmfs_auth_rep rep{};
-      rep.server_proof = server_proof(*key_, s.client_nonce, s.server_nonce);
-      s.state = State::ready;
-      reply(s, h, 0, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_PING:
-      reply(s, h, 0);
-      return;
-    case DMFS_OP_BYE: {
-      release_session_state(s);
-      reply(s, h, 0);
-      s.state = State::closing;
-      update_events(s);
-      return;
-    }
-    case DMFS_OP_STATFS: {
-      dmfs_statfs_rep rep{};
-      int rc = store_->statfs(rep);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_LOOKUP: {
-      const auto& r = std::get<NameOp>(m.body);
-      dmfs_attr_rep rep{};
-      int rc = store_->lookup(r.r.parent_id, r.name, rep.attr);
-      if (!rc) rep.attr.flags = attr_flags(rep.attr.file_id);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_GETATTR: {
-      dmfs_attr_rep rep{};
-      int rc = get_attr(std::get<Getattr>(m.body).r.file_id, rep.attr);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_SETATTR: {
-      const auto& r = std::get<Setattr>(m.body).r;
-      if ((r.valid & DMFS_SA_SIZE) && !opt_.faults.no_etxtbsy && (attr_flags(r.file_id) & DMFS_AF_EXEC_BUSY)) {
-        log::info("client {}: truncate of file {} refused: ETXTBSY (running binary)", s.id, r.file_id);
-        reply(s, h, -ETXTBSY);
-        return;
-      }
-      dmfs_attr_rep rep{};
-      int rc = store_->setattr(r, rep.attr);
-      if (!rc) rep.attr.flags = attr_flags(r.file_id);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_CREATE:
-    case DMFS_OP_MKDIR: {
-      const auto& r = std::get<Create>(m.body);
-      dmfs_attr_rep rep{};
-      int rc = store_->create(r.r.parent_id, r.name, r.r.mode, r.r.uid, r.r.gid,
-                              r.r.flags & DMFS_CREATE_EXCL, h.opcode == DMFS_OP_MKDIR, rep.attr);
-      if (!rc) rep.attr.flags = attr_flags(rep.attr.file_id);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_UNLINK:
-    case DMFS_OP_RMDIR: {
-      const auto& r = std::get<NameOp>(m.body);
-      reply(s, h, store_->unlink(r.r.parent_id, r.name, h.opcode == DMFS_OP_RMDIR));
-      return;
-    }
-    case DMFS_OP_RENAME: {
-      const auto& r = std::get<Rename>(m.body);
-      reply(s, h, store_->rename(r.r.old_parent_id, r.old_name, r.r.new_parent_id, r.new_name,
-                                 r.r.flags & DMFS_RENAME_NOREPLACE));
-      return;
-    }
-    case DMFS_OP_READDIR: {
-      const auto& r = std::get<Readdir>(m.body).r;
-      const size_t limit = DMFS_MAX_MSG - kHdrSize - sizeof(dmfs_readdir_rep);
-      size_t max_bytes = std::min<size_t>(r.max_bytes, limit);
-      std::vector<DirEntry> ents;
-      uint64_t first = 0;
-      bool eof = false;
-      int rc = store_->readdir(r.dir_id, r.cookie, max_bytes, ents, first, eof);
-      if (rc) {
-        reply(s, h, rc);
-        return;
-      }
-      std::vector<uint8_t> recs;
-      for (size_t i = 0; i < ents.size(); ++i) {
-        dmfs_dirent d{};
-        d.file_id = ents[i].id;
-        d.next_cookie = first + i;
-        d.type = ents[i].type;
-        d.namelen = uint16_t(ents[i].name.size());
-        size_t at = recs.size();
-        recs.resize(at + DMFS_DIRENT_RECLEN(ents[i].name.size()), 0);
-        std::memcpy(recs.data() + at, &d, sizeof d);
-        std::memcpy(recs.data() + at + sizeof d, ents[i].name.data(), ents[i].name.size());
-      }
-      dmfs_readdir_rep rep{};
-      rep.count = uint32_t(ents.size());
-      rep.flags = eof ? DMFS_READDIR_EOF : 0;
-      reply(s, h, 0, {bytes_of(rep), Bytes(recs.data(), recs.size())});
-      return;
-    }
-    case DMFS_OP_OPEN: {
-      const auto& r = std::get<Open>(m.body).r;
-      dmfs_open_rep rep{};
-      int rc = get_attr(r.file_id, rep.attr);
-      if (rc) {
-        reply(s, h, rc);
-        return;
-      }
-      const bool is_dir = (rep.attr.mode & S_IFMT) == S_IFDIR;
-      const bool wr = r.flags & (DMFS_OPEN_WRITE | DMFS_OPEN_TRUNC);
-      const bool ex = r.flags & DMFS_OPEN_EXEC;
-      if (is_dir && (wr || ex)) {
-        reply(s, h, wr ? -EISDIR : -EACCES);
-        return;
-      }
-      if (!opt_.faults.no_etxtbsy) {
-        auto c = open_counts_.find(r.file_id);
-        if (c != open_counts_.end() && ((ex && c->second.write) || (wr && c->second.exec))) {
-          log::info("client {}: {} open of file {} refused: ETXTBSY", s.id, ex ? "exec" : "write", r.file_id);
-          reply(s, h, -ETXTBSY);
-          return;
-        }
-      }
-      if (s.opens.size() >= kMaxOpensPerSession) {
-        reply(s, h, -EMFILE);
-        return;
-      }
-      if ((r.flags & DMFS_OPEN_TRUNC) && (rc = store_->truncate(r.file_id, 0))) {
-        reply(s, h, rc);
-        return;
-      }
-      rep.open_handle = next_open_++;
-      s.opens[rep.open_handle] = OpenRec{r.file_id, r.flags};
-      auto& c = open_counts_[r.file_id];
-      if (ex) ++c.exec;
-      if (wr) ++c.write;
-      if (!is_dir) store_->pin(r.file_id);
-      get_attr(r.file_id, rep.attr);
-      log::debug("client {} opened file {} flags {:#x} (handle {})", s.id, r.file_id, r.flags, rep.open_handle);
-      reply(s, h, 0, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_CLOSE: {
-      auto it = s.opens.find(std::get<Close>(m.body).r.open_handle);
-      if (it == s.opens.end()) {
-        reply(s, h, -EBADF);
-        return;
-      }
-      auto& c = open_counts_[it->second.file];
-      if (it->second.flags & DMFS_OPEN_EXEC) --c.exec;
-      if (it->second.flags & (DMFS_OPEN_WRITE | DMFS_OPEN_TRUNC)) --c.write;
-      if (!c.exec && !c.write) open_counts_.erase(it->second.file);
-      store_->unpin(it->second.file);
-      s.opens.erase(it);
-      reply(s, h, 0);
-      return;
-    }
-    case DMFS_OP_READ: {
-      const auto& r = std::get<Read>(m.body).r;
-      dmfs_read_rep rep{};
-      uint32_t count = 0;
-      int rc = store_->read(r.file_id, r.offset, r.length, io_buf_.data(), count, rep.size, rep.data_version);
-      rep.count = count;
-      reply(s, h, rc, {bytes_of(rep), Bytes(io_buf_.data(), rc ? 0 : count)});
-      return;
-    }
-    case DMFS_OP_WRITE: {
-      const auto& w = std::get<Write>(m.body);
-      dmfs_write_rep rep{};
-      if (opt_.faults.no_writeback && locks_.revoking(s.id, w.r.file_id)) {
-        // Fault: write-back of a revoked lock is acknowledged and dropped
-        // (effective even with a client that ignores DMFS_RVF_DISCARD).
-        dmfs_attr a{};
-        int rc = get_attr(w.r.file_id, a);
-        rep.size = a.size;
-        rep.data_version = a.data_version;
-        log::debug("fault no-writeback: dropped {} bytes at {:#x} of file {} from client {}",
-                   w.r.length, w.r.offset, w.r.file_id, s.id);
-        reply(s, h, rc, {bytes_of(rep)});
-        return;
-      }
-      int rc = store_->write(w.r.file_id, w.r.offset, w.data.data(), w.r.length,
-                             w.r.flags & DMFS_WRITE_SYNC, rep.size, rep.data_version);
-      locks_.prolong(s.id, w.r.file_id, now);
-      reply(s, h, rc, {bytes_of(rep)});
-      return;
-    }
-    case DMFS_OP_FSYNC: {
-      const auto& r = std::get<Fsync>(m.body).r;
-      int rc = store_->fsync(r.file_id, r.flags & DMFS_FSYNC_DATASYNC);
-      locks_.prolong(s.id, r.file_id, now);
-      reply(s, h, rc);
-      return;
-    }
-    case DMFS_OP_LOCK_ENQUEUE: {
-      const auto& r = std::get<Enqueue>(m.body).r;
-      if (s.pending_enqueues.count(h.req_id)) {
-        reply(s, h, -EBADMSG);
-        return;
-      }
-      dmfs_attr attr{};
-      int rc = get_attr(r.file_id, attr);
-      if (rc) {
-        reply(s, h, rc);
-        return;
-      }
-      if ((attr.mode & S_IFMT) != S_IFREG) {
-        reply(s, h, (attr.mode & S_IFMT) == S_IFDIR ? -EISDIR : -EINVAL);
-        return;
-      }
-      lk::Actions a;
-      auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags,
-                              h.req_id, now, a);
-      switch (o) {
-        case lk::LockManager::Outcome::granted:
-          break;
-        case lk::LockManager::Outcome::queued:
-          s.pending_enqueues.insert(h.req_id);
-          if (opt_.faults.stale_grant_attr && !stale_attr_.count(r.file_id)) stale_attr_[r.file_id] = attr;
-          log::debug("client {} waits for {} [{:#x},{:#x}) of file {}", s.id,
-                     lk::mode_name(lk::Mode(r.mode)), r.start, r.end, r.file_id);
-          break;
-        case lk::LockManager::Outcome::would_block:
-          reply(s, h, -EAGAIN);
-          break;
-        case lk::LockManager::Outcome::too_many:
-          reply(s, h, -EBUSY);
-          break;
-      }
-      apply(a);
-      return;
-    }
-    case DMFS_OP_LOCK_CANCEL: {
-      const auto& r = std::get<Cancel>(m.body).r;
-      lk::Actions a;
-      if (r.flags & DMFS_LCF_BY_REQID) {
-        int rc = locks_.withdraw(s.id, r.lock_handle, now, a);
-        if (rc == 0) {
-          s.pending_enqueues.erase(r.lock_handle);
-          send(s, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, r.lock_handle, -ECANCELED));
-        } else {
-          std::vector<lk::PGrant> g;
-          rc = plocks_.withdraw(s.id, r.lock_handle, g);
-          if (rc == 0) {
-            s.pending_plocks.erase(r.lock_handle);
-            send(s, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, r.lock_handle, -ECANCELED));
-          }
-          apply_plock(g);
-        }
-        reply(s, h, rc);
-      } else {
-        int rc = locks_.cancel(s.id, r.lock_handle, now, a);
-        if (rc == 0) {
-          log::debug("client {} cancelled lock {:#x}", s.id, r.lock_handle);
-          s.lock_handles.erase(r.lock_handle);
-          for (auto it = s.callbacks.begin(); it != s.callbacks.end();)
-            it = it->second == r.lock_handle ? s.callbacks.erase(it) : std::next(it);
-        }
-        reply(s, h, rc);
-      }
-      apply(a);
-      return;
-    }
-    case DMFS_OP_PLOCK: {
-      const auto& r = std::get<Plock>(m.body).r;
-      dmfs_attr attr{};
-      int rc = get_attr(r.file_id, attr);
-      if (rc) {
-        reply(s, h, rc);
-        return;
-      }
-      const bool fl = r.flags & DMFS_PLKF_FLOCK;
-      const auto type = lk::PType(r.type);
-      if (r.flags & DMFS_PLKF_TEST) {
-        lk::PLockInfo c = plocks_.test(s.id, r.owner, r.file_id, fl, r.start, r.end, type);
-        dmfs_plock_rep rep{};
-        rep.type = uint32_t(c.type);
-        if (c.type != lk::PType::UN) {
-          rep.start = c.start;
-          rep.end = c.end;
-          rep.owner = c.owner;
-          rep.pid = c.pid;
-        }
-        reply(s, h, 0, {bytes_of(rep)});
-        return;
-      }
-      if (s.pending_plocks.count(h.req_id)) {
-        reply(s, h, -EBADMSG);
-        return;
-      }
-      std::vector<lk::PGrant> g;
-      auto res = plocks_.request(s.id, r.owner, r.file_id, fl, r.start, r.end, type, r.pid,
-                                 r.flags & DMFS_PLKF_WAIT, h.req_id, g);
-      switch (res) {
-        case lk::PLockManager::Result::set: reply(s, h, 0); break;
-        case lk::PLockManager::Result::queued:
-          s.pending_plocks.insert(h.req_id);
-          log::debug("client {} waits for an application lock on file {} [{:#x},{:#x})", s.id,
-                     r.file_id, r.start, r.end);
-          break;
-        case lk::PLockManager::Result::conflict: reply(s, h, -EAGAIN); break;
-        case lk::PLockManager::Result::deadlock:
-          log::info("client {}: application lock on file {} refused: EDEADLK", s.id, r.file_id);
-          reply(s, h, -EDEADLK);
-          break;
-        case lk::PLockManager::Result::too_many: reply(s, h, -ENOLCK); break;
-      }
-      apply_plock(g);
-      return;
-    }
-    default:
-      reply(s, h, -EOPNOTSUPP);
-      return;
+  const auto& r = m.r;
+  dmfs_hello_rep rep{};
+  rep.magic = DMFS_MAGIC;
+  rep.version_min = DMFS_PROTO_VERSION_MIN;
+  rep.version_max = DMFS_PROTO_VERSION;
+  if (r.magic != DMFS_MAGIC) {
+    reply(s, h, -EPROTO, {bytes_of(rep)});
+    doom(s, "bad magic");
+    return;
   }
+  uint16_t lo = std::max<uint16_t>(r.version_min, DMFS_PROTO_VERSION_MIN);
+  uint16_t hi = std::min<uint16_t>(r.version_max, DMFS_PROTO_VERSION);
+  if (lo > hi) {
+    log::warn("connection {}: no common protocol version (client {}..{})", s.peer, r.version_min, r.version_max);
+    reply(s, h, -EPROTONOSUPPORT, {bytes_of(rep)});
+    doom(s, "protocol version");
+    return;
+  }
+  rep.version = hi;
+  start_session(s, r, rep);
+  reply(s, h, 0, {bytes_of(rep)});
+}
+
+// A HELLO accepted: the session gets its client id and nonces, and the
+// rest of the reply is filled in.
+void Server::start_session(Session& s, const dmfs_hello_req& r, dmfs_hello_rep& rep) {
+  rep.flags = key_ ? DMFS_HELLO_AUTH_REQUIRED : 0;
+  rep.max_msg = DMFS_MAX_MSG;
+  rep.max_io = DMFS_MAX_IO;
+  rep.revoke_timeout_ms = uint32_t(opt_.revoke_timeout.count());
+  s.id = next_client_++;
+  rep.client_id = s.id;
+  rep.server_boot_id = boot_id_;
+  rep.root_id = store_->root_id();
+  std::memcpy(s.client_nonce, r.client_nonce, DMFS_NONCE_LEN);
+  random_bytes(s.server_nonce, DMFS_NONCE_LEN);
+  std::memcpy(rep.server_nonce, s.server_nonce, DMFS_NONCE_LEN);
+  s.name = printable(r.client_name, DMFS_CLIENT_NAME_LEN);
+  clients_[s.id] = &s;
+  s.state = key_ ? State::auth : State::ready;
+  log::info("client {} ({}) connected from {}{}{}", s.id, s.name, s.peer,
+            r.prev_client_id ? fmt::format(", previously client {}", r.prev_client_id) : "",
+            key_ ? ", awaiting auth" : "");
+}
+
+void Server::op_auth(Session& s, const dmfs_hdr& h, const Auth& m) {
+  if (s.state != State::auth) {
+    reply(s, h, -EPROTO);
+    doom(s, "unexpected AUTH");
+    return;
+  }
+  if (!proof_equal(m.r.client_proof, client_proof(*key_, s.client_nonce, s.server_nonce))) {
+    log::warn("client {} ({}): wrong shared secret: refused", s.id, s.peer);
+    reply(s, h, -EACCES);
+    doom(s, "authentication failed");
+    return;
+  }
+  dmfs_auth_rep rep{};
+  rep.server_proof = server_proof(*key_, s.client_nonce, s.server_nonce);
+  s.state = State::ready;
+  reply(s, h, 0, {bytes_of(rep)});
+}
+
+void Server::op_bye(Session& s, const dmfs_hdr& h) {
+  release_session_state(s);
+  reply(s, h, 0);
+  s.state = State::closing;
+  update_events(s);
 }
 
 }  // namespace dmfs

@@ -120,12 +120,50 @@ class Server {
   };
   enum class EvictCause { revoke_timeout, operator_request };
 
+  // Epoll keys: the listening sockets and the stop eventfd have their own;
+  // a client session's key is its bare fd, an admin connection's its fd with
+  // kAdminTag set (fds never reach that bit).
+  static constexpr uint64_t kListenKey = ~uint64_t(0);
+  static constexpr uint64_t kStopKey = ~uint64_t(0) - 1;
+  static constexpr uint64_t kAdminListenKey = ~uint64_t(0) - 2;
+  static constexpr uint64_t kAdminTag = uint64_t(1) << 40;
+
+  // The loop and the sessions (server.cpp).
   void accept_all();
   void on_readable(Session& s);
   void on_writable(Session& s);
   void process_input(Session& s);
   void handle(Session& s, const dmfs_hdr& h, wire::Bytes body);
   void dispatch(Session& s, const wire::ClientMsg& m);
+
+  // One handler per request opcode, each answering with reply(): the
+  // handshake in server.cpp, files in server_files.cpp, locks in
+  // server_locks.cpp. CREATE/MKDIR and UNLINK/RMDIR share one.
+  void op_hello(Session& s, const dmfs_hdr& h, const wire::Hello& m);
+  void op_auth(Session& s, const dmfs_hdr& h, const wire::Auth& m);
+  void op_bye(Session& s, const dmfs_hdr& h);
+  void op_statfs(Session& s, const dmfs_hdr& h);
+  void op_lookup(Session& s, const dmfs_hdr& h, const wire::NameOp& m);
+  void op_getattr(Session& s, const dmfs_hdr& h, const wire::Getattr& m);
+  void op_setattr(Session& s, const dmfs_hdr& h, const wire::Setattr& m);
+  void op_create(Session& s, const dmfs_hdr& h, const wire::Create& m);
+  void op_unlink(Session& s, const dmfs_hdr& h, const wire::NameOp& m);
+  void op_rename(Session& s, const dmfs_hdr& h, const wire::Rename& m);
+  void op_readdir(Session& s, const dmfs_hdr& h, const wire::Readdir& m);
+  void op_open(Session& s, const dmfs_hdr& h, const wire::Open& m);
+  void op_close(Session& s, const dmfs_hdr& h, const wire::Close& m);
+  void op_read(Session& s, const dmfs_hdr& h, const wire::Read& m);
+  void op_write(Session& s, const dmfs_hdr& h, const wire::Write& m);
+  void op_fsync(Session& s, const dmfs_hdr& h, const wire::Fsync& m);
+  void op_lock_enqueue(Session& s, const dmfs_hdr& h, const wire::Enqueue& m);
+  void op_lock_cancel(Session& s, const dmfs_hdr& h, const wire::Cancel& m);
+  void op_plock(Session& s, const dmfs_hdr& h, const wire::Plock& m);
+  void on_callback_answer(Session& s, const dmfs_hdr& h, const wire::CallbackAnswer& m);
+  void start_session(Session& s, const dmfs_hello_req& r, dmfs_hello_rep& rep);
+  int withdraw_request(Session& s, uint64_t req_id, lk::TimePoint now, lk::Actions& a);
+  void plock_test(Session& s, const dmfs_hdr& h, const dmfs_plock_req& r);
+  void forget_open(const OpenRec& o);
+
   void send(Session& s, std::vector<uint8_t> msg);
   void reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<wire::Bytes> parts = {});
   void flush(Session& s);
@@ -134,10 +172,13 @@ class Server {
   void reap();
   void release_session_state(Session& s);
   void apply(lk::Actions& a);
+  void send_grant(const lk::Grant& g);
+  void send_revoke(const lk::Revoke& r);
   void apply_plock(std::vector<lk::PGrant>& g);
   void check_evictions();
   void check_handshakes();
   void evict(uint64_t client, EvictCause cause);
+  // The admin socket (server_admin.cpp).
   void admin_accept();
   void admin_event(int fd, uint32_t events);
   void admin_run_lines(AdminConn& c);
