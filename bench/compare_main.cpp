@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "compare.hpp"
+#include "dmmap/exit_status.hpp"
 #include "dmmap/options.hpp"
 
 namespace {
@@ -14,8 +15,8 @@ namespace {
 using namespace dmmap;
 using namespace dmmap::bench;
 
-constexpr int kRegression = 1;
-constexpr int kUsage = 2;
+constexpr int kRegression = exit_status::kFailed;
+constexpr int kUsage = exit_status::kUsage;
 
 Json read_json(const std::string& path) {
   std::ifstream in(path);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "merge.hpp"
 
 namespace dmmap::bench {
 namespace {
@@ -19,7 +20,7 @@ std::string iterate(benchmark::State& state, RunContext& ctx, Kernel& kernel) {
       }
     }
     // The error flag travels with the time: 1e30 s means "a rank failed".
-    const double agreed = max_of(ctx.world(), error.empty() ? static_cast<double>(ns) * 1e-9 : 1e30, ctx.deadline());
+    const double agreed = ctx.world().max(error.empty() ? static_cast<double>(ns) * 1e-9 : 1e30, "agreement on the iteration time");
     if (agreed >= 1e30) {
       try {
         ctx.agree(error);
@@ -34,10 +35,10 @@ std::string iterate(benchmark::State& state, RunContext& ctx, Kernel& kernel) {
 }
 
 void set_counters(benchmark::State& state, RunContext& ctx, Kernel& kernel, RunLog& log, unsigned run_id) {
-  const auto all = merged(ctx.world(), kernel.latency, ctx.deadline());
-  const auto ops = static_cast<double>(sum_of(ctx.world(), kernel.ops, ctx.deadline()));
-  const auto minor = static_cast<double>(sum_of(ctx.world(), kernel.faults.minor, ctx.deadline()));
-  const auto major = static_cast<double>(sum_of(ctx.world(), kernel.faults.major, ctx.deadline()));
+  const auto all = merged(ctx.world(), kernel.latency);
+  const auto ops = static_cast<double>(ctx.world().sum(kernel.ops, "sum of operations"));
+  const auto minor = static_cast<double>(ctx.world().sum(kernel.faults.minor, "sum of minor faults"));
+  const auto major = static_cast<double>(ctx.world().sum(kernel.faults.major, "sum of major faults"));
   auto& c = state.counters;
   c["p50_ns"] = all.percentile(0.50);
   c["p90_ns"] = all.percentile(0.90);
@@ -53,7 +54,7 @@ void set_counters(benchmark::State& state, RunContext& ctx, Kernel& kernel, RunL
   }
   // Per fault: the time of all timed operations over the faults they took.
   if (minor + major > 0) c["ns_per_fault"] = all.sum() / (minor + major);
-  const auto bytes = static_cast<double>(sum_of(ctx.world(), kernel.bytes, ctx.deadline()));
+  const auto bytes = static_cast<double>(ctx.world().sum(kernel.bytes, "sum of bytes"));
   if (bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   c["run_id"] = run_id;
   kernel.add_counters(ctx, state);

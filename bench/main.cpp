@@ -10,8 +10,10 @@
 #include "bench_options.hpp"
 #include "binding.hpp"
 #include "dmmap/environment.hpp"
+#include "dmmap/exit_status.hpp"
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/sync.hpp"
+#include "guard.hpp"
 #include "html_report.hpp"
 #include "registry.hpp"
 #include "report_json.hpp"
@@ -22,9 +24,8 @@ namespace {
 using namespace dmmap;
 using namespace dmmap::bench;
 
-constexpr int kUsage = 2;
-constexpr int kHang = 3;
-constexpr int kFailure = 1;
+using exit_status::kUsage;
+constexpr int kFailure = exit_status::kFailed;
 
 constexpr const char* kBenchmarkFlags =
     "\nGoogle Benchmark flags (passed through; note the = form):\n"
@@ -176,13 +177,5 @@ int main(int argc, char** argv) {
     if (session.is_root()) fmt::print(stderr, "dmmap-bench: {}\n", e.what());
     return kUsage;
   }
-  try {
-    return run(session, line, argc, argv);
-  } catch (const HangError& e) {
-    fmt::print(stderr, "dmmap-bench: HANG: {}\n", e.what());
-    session.abort(kHang);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "dmmap-bench: rank {}: {}\n", session.rank(), e.what());
-    session.abort(kFailure);
-  }
+  return run_or_abort(session, [&] { return run(session, line, argc, argv); });
 }

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "dmmap/sync.hpp"
-
 namespace dmmap::bench {
 
 namespace {
@@ -21,7 +19,10 @@ RunContext::RunContext(const Shared& s, int ranks, unsigned run_id)
       active_ranks(ranks),
       active(s.rank < ranks),
       active_comm_(split_active(s.world, s.rank < ranks, s.rank)),
-      run_id_(run_id) {}
+      world_(s.world, s.settings.timeout),
+      run_id_(run_id) {
+  if (active) active_.emplace(active_comm_.get(), s.settings.timeout);
+}
 
 Deadline RunContext::deadline() const { return std::chrono::steady_clock::now() + shared.settings.timeout; }
 
@@ -42,30 +43,18 @@ void RunContext::step(const std::function<void()>& work) {
 }
 
 void RunContext::agree(const std::string& local_error) {
-  const bool failed = max_of(world(), local_error.empty() ? 0.0 : 1.0, deadline()) > 0;
+  const bool failed = world_.max(local_error.empty() ? 0.0 : 1.0, "agreement on a step") > 0;
   if (!failed) return;
   // Rare path: collect every rank's reason so the report names them all.
-  int length = static_cast<int>(local_error.size());
-  std::vector<int> lengths(static_cast<std::size_t>(shared.size));
-  MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, world());
-  std::vector<int> offsets(lengths.size());
-  int total = 0;
-  for (std::size_t r = 0; r < lengths.size(); ++r) {
-    offsets[r] = total;
-    total += lengths[r];
-  }
-  std::string all(static_cast<std::size_t>(total), '\0');
-  MPI_Allgatherv(local_error.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, world());
+  const auto reasons = world_.allgather(local_error, "gather of the ranks' errors");
   std::string message;
-  for (std::size_t r = 0; r < lengths.size(); ++r)
-    if (lengths[r] > 0)
-      message += fmt::format("{}rank {}: {}", message.empty() ? "" : "; ", r,
-                             all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+  for (std::size_t r = 0; r < reasons.size(); ++r)
+    if (!reasons[r].empty()) message += fmt::format("{}rank {}: {}", message.empty() ? "" : "; ", r, reasons[r]);
   throw RunFailed(message);
 }
 
-void RunContext::active_barrier() const {
-  if (active) barrier(active_comm(), deadline());
+void RunContext::active_barrier() {
+  if (active) active_->barrier("barrier of the active ranks");
 }
 
 }  // namespace dmmap::bench

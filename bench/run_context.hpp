@@ -3,10 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
-#include "collective.hpp"
+#include "dmmap/collective.hpp"
+#include "dmmap/mpi_session.hpp"
 #include "settings.hpp"
 
 namespace dmmap::bench {
@@ -27,8 +29,13 @@ class RunContext {
   const bool active;
   int rank() const { return shared.rank; }
   int peer(int offset) const { return (shared.rank + offset) % active_ranks; }
-  MPI_Comm world() const { return shared.world; }
+  // Collectives over every rank of the job, each wait bounded by --timeout.
+  Collectives& world() { return world_; }
+  // The active ranks: their communicator (for point-to-point messages) and
+  // its waits. Only on active ranks.
   MPI_Comm active_comm() const { return active_comm_.get(); }
+  Collectives& actives() { return active_.value(); }
+  // --timeout from now: for waits that are not on another rank (a child).
   Deadline deadline() const;
 
   // A file of this run in the scratch directory, as seen through this rank's view.
@@ -39,10 +46,12 @@ class RunContext {
   void step(const std::function<void()>& work);
   // The same agreement for an error already caught ("" = fine).
   void agree(const std::string& local_error);
-  void active_barrier() const;
+  void active_barrier();
 
  private:
-  Comm active_comm_;
+  OwnedComm active_comm_;
+  Collectives world_;
+  std::optional<Collectives> active_;
   unsigned run_id_;
 };
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "dmmap/probe/mapping.hpp"
 
@@ -18,9 +19,8 @@ class FaultMapping {
  public:
   FaultMapping(int fd, std::size_t pages, int prot, bool fault_around);
   // The address of file page i.
-  volatile unsigned char* page(std::size_t i) const {
-    return reinterpret_cast<volatile unsigned char*>(region_.data()) +
-           (fault_around_ ? i : pages_ - 1 - i) * page_size();
+  volatile std::uint8_t* page(std::size_t i) const {
+    return region_.data() + (fault_around_ ? i : pages_ - 1 - i) * page_size();
   }
 
  private:

@@ -56,9 +56,9 @@ class ReadFault : public Kernel {
   void add_counters(RunContext& ctx, benchmark::State& state) override {
     // Medians over iterations (and ranks) of the mean per load: robust to a
     // preempted iteration, and comparable between per-load and block timing.
-    if (auto m = median(gathered(ctx.world(), iteration_means_, ctx.deadline())))
+    if (auto m = median(ctx.world().allgather(iteration_means_, "gather of iteration means")))
       state.counters[shape_.batch ? "block_ns_per_op" : "iteration_mean_ns"] = *m;
-    if (auto m = median(gathered(ctx.world(), block_means_, ctx.deadline()))) state.counters["block_ns_per_op"] = *m;
+    if (auto m = median(ctx.world().allgather(block_means_, "gather of block means"))) state.counters["block_ns_per_op"] = *m;
   }
 
  private:

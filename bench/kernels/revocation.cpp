@@ -48,7 +48,7 @@ class Revocation : public Kernel {
   std::uint64_t iteration(RunContext& ctx) override {
     const auto begin = now_ns();
     const int me = ctx.rank();
-    auto* base = reinterpret_cast<volatile unsigned char*>(map_.data());
+    volatile std::uint8_t* base = map_.data();
     for (int owner = 0; owner < 2; ++owner) {
       const auto value = static_cast<unsigned char>(++round_);
       if (me == owner) {
@@ -80,7 +80,7 @@ class Revocation : public Kernel {
     } else {
       MPI_Irecv(&byte, 1, MPI_CHAR, peer, tag, ctx.active_comm(), &request);
     }
-    wait_for(request, ctx.deadline(), send ? "revocation token send" : "revocation token receive");
+    ctx.actives().wait_peer(request, peer, send ? "revocation token send" : "revocation token receive");
   }
 
   std::size_t dirty_;

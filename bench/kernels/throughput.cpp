@@ -67,10 +67,10 @@ class Throughput : public Kernel {
   }
 
   void add_counters(RunContext& ctx, benchmark::State& state) override {
-    const auto per_rank = static_cast<double>(sum_of(ctx.world(), bytes, ctx.deadline())) / ctx.active_ranks;
+    const auto per_rank = static_cast<double>(ctx.world().sum(bytes, "sum of bytes")) / ctx.active_ranks;
     state.counters["bytes_per_second_per_rank"] = benchmark::Counter(per_rank, benchmark::Counter::kIsRate);
     if (transfer_ == Transfer::readback)
-      state.counters["stale_reads"] = static_cast<double>(sum_of(ctx.world(), stale_, ctx.deadline()));
+      state.counters["stale_reads"] = static_cast<double>(ctx.world().sum(stale_, "sum of stale reads"));
   }
 
  private:

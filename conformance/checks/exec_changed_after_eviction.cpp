@@ -5,7 +5,7 @@
 // did not change must run on: only changed binaries are terminated.
 //
 // Eviction is done by the target hook (`HOOK evict DIR` on the runner's
-// node); without one the check SKIPs. The hook returns once the client is
+// node); without one (or with one that cannot evict) the check SKIPs. The hook returns once the client is
 // usable again, so the runner's next faults are served, not refused.
 //
 // PASS as exec.changed-binary (writer refused, runner terminated, or the old
@@ -18,19 +18,12 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr int kWriter = 0;
-constexpr int kRunnerRank = 1;
-
 void run(CheckContext& ctx) {
-  const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
-  if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
-  if (!ctx.have_hook()) GTEST_SKIP() << no_hook_reason("evict");
-  std::optional<BackgroundRunner> changed, same;
-  if (!start_runner(ctx, *v1, ctx.path("changed"), kRunnerRank, changed)) return;
-  if (!start_runner(ctx, *v1, ctx.path("same"), kRunnerRank, same)) return;
+  std::optional<ExecRunner> changed, same;
+  if (!start_runner(ctx, ctx.path("changed"), changed)) return;
+  if (!start_runner(ctx, ctx.path("same"), same)) return;
 
   const HookResult evicted = ctx.hook(kRunnerRank, "evict");
-  if (evicted.status == HookResult::Status::unsupported) GTEST_SKIP() << evicted.message;
   if (evicted.status == HookResult::Status::failed) {
     if (ctx.rank() == kRunnerRank) ADD_FAILURE() << evicted.message;
     return;
@@ -38,7 +31,7 @@ void run(CheckContext& ctx) {
   if (ctx.rank() == kRunnerRank && !evicted.message.empty()) ctx.note("hook: " + evicted.message);
 
   std::string write_error;
-  if (ctx.rank() == kWriter) write_error = overwrite_in_place(ctx.path("changed"), *v2);
+  if (ctx.rank() == kWriter) write_error = overwrite_in_place(ctx.path("changed"), runner_v2(ctx));
   write_error = ctx.allgather(write_error)[kWriter];
   if (ctx.rank() == kRunnerRank) {
     changed->go();
@@ -57,6 +50,9 @@ const CheckRegistration check({
     .id = "exec.changed-after-eviction",
     .summary = "a binary changed while its runner's client was evicted is never run as a mix (needs --hook)",
     .min_ranks = 2,
+    .hook_actions = {"evict"},
+    .helpers = {kRunnerV1, kRunnerV2},
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -17,19 +17,14 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr int kWriter = 0;
-constexpr int kRunnerRank = 1;
-
 void run(CheckContext& ctx) {
-  const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
-  if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
-  ASSERT_EQ(std::filesystem::file_size(*v1), std::filesystem::file_size(*v2)) << "runner versions differ in layout";
+  ASSERT_EQ(std::filesystem::file_size(runner_v1(ctx)), std::filesystem::file_size(runner_v2(ctx))) << "runner versions differ in layout";
   const auto binary = ctx.path("runner");
-  std::optional<BackgroundRunner> runner;
-  if (!start_runner(ctx, *v1, binary, kRunnerRank, runner)) return;
+  std::optional<ExecRunner> runner;
+  if (!start_runner(ctx, binary, runner)) return;
 
   std::string write_error;
-  if (ctx.rank() == kWriter) write_error = overwrite_in_place(binary, *v2);
+  if (ctx.rank() == kWriter) write_error = overwrite_in_place(binary, runner_v2(ctx));
   write_error = ctx.allgather(write_error)[kWriter];
   if (ctx.rank() == kRunnerRank) {
     runner->go();
@@ -43,6 +38,8 @@ const CheckRegistration check({
     .summary = "a binary overwritten in place by another client is never run as a mix of versions",
     .min_ranks = 2,
     .quick = true,
+    .helpers = {kRunnerV1, kRunnerV2},
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -15,18 +15,13 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr int kWriter = 0;
-constexpr int kRunnerRank = 1;
-
 void run(CheckContext& ctx) {
-  const auto v1 = find_helper("dmmap-conform-runner-v1"), v2 = find_helper("dmmap-conform-runner-v2");
-  if (!v1 || !v2) GTEST_SKIP() << "runner helpers not found next to the executable";
   const auto binary = ctx.path("runner");
-  std::optional<BackgroundRunner> runner;
-  if (!start_runner(ctx, *v1, binary, kRunnerRank, runner)) return;
+  std::optional<ExecRunner> runner;
+  if (!start_runner(ctx, binary, runner)) return;
 
   if (ctx.rank() == kWriter) {
-    copy_file_to(*v2, ctx.path("runner.new"), 0755);
+    copy_file_to(runner_v2(ctx), ctx.path("runner.new"), 0755);
     ASSERT_EQ(std::rename(ctx.path("runner.new").c_str(), binary.c_str()), 0) << "rename: " << std::strerror(errno);
   }
   ctx.barrier();
@@ -54,6 +49,8 @@ const CheckRegistration check({
     .id = "exec.replace-by-rename",
     .summary = "a binary replaced by rename keeps running old code; a new start runs the new one",
     .min_ranks = 2,
+    .helpers = {kRunnerV1, kRunnerV2},
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -10,41 +10,25 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr const char* kRunner = "dmmap-conform-runner-v1";
 constexpr const char* kLib = "libdmmap-conform-testlib.so";
 
-// Root places both programs; every rank learns which one was missing, if any.
-std::string place_helpers(CheckContext& ctx) {
-  std::string missing;
-  if (ctx.rank() == 0) {
-    for (const char* name : {kRunner, kLib}) {
-      auto from = find_helper(name);
-      if (!from) {
-        missing = name;
-        break;
-      }
-      copy_file_to(*from, ctx.path(name), 0755);
-    }
-  }
-  return ctx.broadcast(missing);
-}
-
 void run(CheckContext& ctx) {
-  if (auto missing = place_helpers(ctx); !missing.empty())
-    GTEST_SKIP() << "helper " << missing << " not found next to the executable";
+  // Root places both programs on the filesystem.
+  if (ctx.rank() == 0)
+    for (const char* name : {kRunnerV1, kLib}) copy_file_to(ctx.helper(name), ctx.path(name), 0755);
   ctx.barrier();
   ChildOptions options;
   options.capture_stdout = true;
   options.timeout = std::chrono::seconds(30);
 
   // The binary itself: every one of its code pages is faulted in from this client's view.
-  ChildOutcome once = run_child({ctx.path(kRunner).string(), "once"}, options);
+  ChildOutcome once = run_child({ctx.path(kRunnerV1).string(), "once"}, options);
   PageVersions pv = parse_versions(once.output);
   if (!once.exited_with(0)) ADD_FAILURE() << "the binary copied onto the filesystem: " << once.describe();
   if (!(pv.all(1) && !pv.wrong && pv.versions.size() >= 60)) ADD_FAILURE() << "binary executed " << pv.describe();
 
   // The library: read-only code and data, and a writable data segment (counter 41 -> 42, 43).
-  ChildOutcome lib = run_child({ctx.path(kRunner).string(), "dlopen", ctx.path(kLib).string()}, options);
+  ChildOutcome lib = run_child({ctx.path(kRunnerV1).string(), "dlopen", ctx.path(kLib).string()}, options);
   if (!lib.exited_with(0)) ADD_FAILURE() << "dlopen run: " << lib.describe() << ": " << lib.output;
   if (lib.output.find("lib dmmap-testlib counter 42 43") == std::string::npos)
     ADD_FAILURE() << "library code or data wrong: '" << lib.output << "'";
@@ -56,6 +40,7 @@ const CheckRegistration check({
     .summary = "a binary and a dlopen()ed library copied on by one client run on every client",
     .min_ranks = 2,
     .quick = true,
+    .helpers = {kRunnerV1, kLib},
     .run = run,
 });
 

@@ -23,9 +23,9 @@ constexpr std::size_t kOwnBytes = 100;  // a partial store: the page is copied w
 std::uint8_t own_value(int rank) { return static_cast<std::uint8_t>(0x50 + rank); }
 
 // The first byte of the copied page that is not what this client made it.
-std::string reverted(const std::byte* page, std::size_t size, std::uint8_t mine) {
+std::string reverted(const std::uint8_t* page, std::size_t size, std::uint8_t mine) {
   for (std::size_t i = 0; i < size; ++i) {
-    const auto b = static_cast<std::uint8_t>(page[i]);
+    const std::uint8_t b = page[i];
     const std::uint8_t want = i < kOwnBytes ? mine : kOriginal;
     if (b != want)
       return fmt::format("byte {} is 0x{:02x}, expected 0x{:02x}{}", i, b, want,
@@ -60,7 +60,7 @@ void run(CheckContext& ctx) {
     if (!what.empty()) ADD_FAILURE() << "privately copied page after a remote write: " << what;
     // Storing again must land in the same private copy, not in the file.
     std::memset(priv.data() + kOwnBytes, own_value(ctx.rank()), 1);
-    if (pread_exact(fd.get(), 1, static_cast<off_t>(kOwnBytes))[0] == own_value(ctx.rank()))
+    if (pread_exact(fd.get(), 1, static_cast<off_t>(kOwnBytes)).at(0) == own_value(ctx.rank()))
       ADD_FAILURE() << "a second private store reached the file";
   }
   ctx.barrier();
@@ -71,6 +71,7 @@ const CheckRegistration check({
     .summary = "privately copied (MAP_PRIVATE) bytes are never reverted by a remote write",
     .min_ranks = 2,
     .quick = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "check.hpp"
+#include "dmmap/probe/child.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
 
@@ -27,9 +27,9 @@ std::string culprit(std::uint8_t byte) {
 }
 
 // Expects every byte of [p, p+size) to be `value`, naming what was found instead.
-void expect_all(const std::byte* p, std::size_t size, std::uint8_t value, const std::string& where) {
+void expect_all(const std::uint8_t* p, std::size_t size, std::uint8_t value, const std::string& where) {
   for (std::size_t i = 0; i < size; ++i) {
-    auto byte = static_cast<std::uint8_t>(p[i]);
+    const std::uint8_t byte = p[i];
     if (byte != value) {
       ADD_FAILURE() << fmt::format("{}: byte {} is 0x{:02x}, a private store of {}, expected 0x{:02x}", where, i, byte,
                                    culprit(byte), value);
@@ -40,16 +40,14 @@ void expect_all(const std::byte* p, std::size_t size, std::uint8_t value, const 
 
 // A fork child stores into its copy of the private mapping and exits.
 void store_in_fork_child(const Mapping& priv, std::uint8_t value) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
+  AsyncChild child = AsyncChild::fork([&] {
     std::memset(priv.data(), value, priv.size());
     ::msync(priv.data(), priv.size(), MS_SYNC);
-    ::_exit(0);
-  }
-  ASSERT_GT(pid, 0) << "fork: " << std::strerror(errno);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "fork child ended badly";
+    return 0;
+  });
+  const ChildOutcome& end = child.wait();
+  ASSERT_NE(end.kind, ChildOutcome::Kind::spawn_failed) << "fork: " << end.describe();
+  EXPECT_TRUE(end.exited_with(0)) << "fork child ended badly: " << end.describe();
 }
 
 void run(CheckContext& ctx) {
@@ -71,8 +69,8 @@ void run(CheckContext& ctx) {
 
   expect_all(priv.data(), page, own_value(ctx.rank()), "own copied page after a fork child's stores");
   expect_all(priv.data() + page, page, kOriginal, "uncopied page of the private mapping");
-  auto bytes = pread_exact(fd.get(), size, 0);
-  expect_all(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size(), kOriginal, "file read with pread");
+  auto bytes = pread_up_to(fd.get(), size, 0);
+  expect_all(bytes.data(), bytes.size(), kOriginal, "file read with pread");
   EXPECT_EQ(bytes.size(), size) << "file size changed";
   Mapping shared(fd.get(), size, PROT_READ, MAP_SHARED);
   expect_all(shared.data(), size, kOriginal, "file seen through a MAP_SHARED mapping");
@@ -80,8 +78,8 @@ void run(CheckContext& ctx) {
 
   // Close-to-open: a fresh open sees the original too.
   Fd again = open_file(file, O_RDONLY);
-  auto fresh = pread_exact(again.get(), size, 0);
-  expect_all(reinterpret_cast<const std::byte*>(fresh.data()), fresh.size(), kOriginal, "file after reopening");
+  auto fresh = pread_up_to(again.get(), size, 0);
+  expect_all(fresh.data(), fresh.size(), kOriginal, "file after reopening");
   ctx.barrier();
 }
 
@@ -90,6 +88,7 @@ const CheckRegistration check({
     .summary = "MAP_PRIVATE stores (also a fork child's) never reach the file or another client",
     .min_ranks = 2,
     .quick = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -18,7 +18,7 @@ constexpr int kWriter = 0;
 constexpr std::uint8_t kOld = 0x33, kNew = 0xCC;
 
 // "sees new", "sees old", or "" for a torn page (recorded as a failure).
-std::string classify(const std::byte* p, std::size_t size, const std::string& which) {
+std::string classify(const std::uint8_t* p, std::size_t size, const std::string& which) {
   const std::size_t fresh = count_equal(p, size, kNew), stale = count_equal(p, size, kOld);
   if (fresh == size) return "sees new";
   if (stale == size) return "sees old";
@@ -61,6 +61,7 @@ const CheckRegistration check({
     .id = "private.uncopied-view",
     .summary = "uncopied MAP_PRIVATE pages under a remote writer: new or old is INFO, a torn page FAILs",
     .min_ranks = 2,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -1,17 +1,20 @@
 // shared.false-sharing: every rank stores, concurrently, into its own
 // deliberately unaligned block; the blocks share pages (OCFS2's multi_mmap).
 // Page-granular write-back of a whole page must not clobber a neighbour's
-// bytes in it. Levels: seen through the rank's own mapping after a barrier
-// (strict), after every rank's msync (msync), after reopening (close-to-open);
-// a byte lost even then is level none.
+// bytes in it. Levels on the ladder (ladder.hpp), every rank a writer and a
+// reader: seen through the rank's own mapping after a barrier (strict), after
+// every rank's msync (msync), with pread() after every rank closed and
+// reopened (close-to-open); a byte lost even then is level none.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <optional>
+#include <numeric>
+#include <vector>
 
 #include "check.hpp"
+#include "ladder.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
 
@@ -49,37 +52,37 @@ void run(CheckContext& ctx) {
   const auto file = ctx.path("blocks");
   if (ctx.rank() == 0) create_file(file, layout.size, 0);
   ctx.barrier();
+  std::vector<int> everyone(static_cast<std::size_t>(ctx.size()));
+  std::iota(everyone.begin(), everyone.end(), 0);
+  std::string wrong, lost;  // the last look through the mapping; the look after reopening
 
-  std::optional<Fd> fd = open_file(file, O_RDWR);
-  std::optional<Mapping> map{std::in_place, fd->get(), layout.size, PROT_READ | PROT_WRITE, MAP_SHARED};
-  EXPECT_EQ(count_equal(map->data(), layout.size, 0), layout.size) << "new file not zero";  // cache every page
-  ctx.barrier();
-
-  std::memset(map->data() + layout.begin(ctx.rank()), value_of(ctx.rank()), layout.length);
-  ctx.barrier();
-  std::optional<Level> level;
-  std::string wrong = first_wrong(reinterpret_cast<const std::uint8_t*>(map->data()), layout.size, layout, ctx.size());
-  if (wrong.empty()) level = Level::strict;
-  ctx.barrier();
-
-  map->sync();
-  ctx.barrier();
-  if (!level) wrong = first_wrong(reinterpret_cast<const std::uint8_t*>(map->data()), layout.size, layout, ctx.size());
-  if (!level && wrong.empty()) level = Level::msync;
-  map.reset();
-  fd.reset();
-  ctx.barrier();
-
-  Fd fresh = open_file(file, O_RDONLY);
-  auto bytes = pread_exact(fresh.get(), layout.size, 0);
-  const std::string lost = first_wrong(bytes.data(), bytes.size(), layout, ctx.size());
-  if (!level && lost.empty()) level = Level::close_to_open;
+  climb_file(ctx, file,
+             {.what = "blocks of every rank",
+              .writers = everyone,
+              .writers_read = true,
+              .length = layout.size,
+              .prime =
+                  [&](FileView& v) {  // cache every page
+                    EXPECT_EQ(count_equal(v.map.data(), layout.size, 0), layout.size) << "new file not zero";
+                  },
+              .make =
+                  [&](FileView& v) {
+                    std::memset(v.map.data() + layout.begin(ctx.rank()), value_of(ctx.rank()), layout.length);
+                  },
+              .sync = [](FileView& v) { v.map.sync(); },
+              .seen = [&](const FileView& v, Level rung) {
+                if (rung != Level::close_to_open) {
+                  wrong = first_wrong(v.map.data(), layout.size, layout, ctx.size());
+                  return wrong.empty();
+                }
+                const auto bytes = pread_up_to(v.fd.get(), layout.size, 0);
+                lost = first_wrong(bytes.data(), bytes.size(), layout, ctx.size());
+                return lost.empty();
+              }});
   if (!lost.empty())
     ctx.note("after reopening, a neighbour's bytes were lost: " + lost);
   else if (!wrong.empty())
     ctx.note("through the mapping: " + wrong);
-  ctx.reached(level.value_or(Level::none), "blocks of every rank");
-  ctx.barrier();
 }
 
 const CheckRegistration check({
@@ -87,6 +90,7 @@ const CheckRegistration check({
     .summary = "concurrent stores to unaligned blocks sharing pages: no byte lost",
     .min_ranks = 2,
     .measures_level = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -63,6 +63,7 @@ const CheckRegistration check({
     .id = "shared.locked-update",
     .summary = "fcntl-lock, update through the mapping, unlock, on every rank: the exact total",
     .min_ranks = 2,
+    .distinct_clients = true,
     .run = run,
 });
 

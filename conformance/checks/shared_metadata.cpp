@@ -1,9 +1,10 @@
 // shared.metadata: what other clients' stat() says after mapped writes. A
 // mapped store must advance the file's mtime (make, rsync and backup tools
 // rely on it); an extension written through a mapping must show its size.
-// Each is observed by every other client on its open descriptor after a
-// barrier (strict), after the writer's msync (msync), and after reopening
-// (close-to-open).
+// Each is graded on the level ladder (ladder.hpp): every other client
+// fstat()s its open descriptor after a barrier (strict), after the writer's
+// msync (msync), and, once the writer has closed the file, a fresh open of
+// it (close-to-open).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -12,11 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <functional>
-#include <optional>
 #include <system_error>
 
 #include "check.hpp"
+#include "ladder.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
 
@@ -35,55 +35,41 @@ bool later(const timespec& a, const timespec& b) {
   return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
-// Runs the writer's `store` and `sync`, observing `seen` at the three levels.
-void observe(CheckContext& ctx, const std::filesystem::path& file, int fd, const std::string& what,
-             const std::function<void()>& store, const std::function<void()>& sync,
-             const std::function<bool(const struct stat&)>& seen) {
-  const bool writer = ctx.rank() == kWriter;
-  if (writer) store();
-  ctx.barrier();
-  std::optional<Level> level;
-  if (!writer && seen(stat_of(fd))) level = Level::strict;
-  ctx.barrier();
-  if (writer) sync();
-  ctx.barrier();
-  if (!writer && !level && seen(stat_of(fd))) level = Level::msync;
-  if (!writer && !level) {
-    Fd fresh = open_file(file, O_RDONLY);
-    if (seen(stat_of(fresh.get()))) level = Level::close_to_open;
-  }
-  if (!writer) ctx.reached(level.value_or(Level::none), fmt::format("{} by rank {}", what, kWriter));
-  ctx.barrier();
-}
-
 void run(CheckContext& ctx) {
   const std::size_t page = page_size();
   const auto file = ctx.path("stat");
   if (ctx.rank() == 0) create_file(file, page, 0);
   ctx.barrier();
-  Fd fd = open_file(file, O_RDWR);
-  std::optional<Mapping> map{std::in_place, fd.get(), page, PROT_READ | PROT_WRITE, MAP_SHARED};
-  const struct stat before = stat_of(fd.get());
-  ctx.barrier();
+  const std::string by = fmt::format(" by rank {}", kWriter);
+  struct stat before {};
 
-  observe(
-      ctx, file, fd.get(), "mtime after a mapped store",
-      [&] {
-        ::usleep(50000);  // beyond the kernel's coarse timestamp granularity
-        std::memset(map->data(), 0x5A, page);
-      },
-      [&] { map->sync(); }, [&](const struct stat& st) { return later(st.st_mtim, before.st_mtim); });
+  climb_file(ctx, file,
+             {.what = "mtime after a mapped store" + by,
+              .writers = {kWriter},
+              .prime = [&](FileView& v) { before = stat_of(v.fd.get()); },
+              .make =
+                  [&](FileView& v) {
+                    ::usleep(50000);  // beyond the kernel's coarse timestamp granularity
+                    std::memset(v.map.data(), 0x5A, page);
+                  },
+              .sync = [](FileView& v) { v.map.sync(); },
+              .seen = [&](const FileView& v, Level) { return later(stat_of(v.fd.get()).st_mtim, before.st_mtim); }});
 
   const std::size_t grown = 3 * page;
-  observe(
-      ctx, file, fd.get(), "size after an extension written through a mapping",
-      [&] {
-        if (::ftruncate(fd.get(), static_cast<off_t>(grown)) != 0)
-          throw std::system_error(errno, std::generic_category(), "ftruncate");
-        map.emplace(fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
-        std::memset(map->data() + 2 * page, 0x5B, page);
-      },
-      [&] { map->sync(); }, [&](const struct stat& st) { return st.st_size == static_cast<off_t>(grown); });
+  climb_file(ctx, file,
+             {.what = "size after an extension written through a mapping" + by,
+              .writers = {kWriter},
+              .make =
+                  [&](FileView& v) {
+                    if (::ftruncate(v.fd.get(), static_cast<off_t>(grown)) != 0)
+                      throw std::system_error(errno, std::generic_category(), "ftruncate");
+                    v.map = Mapping(v.fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
+                    std::memset(v.map.data() + 2 * page, 0x5B, page);
+                  },
+              .sync = [](FileView& v) { v.map.sync(); },
+              .seen = [&](const FileView& v, Level) {
+                return stat_of(v.fd.get()).st_size == static_cast<off_t>(grown);
+              }});
 }
 
 const CheckRegistration check({
@@ -91,6 +77,7 @@ const CheckRegistration check({
     .summary = "other clients' stat() shows the mtime and size resulting from mapped writes",
     .min_ranks = 2,
     .measures_level = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -1,15 +1,15 @@
 // shared.mixed-syscalls: mappings and read/write system calls are views of one
 // file. A store through one client's mapping is read by pread() on another
 // client; a pwrite() by one client is read through another client's mapping
-// that already caches the page. Levels as in shared.store-visible.
+// that already caches the page. Levels on the ladder, as in shared.store-visible.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <optional>
 
 #include "check.hpp"
+#include "ladder.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
 
@@ -28,14 +28,15 @@ struct Scenario {
   }
 };
 
-// What this reader sees now: true when the whole page holds the new value.
-bool sees(const Scenario& s, int fd, const Mapping& map) {
-  const std::size_t page = map.size();
+// Whether this reader sees the new value on the whole page, through pread()
+// or through its mapping.
+bool sees(const Scenario& s, const FileView& v) {
+  const std::size_t page = v.map.size();
   if (s.way == Way::store_then_pread) {
-    auto bytes = pread_exact(fd, page, 0);
-    return bytes.size() == page && count_equal(reinterpret_cast<const std::byte*>(bytes.data()), page, s.value) == page;
+    auto bytes = pread_up_to(v.fd.get(), page, 0);
+    return bytes.size() == page && count_equal(bytes.data(), page, s.value) == page;
   }
-  return count_equal(map.data(), page, s.value) == page;
+  return count_equal(v.map.data(), page, s.value) == page;
 }
 
 void run_scenario(CheckContext& ctx, const Scenario& s) {
@@ -43,36 +44,25 @@ void run_scenario(CheckContext& ctx, const Scenario& s) {
   const auto file = ctx.path(fmt::format("mixed-{}-{}", static_cast<int>(s.way), s.writer));
   if (ctx.rank() == 0) create_file(file, page, 0);
   ctx.barrier();
-  const bool writer = ctx.rank() == s.writer;
-
-  std::optional<Fd> fd = open_file(file, O_RDWR);
-  Mapping map(fd->get(), page, PROT_READ | PROT_WRITE, MAP_SHARED);
-  // Every client caches the page, through the mapping and through read().
-  EXPECT_EQ(count_equal(map.data(), page, 0), page);
-  EXPECT_EQ(pread_exact(fd->get(), page, 0).size(), page);
-  ctx.barrier();
-
-  if (writer) {
-    if (s.way == Way::store_then_pread)
-      std::memset(map.data(), s.value, page);
-    else
-      pwrite_exact(fd->get(), std::vector<std::uint8_t>(page, s.value).data(), page, 0);
-  }
-  ctx.barrier();
-  std::optional<Level> level;
-  if (!writer && sees(s, fd->get(), map)) level = Level::strict;
-  ctx.barrier();
-  if (writer) s.way == Way::store_then_pread ? map.sync() : fsync_file(fd->get());
-  ctx.barrier();
-  if (!writer && !level && sees(s, fd->get(), map)) level = Level::msync;
-  ctx.barrier();
-  if (!writer && !level) {
-    Fd fresh = open_file(file, O_RDWR);
-    Mapping again(fresh.get(), page, PROT_READ, MAP_SHARED);
-    if (sees(s, fresh.get(), again)) level = Level::close_to_open;
-  }
-  if (!writer) ctx.reached(level.value_or(Level::none), s.label(ctx.rank()));
-  ctx.barrier();
+  const bool store = s.way == Way::store_then_pread;
+  climb_file(ctx, file,
+             {.what = s.label(ctx.rank()),
+              .writers = {s.writer},
+              .prime =
+                  [&](FileView& v) {
+                    // Every client caches the page, through the mapping and through read().
+                    EXPECT_EQ(count_equal(v.map.data(), page, 0), page);
+                    EXPECT_EQ(pread_up_to(v.fd.get(), page, 0).size(), page);
+                  },
+              .make =
+                  [&](FileView& v) {
+                    if (store)
+                      std::memset(v.map.data(), s.value, page);
+                    else
+                      pwrite_exact(v.fd.get(), std::vector<std::uint8_t>(page, s.value).data(), page, 0);
+                  },
+              .sync = [&](FileView& v) { store ? v.map.sync() : fsync_file(v.fd.get()); },
+              .seen = [&](const FileView& v, Level) { return sees(s, v); }});
 }
 
 void run(CheckContext& ctx) {
@@ -87,6 +77,7 @@ const CheckRegistration check({
     .summary = "a mapped store is read by pread elsewhere; a pwrite is seen through another's cached mapping",
     .min_ranks = 2,
     .measures_level = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -69,6 +69,7 @@ const CheckRegistration check({
     .summary = "ranks alternately increment one mapped counter: exactly N per rank in total",
     .min_ranks = 2,
     .quick = true,
+    .distinct_clients = true,
     .run = run,
 });
 

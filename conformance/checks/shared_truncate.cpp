@@ -75,6 +75,7 @@ const CheckRegistration check({
     .summary = "after a remote truncate, loads beyond EOF give SIGBUS; re-extended pages read zero",
     .min_ranks = 2,
     .quick = true,
+    .distinct_clients = true,
     .run = run,
 });
 

@@ -14,15 +14,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "check.hpp"
+#include "dmmap/probe/child.hpp"
 #include "dmmap/probe/fault_probe.hpp"
 #include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
@@ -33,74 +32,48 @@ namespace {
 constexpr int kWriter = 0;
 constexpr int kHolder = 1;
 constexpr std::uint8_t kHeld = 0x11, kWritten = 0x22;
-using Clock = std::chrono::steady_clock;
 
 // One page written by a forked child, so that a write blocked for ever in the
-// filesystem can be abandoned instead of taking the rank with it.
-class ChildWrite {
- public:
-  ChildWrite(const std::filesystem::path& file, std::uint8_t value, std::size_t length)
-      : started_(Clock::now()) {
-    const std::vector<std::uint8_t> bytes(length, value);  // before fork: the child only makes syscalls
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) ::_exit(errno & 0xff);
-      const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), 0);
-      ::_exit(n == static_cast<ssize_t>(bytes.size()) ? 0 : n < 0 ? (errno & 0xff) : EIO);
-    }
-    if (pid_ < 0) ended_ = true, error_ = std::string("fork: ") + std::strerror(errno);
-  }
-  ChildWrite(const ChildWrite&) = delete;
-  ChildWrite& operator=(const ChildWrite&) = delete;
-  ~ChildWrite() {
-    if (ended_) return;
-    ::kill(pid_, SIGKILL);  // blocked in the kernel: a killable wait ends now
-    wait(std::chrono::seconds(5));
-  }
-
-  // Waits up to `limit`; true once the child has ended.
-  bool wait(std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    while (!ended_ && Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        ended_ = true;
-        took_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
-        if (WIFSIGNALED(status)) error_ = fmt::format("killed by signal {}", WTERMSIG(status));
-        else if (WEXITSTATUS(status) != 0) error_ = std::strerror(WEXITSTATUS(status));
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-    return ended_;
-  }
-  const std::string& error() const { return error_; }  // "" when the write completed
-  std::chrono::milliseconds took() const { return took_; }
-
- private:
-  pid_t pid_ = -1;
-  bool ended_ = false;
-  std::string error_;
-  Clock::time_point started_;
-  std::chrono::milliseconds took_{0};
-};
-
-// The writer's side while the holder is frozen; true if the write completed then.
-bool write_past_frozen_holder(CheckContext& ctx, std::optional<ChildWrite>& write, std::chrono::milliseconds limit) {
-  write.emplace(ctx.path("held"), kWritten, page_size());
-  return write->wait(limit);
+// filesystem can be abandoned (killed) instead of taking the rank with it.
+AsyncChild start_write(const std::filesystem::path& file, std::uint8_t value, std::size_t length) {
+  const std::vector<std::uint8_t> bytes(length, value);  // before fork: the child only makes syscalls
+  ChildOptions options;
+  options.timeout = std::chrono::hours(1);  // the check decides how long to wait, and kills
+  return AsyncChild::fork(
+      [&] {
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return errno & 0xff;
+        const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), 0);
+        return n == static_cast<ssize_t>(bytes.size()) ? 0 : n < 0 ? (errno & 0xff) : EIO;
+      },
+      options);
 }
 
-void judge_write(CheckContext& ctx, ChildWrite& write, bool done_while_frozen, std::chrono::milliseconds limit) {
+// "" when the write completed, else why not (the child exits with the errno).
+std::string write_error(const AsyncChild& write) {
+  const ChildOutcome& end = write.outcome();
+  switch (end.kind) {
+    case ChildOutcome::Kind::exited: return end.code == 0 ? "" : std::strerror(end.code);
+    case ChildOutcome::Kind::signaled: return fmt::format("killed by signal {}", end.code);
+    default: return end.describe();
+  }
+}
+
+// The writer's side while the holder is frozen; true if the write completed then.
+bool write_past_frozen_holder(CheckContext& ctx, std::optional<AsyncChild>& write, std::chrono::milliseconds limit) {
+  write.emplace(start_write(ctx.path("held"), kWritten, page_size()));
+  return write->wait_for(limit);
+}
+
+void judge_write(CheckContext& ctx, AsyncChild& write, bool done_while_frozen, std::chrono::milliseconds limit) {
   if (!done_while_frozen) {
-    const bool after_thaw = write.wait(limit / 2);
+    const bool after_thaw = write.wait_for(limit / 2);
     ADD_FAILURE() << fmt::format(
         "a write waited more than {} s for a page held by a client that stopped answering, which the "
         "filesystem never evicted{}",
         limit.count() / 1000, after_thaw ? " (it completed only once that client answered again)" : "");
-  } else if (!write.error().empty()) {
-    ADD_FAILURE() << "the write past the unresponsive client failed: " << write.error();
+  } else if (const std::string error = write_error(write); !error.empty()) {
+    ADD_FAILURE() << "the write past the unresponsive client failed: " << error;
   } else {
     ctx.note(fmt::format("the write completed after {} ms, past the unresponsive client", write.took().count()));
   }
@@ -111,8 +84,8 @@ void judge_write(CheckContext& ctx, ChildWrite& write, bool done_while_frozen, s
 void judge_views(CheckContext& ctx, const Mapping& map) {
   const std::size_t page = page_size();
   Fd fd = open_file(ctx.path("held"), O_RDONLY);
-  const auto bytes = pread_exact(fd.get(), page, 0);
-  const std::size_t fresh = count_equal(reinterpret_cast<const std::byte*>(bytes.data()), page, kWritten);
+  const auto bytes = pread_up_to(fd.get(), page, 0);
+  const std::size_t fresh = count_equal(bytes.data(), bytes.size(), kWritten);
   ctx.reached(fresh == page ? Level::strict : Level::none,
               fmt::format("rank {} re-open after recovery ({} of {} bytes written)", ctx.rank(), fresh, page));
   if (ctx.rank() != kHolder) return;
@@ -129,7 +102,6 @@ void judge_views(CheckContext& ctx, const Mapping& map) {
 }
 
 void run(CheckContext& ctx) {
-  if (!ctx.have_hook()) GTEST_SKIP() << no_hook_reason("freeze");
   const std::size_t page = page_size();
   if (ctx.rank() == kWriter) create_file(ctx.path("held"), page, 0);
   ctx.barrier();
@@ -142,13 +114,12 @@ void run(CheckContext& ctx) {
   ctx.barrier();
 
   const HookResult frozen = ctx.hook(kHolder, "freeze");
-  if (frozen.status == HookResult::Status::unsupported) GTEST_SKIP() << frozen.message;
   if (frozen.status == HookResult::Status::failed) {
     if (ctx.rank() == kHolder) ADD_FAILURE() << frozen.message;
     return;
   }
   const auto limit = ctx.sync_timeout() / 2;
-  std::optional<ChildWrite> write;
+  std::optional<AsyncChild> write;
   bool done = ctx.rank() == kWriter && write_past_frozen_holder(ctx, write, limit);
   done = ctx.allgather(done ? "1" : "0")[kWriter] == "1";
 
@@ -165,6 +136,8 @@ const CheckRegistration check({
     .summary = "a client that stops answering is evicted, not waited for for ever, and sees the others' writes after (needs --hook)",
     .min_ranks = 2,
     .measures_level = true,
+    .hook_actions = {"freeze", "thaw"},
+    .distinct_clients = true,
     .run = run,
 });
 

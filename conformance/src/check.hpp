@@ -1,23 +1,30 @@
-// Declaring a conformance check, LTP-style: a check states what it needs
-// (ranks, whether it measures a level) and gets set-up, synchronisation,
-// timeouts, result classes and clean-up from the framework.
+// Declaring a conformance check, LTP-style (the model is LTP's struct
+// tst_test): a check states what it needs — ranks, distinct clients, the
+// target-hook actions it calls, the helper programs it runs, whether it
+// measures a level — and gets set-up, the SKIP of an unmet need (with the
+// reason, before its body runs), synchronisation, timeouts, result classes
+// and clean-up from the framework. A body never tests for a hook or a helper.
 //
 //   namespace {
 //   void run(CheckContext& ctx) { ... }
 //   const CheckRegistration check({.id = "shared.example", .summary = "...",
-//                                  .min_ranks = 2, .measures_level = true, .run = run});
+//                                  .min_ranks = 2, .measures_level = true,
+//                                  .distinct_clients = true, .run = run});
 //   }
 #pragma once
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "dmmap/sync.hpp"
 #include "level.hpp"
+#include "outcome.hpp"
 #include "target_hook.hpp"
 
 namespace dmmap::conform {
@@ -27,16 +34,20 @@ class CheckContext;
 // Run-wide parameters some checks take (model.random-ops: --seed, --ops).
 struct RunParams {
   std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
-  int ops = 1000;                      // operations of the randomised model check (~1.5 ms each on 2 local ranks)
-  std::filesystem::path hook;          // the target hook (--hook, DMMAP_HOOK); empty: none
+  int ops = 1000;                     // operations of the randomised model check (~1.5 ms each on 2 local ranks)
+  std::filesystem::path hook;         // the target hook (--hook, DMMAP_HOOK); empty: none
 };
 
 struct CheckInfo {
-  std::string id;        // "family.name", stable: users' scripts and known-failure lists use it
-  std::string summary;   // one line for --list
-  int min_ranks = 2;     // fewer started ranks: SKIP with the reason
+  std::string id;               // "family.name", stable: users' scripts and known-failure lists use it
+  std::string summary;          // one line for --list
+  int min_ranks = 2;            // fewer started ranks: SKIP with the reason
   bool measures_level = false;  // reports the semantic level reached
-  bool quick = false;    // part of the --quick smoke subset
+  bool quick = false;           // part of the --quick smoke subset
+  // Needs, each checked before run(); unmet: SKIP with the reason (needs.hpp).
+  std::vector<std::string> hook_actions{};  // target-hook actions it calls: "evict", "freeze", "thaw"
+  std::vector<std::string> helpers{};       // helper programs it runs, built next to dmmap-conform
+  bool distinct_clients = false;          // ranks 0 and 1 (its two roles) must be two clients of the filesystem
   std::function<void(CheckContext&)> run;
 };
 
@@ -47,10 +58,18 @@ struct CheckRegistration {
 // Every registered check, in catalog order (family order, then id).
 const std::vector<CheckInfo>& catalog();
 
+// Thrown (by the framework, on every rank at once) to end a check as SKIP.
+struct CheckSkipped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // What a check body sees. The same body runs on every rank; roles follow rank().
 class CheckContext {
  public:
-  CheckContext(Sync& sync, std::filesystem::path dir, Level expected, RunParams params = {});
+  // `helpers`: the declared helper programs, found. `outcome` receives this
+  // rank's observations.
+  CheckContext(Sync& sync, const CheckInfo& info, std::filesystem::path dir, Level expected, RunParams params,
+               std::map<std::string, std::filesystem::path> helpers, RankOutcome& outcome);
 
   int rank() const { return sync_.rank(); }
   int size() const { return sync_.size(); }
@@ -59,6 +78,8 @@ class CheckContext {
   // This rank's path to the check's own directory (the same directory on every rank).
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path path(const std::string& name) const { return dir_ / name; }
+  // A helper program the check declared in `helpers` (found before run()).
+  const std::filesystem::path& helper(const std::string& name) const;
 
   // The longest wait at a sync point (--timeout): a rank busy longer than
   // this between two sync points makes the run end with HANG.
@@ -79,18 +100,21 @@ class CheckContext {
   // Marks the check informational: behaviour POSIX leaves open.
   void informational(const std::string& text);
 
-  // Collective: `rank` runs the target hook's ACTION on its own client (this
-  // check's directory as seen by it); every rank learns how it went. Without
-  // a hook the answer is `unsupported`, with the reason.
+  // Collective: `rank` runs the target hook's ACTION (declared in
+  // hook_actions) on its own client, this check's directory as seen by it;
+  // every rank learns how it went. A target that cannot do ACTION (the hook
+  // exits 3) ends the check as SKIP on every rank (throws CheckSkipped);
+  // `done` and `failed` are returned.
   HookResult hook(int rank, const std::string& action);
-  // Collective: true iff every rank has a target hook.
-  bool have_hook() { return all(!params_.hook.empty()); }
 
  private:
   Sync& sync_;
+  const CheckInfo& info_;
   std::filesystem::path dir_;
   Level expected_;
   RunParams params_;
+  std::map<std::string, std::filesystem::path> helpers_;
+  RankOutcome& outcome_;
 };
 
 }  // namespace dmmap::conform

@@ -20,15 +20,6 @@ namespace fs = std::filesystem;
 
 namespace dmmap::conform {
 
-std::optional<fs::path> find_helper(const std::string& name) {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return std::nullopt;
-  for (fs::path dir : {self.parent_path(), self.parent_path().parent_path()})
-    if (fs::exists(dir / name, ec)) return dir / name;
-  return std::nullopt;
-}
-
 void copy_file_to(const fs::path& from, const fs::path& to, mode_t mode) {
   Fd in = open_file(from, O_RDONLY);
   struct stat st {};
@@ -78,7 +69,7 @@ bool PageVersions::any(int version) const {
   return false;
 }
 
-BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary)) {
+ExecRunner::ExecRunner(fs::path binary) {
   // READY/GO live in the node's temporary directory ($TMPDIR, else /tmp):
   // the filesystem under test must not carry the handshake.
   std::string tmpl = (fs::temp_directory_path() / "dmmap-runner-XXXXXX").string();
@@ -87,48 +78,41 @@ BackgroundRunner::BackgroundRunner(fs::path binary) : binary_(std::move(binary))
   ChildOptions options;
   options.timeout = std::chrono::seconds(90);
   options.capture_stdout = true;
-  std::vector<std::string> argv = {binary_.string(), "wait", (local_dir_ / "ready").string(),
-                                   (local_dir_ / "go").string()};
-  thread_ = std::thread([this, argv, options] {
-    outcome_ = run_child(argv, options);
-    ended_ = true;
-  });
+  child_.emplace(AsyncChild::spawn(
+      {binary.string(), "wait", (local_dir_ / "ready").string(), (local_dir_ / "go").string()}, options));
 }
 
-BackgroundRunner::~BackgroundRunner() {
-  if (!finished_) {
-    go();  // a runner must never outlive its check
+ExecRunner::~ExecRunner() {
+  if (child_ && !child_->ended()) {
+    go();  // a runner must never outlive its check: released, it runs to its end
     finish();
   }
   std::error_code ec;
   fs::remove_all(local_dir_, ec);
 }
 
-bool BackgroundRunner::wait_ready(int seconds) {
+bool ExecRunner::wait_ready(int seconds) {
   for (int i = 0; i < seconds * 1000; ++i) {
     if (fs::exists(local_dir_ / "ready")) return true;
-    if (ended_) return false;
+    if (child_->ended()) return false;
     ::usleep(1000);
   }
   return false;
 }
 
-void BackgroundRunner::go() { Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); }
+void ExecRunner::go() { Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); }
 
-const ChildOutcome& BackgroundRunner::finish() {
-  if (!finished_) {
-    thread_.join();
-    finished_ = true;
-  }
-  return outcome_;
-}
+const ChildOutcome& ExecRunner::finish() { return child_->wait(); }
 
-bool start_runner(CheckContext& ctx, const fs::path& v1, const fs::path& binary, int runner_rank,
-                  std::optional<BackgroundRunner>& runner) {
-  if (ctx.rank() == 0) copy_file_to(v1, binary, 0755);
+const fs::path& runner_v1(const CheckContext& ctx) { return ctx.helper(kRunnerV1); }
+
+const fs::path& runner_v2(const CheckContext& ctx) { return ctx.helper(kRunnerV2); }
+
+bool start_runner(CheckContext& ctx, const fs::path& binary, std::optional<ExecRunner>& runner) {
+  if (ctx.rank() == 0) copy_file_to(runner_v1(ctx), binary, 0755);
   ctx.barrier();
   bool ready = true;
-  if (ctx.rank() == runner_rank) {
+  if (ctx.rank() == kRunnerRank) {
     runner.emplace(binary);
     ready = runner->wait_ready(30);
     if (!ready) {

@@ -1,13 +1,11 @@
-// Shared by the exec.* checks: finding the helper programs built next to
-// dmmap-conform, placing them on the filesystem under test, and running a
-// long-lived runner in the background while the check's ranks synchronise.
+// Shared by the exec.* checks: placing the helper programs (declared in the
+// checks' `helpers`, found by the framework) on the filesystem under test,
+// and running a long-lived runner while the check's ranks synchronise.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -15,9 +13,17 @@
 
 namespace dmmap::conform {
 
-// A helper (dmmap-conform-runner-v1, ...) next to the running executable or
-// one directory up (the self-test binary lives in tests/); nullopt if absent.
-std::optional<std::filesystem::path> find_helper(const std::string& name);
+// The roles of the exec checks: rank 0 writes the binary (or tries to), rank
+// 1 runs it.
+inline constexpr int kWriter = 0;
+inline constexpr int kRunnerRank = 1;
+
+// The runner helper's two builds, same layout, other code: what an exec
+// check declares in `helpers` when it runs version 1 and writes version 2.
+inline constexpr const char* kRunnerV1 = "dmmap-conform-runner-v1";
+inline constexpr const char* kRunnerV2 = "dmmap-conform-runner-v2";
+const std::filesystem::path& runner_v1(const CheckContext& ctx);
+const std::filesystem::path& runner_v2(const CheckContext& ctx);
 
 // Copies `from` to `to` (created with `mode`), fsync'ed and closed: an
 // executable must not be open for writing when it is run.
@@ -35,36 +41,33 @@ struct PageVersions {
 };
 PageVersions parse_versions(const std::string& output);
 
-// Runs `binary wait READY GO` in the background: it executes page 0, then
-// waits until go() before faulting in every other page.
-class BackgroundRunner {
+// `binary wait READY GO` running as an AsyncChild: it executes page 0, then
+// waits until go() before faulting in every other page. The READY/GO files
+// are the handshake; the process itself is the probe library's.
+class ExecRunner {
  public:
-  explicit BackgroundRunner(std::filesystem::path binary);
-  ~BackgroundRunner();
-  BackgroundRunner(const BackgroundRunner&) = delete;
-  BackgroundRunner& operator=(const BackgroundRunner&) = delete;
+  explicit ExecRunner(std::filesystem::path binary);
+  ~ExecRunner();
+  ExecRunner(const ExecRunner&) = delete;
+  ExecRunner& operator=(const ExecRunner&) = delete;
 
   // Waits (up to `seconds`) until the runner has executed page 0; false if it
   // did not (also at once when it could not be started or already ended).
   bool wait_ready(int seconds);
   void go();
-  // Waits for the runner to end and returns how it ended.
+  // Waits for the runner to end (killed 90 s after its start) and returns how it ended.
   const ChildOutcome& finish();
 
  private:
-  std::filesystem::path binary_, local_dir_;
-  std::thread thread_;
-  ChildOutcome outcome_;
-  std::atomic<bool> ended_{false};  // set by the thread once outcome_ is final
-  bool finished_ = false;
+  std::filesystem::path local_dir_;
+  std::optional<AsyncChild> child_;
 };
 
-// The opening of every exec check: rank 0 installs `v1` as `binary`, and
-// `runner_rank` starts it and waits until it runs. Collective. Returns false on
-// every rank when the runner did not start (recorded as a failure on its rank);
-// `runner` holds the running process on `runner_rank`.
-bool start_runner(CheckContext& ctx, const std::filesystem::path& v1, const std::filesystem::path& binary,
-                  int runner_rank, std::optional<BackgroundRunner>& runner);
+// The opening of every exec check: rank 0 installs runner version 1 as
+// `binary`, and kRunnerRank starts it and waits until it runs. Collective.
+// Returns false on every rank when the runner did not start (recorded as a
+// failure on its rank); `runner` holds the running process on kRunnerRank.
+bool start_runner(CheckContext& ctx, const std::filesystem::path& binary, std::optional<ExecRunner>& runner);
 
 // Overwrites `target` in place (same inode, no truncation) with the bytes of
 // `replacement`, fsync'ed; returns "" or the text of the errno that refused it.

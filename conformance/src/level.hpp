@@ -1,4 +1,4 @@
-// The semantic levels of DESIGN.md, weakest first, so that std::min gives the
+// The semantic levels of docs/design.md, weakest first, so that std::min gives the
 // level a set of observations jointly reached.
 #pragma once
 

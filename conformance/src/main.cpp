@@ -10,6 +10,7 @@
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/options.hpp"
 #include "dmmap/target.hpp"
+#include "needs.hpp"
 #include "suite.hpp"
 
 using namespace dmmap;
@@ -80,15 +81,22 @@ OptionParser make_parser(Cli& cli) {
 }
 
 std::string epilogue() {
-  return "\nGoogleTest flags work too, on the GoogleTest names (family.name with '_' for '-'),\n"
-         "e.g. --gtest_filter='shared.*'.\n"
-         "\nExit status (identical on every rank): 0 PASS, 1 a check failed (or XPASS), 2 bad usage or\n"
-         "unusable target, 4 a rank stopped answering (HANG).\n";
+  return fmt::format(
+      "\nGoogleTest flags work too, on the GoogleTest names (family.name with '_' for '-'),\n"
+      "e.g. --gtest_filter='shared.*'.\n"
+      "\nExit status (identical on every rank; docs/exit-status.md): {} PASS, {} a check failed (or XPASS),\n"
+      "{} bad usage or unusable target, {} a rank stopped answering (HANG).\n",
+      kExitPass, kExitFail, kExitUsage, kExitHang);
 }
 
+// One line a check: id, "level" if it measures one, summary, [quick], and
+// what it needs beyond ranks (it SKIPs where a need is not met).
 void print_catalog() {
-  for (const CheckInfo& c : catalog())
-    fmt::print("{:<28} {:<6} {}{}\n", c.id, c.measures_level ? "level" : "", c.summary, c.quick ? "  [quick]" : "");
+  for (const CheckInfo& c : catalog()) {
+    const std::string needs = describe_needs(c);
+    fmt::print("{:<28} {:<6} {}{}{}\n", c.id, c.measures_level ? "level" : "", c.summary, c.quick ? "  [quick]" : "",
+               needs.empty() ? "" : "  [needs " + needs + "]");
+  }
 }
 
 void print_header(const MpiSession& mpi, const Cli& cli, const Json& env, const ScratchArea& scratch) {

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "dmmap/rank_set.hpp"
+#include "needs.hpp"
 #include "report.hpp"
-#include "run_state.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,8 +18,6 @@ namespace dmmap::conform {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-RankOutcome* current = nullptr;
 
 // GoogleTest's own name rules: '-' would read as a negative filter pattern.
 std::string test_name(const std::string& id) {
@@ -36,9 +34,15 @@ std::string one_line(std::string text) {
   return text;
 }
 
-// Turns GoogleTest's assertion results into this rank's outcome.
+// Turns GoogleTest's assertion results into the outcome of the check running
+// on this rank (`current` is the suite's; null between checks).
 class OutcomeRecorder : public ::testing::EmptyTestEventListener {
+ public:
+  explicit OutcomeRecorder(RankOutcome* const& current) : current_(current) {}
+
+ private:
   void OnTestPartResult(const ::testing::TestPartResult& part) override {
+    RankOutcome* current = current_;
     if (!current) return;
     if (part.skipped()) {
       current->skipped = one_line(part.message());
@@ -48,29 +52,29 @@ class OutcomeRecorder : public ::testing::EmptyTestEventListener {
                       part.line_number()));
     }
   }
+
+  RankOutcome* const& current_;
 };
 
+// One check as a GoogleTest test: its body is the suite's run_check.
 class CheckTest : public ::testing::Test {
  public:
-  CheckTest(Suite& suite, const CheckInfo& info) : suite_(suite), info_(info) {}
-  void TestBody() override { suite_.run_check(info_); }
+  explicit CheckTest(std::function<void()> body) : body_(std::move(body)) {}
+  void TestBody() override { body_(); }
 
  private:
-  Suite& suite_;
-  const CheckInfo& info_;
+  std::function<void()> body_;
 };
 
 }  // namespace
 
-RankOutcome& current_outcome() {
-  static RankOutcome stray;  // a report outside any check goes nowhere
-  return current ? *current : stray;
-}
-
-void set_current_outcome(RankOutcome* outcome) { current = outcome; }
-
 Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment)
-    : mpi_(mpi), sync_(sync), scratch_(scratch), config_(std::move(config)), environment_(std::move(environment)),
+    : mpi_(mpi),
+      sync_(sync),
+      scratch_(scratch),
+      config_(std::move(config)),
+      environment_(std::move(environment)),
+      clients_(ClientMap::assumed_one_per_rank(sync.size())),
       started_(Clock::now()) {}
 
 void Suite::register_checks() {
@@ -79,13 +83,15 @@ void Suite::register_checks() {
     ++selected_;
     const std::string family = info.id.substr(0, info.id.find('.'));
     ::testing::RegisterTest(family.c_str(), test_name(info.id).c_str(), nullptr, nullptr, __FILE__, __LINE__,
-                            [this, &info]() -> ::testing::Test* { return new CheckTest(*this, info); });
+                            [this, &info]() -> ::testing::Test* {
+                              return new CheckTest([this, &info] { run_check(info); });
+                            });
   }
   auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
   // Only our own progress lines and table: GoogleTest's printer would repeat
   // every rank's output and knows nothing of levels.
   delete listeners.Release(listeners.default_result_printer());
-  listeners.Append(new OutcomeRecorder);
+  listeners.Append(new OutcomeRecorder(recording_));
 }
 
 fs::path Suite::prepare_check_dir(const CheckInfo& info) {
@@ -106,22 +112,40 @@ void Suite::run_check(const CheckInfo& info) {
   const auto start = Clock::now();
   sync_.begin_phase(info.id);
   RankOutcome outcome;
-  set_current_outcome(&outcome);
-  if (sync_.size() < info.min_ranks) {
-    outcome.skipped = fmt::format("needs {} ranks, {} started", info.min_ranks, sync_.size());
-  } else {
-    try {
-      CheckContext ctx(sync_, prepare_check_dir(info), config_.expected, config_.params);
-      info.run(ctx);
-    } catch (const PhaseAborted&) {
-      outcome.aborted = true;
-    } catch (const HangError& e) {
-      on_hang(info, e);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-    }
+  recording_ = &outcome;
+  try {
+    run_body(info, outcome);
+  } catch (const HangError& e) {
+    on_hang(info, e);
   }
-  set_current_outcome(nullptr);
+  recording_ = nullptr;
+  conclude_check(info, outcome, start);
+}
+
+// The check's needs, then its body; what happens is recorded in `outcome`.
+void Suite::run_body(const CheckInfo& info, RankOutcome& outcome) {
+  try {
+    NeedsVerdict needs = check_needs(info, sync_, clients_, config_.params);
+    if (!needs.unmet.empty()) {
+      outcome.skipped = needs.unmet;
+      return;
+    }
+    CheckContext ctx(sync_, info, prepare_check_dir(info), config_.expected, config_.params, std::move(needs.helpers),
+                     outcome);
+    info.run(ctx);
+  } catch (const CheckSkipped& e) {
+    outcome.skipped = e.what();
+  } catch (const PhaseAborted&) {
+    outcome.aborted = true;
+  } catch (const HangError&) {
+    throw;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+}
+
+// Every rank's outcome to rank 0, which concludes and records the result.
+void Suite::conclude_check(const CheckInfo& info, const RankOutcome& outcome, Clock::time_point start) {
   std::vector<std::string> all;
   try {
     all = sync_.finish_phase(outcome.to_json().dump());
@@ -201,8 +225,19 @@ int Suite::run() {
     write_reports(std::chrono::duration<double>(Clock::now() - started_).count());
     status = overall_pass() ? kExitPass : kExitFail;
   }
-  MPI_Bcast(&status, 1, MPI_INT, 0, mpi_.comm());
-  return status;
+  return agree_on_status(status);
+}
+
+// Rank 0's exit status to every rank, through a sync point with a deadline.
+int Suite::agree_on_status(int status_on_root) {
+  sync_.begin_phase("exit status");
+  try {
+    return std::stoi(sync_.finish_phase(sync_.rank() == 0 ? std::to_string(status_on_root) : "").at(0));
+  } catch (const HangError& e) {
+    fmt::print(stderr, "dmmap-conform: rank {}: HANG while agreeing on the exit status: {}; aborting the job\n",
+               sync_.rank(), e.what());
+    mpi_.abort(kExitHang);
+  }
 }
 
 }  // namespace dmmap::conform

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "check.hpp"
+#include "client_map.hpp"
+#include "dmmap/exit_status.hpp"
 #include "dmmap/json.hpp"
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/sync.hpp"
@@ -26,11 +28,11 @@ struct SuiteConfig {
   KnownFailures known_failures;
 };
 
-// Exit statuses, documented in --help and the README.
-inline constexpr int kExitPass = 0;
-inline constexpr int kExitFail = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitHang = 4;
+// Exit statuses: the table every dmmap program shares (docs/exit-status.md).
+inline constexpr int kExitPass = exit_status::kOk;
+inline constexpr int kExitFail = exit_status::kFailed;
+inline constexpr int kExitUsage = exit_status::kUsage;
+inline constexpr int kExitHang = exit_status::kHang;
 
 class Suite {
  public:
@@ -41,9 +43,11 @@ class Suite {
   // RUN_ALL_TESTS plus the final report; returns the exit status (same on every rank).
   int run();
 
-  void run_check(const CheckInfo& info);
-
  private:
+  void run_check(const CheckInfo& info);
+  void run_body(const CheckInfo& info, RankOutcome& outcome);
+  void conclude_check(const CheckInfo& info, const RankOutcome& outcome, std::chrono::steady_clock::time_point start);
+  int agree_on_status(int status_on_root);
   std::filesystem::path prepare_check_dir(const CheckInfo& info);
   void record(CheckResult result);
   [[noreturn]] void on_hang(const CheckInfo& info, const HangError& error);
@@ -55,6 +59,10 @@ class Suite {
   ScratchArea& scratch_;
   SuiteConfig config_;
   Json environment_;
+  ClientMap clients_;
+  // The outcome of the check running on this rank, for GoogleTest's
+  // assertions (OutcomeRecorder); null between checks.
+  RankOutcome* recording_ = nullptr;
   std::vector<CheckResult> results_;  // rank 0 only
   std::chrono::steady_clock::time_point started_;
   std::size_t selected_ = 0;

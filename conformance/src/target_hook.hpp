@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "dmmap/exit_status.hpp"
+
 namespace dmmap::conform {
 
 // How one hook call ended.
@@ -20,7 +22,7 @@ struct HookResult {
 };
 
 // Exit status a hook uses for "this target cannot do ACTION": the check SKIPs.
-inline constexpr int kHookUnsupported = 3;
+inline constexpr int kHookUnsupported = exit_status::kUnsupported;
 
 // Why a check that needs the hook for ACTION skips without one.
 std::string no_hook_reason(const std::string& action);

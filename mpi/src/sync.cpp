@@ -1,12 +1,10 @@
 #include "dmmap/sync.hpp"
 
 #include <fmt/format.h>
-#include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 
+#include "dmmap/messages.hpp"
 #include "dmmap/rank_set.hpp"
 
 namespace dmmap {
@@ -15,22 +13,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kArriveTag = 7101;
 constexpr int kReleaseTag = 7102;
-
-// Polls without hogging a core: ranks are oversubscribed on small machines, and
-// a spinning waiter would steal the time the rank it waits for needs.
-class Backoff {
- public:
-  void pause() {
-    if (++spins_ < 64) {
-      sched_yield();
-    } else {
-      ::usleep(std::min(1000u, 10u * (spins_ - 63)));
-    }
-  }
-
- private:
-  unsigned spins_ = 0;
-};
 
 // Message layout: "<phase id> <kind> <aborted>\n<payload...>"
 std::string encode(unsigned long phase, char kind, bool aborted, const std::string& payload) {
@@ -55,43 +37,6 @@ Message decode(const std::string& bytes) {
 }
 
 // Receives one message from `source` with `tag`, or returns false at the deadline.
-bool receive(MPI_Comm comm, int source, int tag, Clock::time_point deadline, std::string& out, int* from = nullptr) {
-  Backoff backoff;
-  for (;;) {
-    int flag = 0;
-    MPI_Status status;
-    MPI_Iprobe(source, tag, comm, &flag, &status);
-    if (flag) {
-      int count = 0;
-      MPI_Get_count(&status, MPI_CHAR, &count);
-      out.assign(static_cast<std::size_t>(count), '\0');
-      MPI_Recv(out.data(), count, MPI_CHAR, status.MPI_SOURCE, tag, comm, MPI_STATUS_IGNORE);
-      if (from) *from = status.MPI_SOURCE;
-      return true;
-    }
-    if (Clock::now() >= deadline) return false;
-    backoff.pause();
-  }
-}
-
-// Sends without blocking past the deadline (a peer that never receives must not hang us).
-bool send(MPI_Comm comm, int dest, int tag, const std::string& bytes, Clock::time_point deadline) {
-  MPI_Request request;
-  MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_CHAR, dest, tag, comm, &request);
-  Backoff backoff;
-  for (;;) {
-    int done = 0;
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (done) return true;
-    if (Clock::now() >= deadline) {
-      MPI_Cancel(&request);
-      MPI_Request_free(&request);
-      return false;
-    }
-    backoff.pause();
-  }
-}
-
 // All payloads, length-prefixed, in rank order.
 std::string pack(const std::vector<std::string>& payloads) {
   std::string out;

@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <system_error>
 #include <string>
 
 #include "dmmap/probe/child.hpp"
 #include "dmmap/probe/fault_probe.hpp"
-#include "dmmap/probe/fd.hpp"
+#include "dmmap/probe/files.hpp"
+#include "dmmap/fd.hpp"
 #include "dmmap/probe/mapping.hpp"
 
 using namespace dmmap;
@@ -95,4 +98,70 @@ TEST(Child, ReportsSpawnFailure) {
   auto r = run_child({"/nonexistent/dmmap-binary"});
   EXPECT_EQ(r.kind, ChildOutcome::Kind::spawn_failed);
   EXPECT_EQ(r.code, ENOENT) << r.describe();
+}
+
+TEST(AsyncChild, ForkedBodyExitsWithItsValue) {
+  AsyncChild child = AsyncChild::fork([] { return 7; });
+  const ChildOutcome& end = child.wait();
+  EXPECT_TRUE(end.exited_with(7)) << end.describe();
+}
+
+TEST(AsyncChild, ForkedBodySeesThisAddressSpaceAndCanCapture) {
+  const std::string text = "from the copy of the parent\n";
+  ChildOptions options;
+  options.capture_stdout = true;
+  AsyncChild child = AsyncChild::fork(
+      [&] { return ::write(STDOUT_FILENO, text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 1; },
+      options);
+  const ChildOutcome& end = child.wait();
+  EXPECT_TRUE(end.exited_with(0)) << end.describe();
+  EXPECT_EQ(end.output, text);
+}
+
+TEST(AsyncChild, WaitForDoesNotKillAndKillEndsIt) {
+  AsyncChild child = AsyncChild::spawn({"/bin/sleep", "10"});
+  EXPECT_FALSE(child.wait_for(std::chrono::milliseconds(100)));
+  EXPECT_FALSE(child.ended());
+  child.kill();
+  EXPECT_TRUE(child.ended());
+  EXPECT_TRUE(child.outcome().killed_by(SIGKILL)) << child.outcome().describe();
+}
+
+TEST(AsyncChild, EndIsSeenPromptly) {
+  AsyncChild child = AsyncChild::spawn({"/bin/sleep", "0.2"});
+  ASSERT_TRUE(child.wait_for(std::chrono::seconds(10)));
+  EXPECT_GE(child.took().count(), 200);
+  EXPECT_LT(child.took().count(), 2000) << "the end of a child was noticed late";
+}
+
+TEST(AsyncChild, DestroyingARunningChildKillsIt) {
+  pid_t pid = 0;
+  {
+    ChildOptions options;
+    options.capture_stdout = true;
+    AsyncChild child = AsyncChild::spawn({"/bin/sh", "-c", "echo $$; exec sleep 10"}, options);
+    while (child.outcome().output.find('\n') == std::string::npos) child.wait_for(std::chrono::milliseconds(10));
+    pid = std::stoi(child.outcome().output);
+  }
+  EXPECT_NE(::kill(pid, 0), 0) << "the child outlived its owner";
+}
+
+TEST(AsyncChild, MovedChildIsOwnedOnce) {
+  AsyncChild a = AsyncChild::spawn({"/bin/sh", "-c", "exit 4"});
+  AsyncChild b = std::move(a);
+  EXPECT_TRUE(a.ended());
+  EXPECT_TRUE(b.wait().exited_with(4));
+}
+
+TEST(Files, PreadUpToStopsAtTheEndPreadExactRefusesIt) {
+  Fd fd = temp_file(100);
+  EXPECT_EQ(pread_up_to(fd.get(), 4096, 0).size(), 100u);
+  EXPECT_EQ(pread_exact(fd.get(), 100, 0).size(), 100u);
+  try {
+    pread_exact(fd.get(), 101, 0);
+    ADD_FAILURE() << "a short read was not refused";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EIO);
+    EXPECT_NE(std::string(e.what()).find("100 of 101 bytes"), std::string::npos) << e.what();
+  }
 }

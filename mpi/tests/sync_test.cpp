@@ -2,18 +2,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "dmmap/mpi_session.hpp"
+#include "mpi_test_main.hpp"
 #include "dmmap/sync.hpp"
 
 using namespace dmmap;
 using namespace std::chrono_literals;
 
-namespace {
-MpiSession* session;
-}
-
 TEST(Sync, AllgatherReturnsEveryPayloadInRankOrder) {
-  Sync sync(session->comm(), 10s);
+  Sync sync(test_session().comm(), 10s);
   sync.begin_phase("allgather");
   auto all = sync.allgather(std::to_string(sync.rank() * 10));
   ASSERT_EQ(static_cast<int>(all.size()), sync.size());
@@ -24,8 +20,8 @@ TEST(Sync, AllgatherReturnsEveryPayloadInRankOrder) {
 }
 
 TEST(Sync, OneRankLeavingEarlyAbortsTheOthersInsteadOfHanging) {
-  for (int leaver = 0; leaver < session->size(); ++leaver) {
-    Sync sync(session->comm(), 10s);
+  for (int leaver = 0; leaver < test_session().size(); ++leaver) {
+    Sync sync(test_session().comm(), 10s);
     sync.begin_phase("early exit");
     bool aborted = false;
     if (sync.rank() != leaver) {
@@ -47,7 +43,7 @@ TEST(Sync, OneRankLeavingEarlyAbortsTheOthersInsteadOfHanging) {
 }
 
 TEST(Sync, SilentRankIsNamedInAHang) {
-  Sync sync(session->comm(), 1s);
+  Sync sync(test_session().comm(), 1s);
   sync.begin_phase("hang detection");
   const int silent = sync.size() - 1;
   if (sync.rank() == silent) {
@@ -72,18 +68,4 @@ TEST(Sync, SilentRankIsNamedInAHang) {
   }
   // Leave the harness communicator quiet for MPI_Finalize: drain with a plain barrier.
   MPI_Barrier(MPI_COMM_WORLD);
-}
-
-int main(int argc, char** argv) {
-  MpiSession mpi(&argc, &argv);
-  session = &mpi;
-  ::testing::InitGoogleTest(&argc, argv);
-  if (mpi.rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int failed = RUN_ALL_TESTS();
-  int any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return any;
 }

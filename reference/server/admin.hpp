@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dmmap/probe/fd.hpp"
+#include "dmmap/fd.hpp"
 
 namespace dmfs::admin {
 

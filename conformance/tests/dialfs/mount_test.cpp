@@ -38,7 +38,7 @@ using dmmap::Mapping;
 constexpr long kFuseSuperMagic = 0x65735546;
 
 std::string get(int fd, std::size_t size, off_t offset = 0) {
-  const auto bytes = dmmap::pread_exact(fd, size, offset);
+  const auto bytes = dmmap::pread_up_to(fd, size, offset);
   return {bytes.begin(), bytes.end()};
 }
 void put(int fd, const std::string& data, off_t offset = 0) { dmmap::pwrite_exact(fd, data.data(), data.size(), offset); }

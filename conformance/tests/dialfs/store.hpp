@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "dials.hpp"
-#include "dmmap/probe/fd.hpp"
+#include "dmmap/fd.hpp"
 #include "locks.hpp"
 #include "pending.hpp"
 #include "twins.hpp"

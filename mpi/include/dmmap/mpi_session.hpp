@@ -1,4 +1,5 @@
-// RAII for MPI_Init/MPI_Finalize and the harness's private communicator.
+// RAII for MPI_Init/MPI_Finalize, the harness's private communicator, and
+// communicators split from it.
 #pragma once
 
 #include <mpi.h>
@@ -30,5 +31,22 @@ class MpiSession {
 };
 
 std::string mpi_library_version();
+
+// A communicator owned by RAII (what MPI_Comm_split returns); MPI_COMM_NULL
+// for a rank the split left out.
+class OwnedComm {
+ public:
+  OwnedComm() = default;
+  explicit OwnedComm(MPI_Comm comm) : comm_(comm) {}
+  OwnedComm(const OwnedComm&) = delete;
+  OwnedComm& operator=(const OwnedComm&) = delete;
+  ~OwnedComm() {
+    if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
 
 }  // namespace dmmap

@@ -91,13 +91,13 @@ std::string ProbeResult::describe() const {
                      code_name(signal, si_code));
 }
 
-ProbeResult probe_load(const volatile std::byte* addr) {
+ProbeResult probe_load(const volatile std::uint8_t* addr) {
   return guarded([addr] { return static_cast<std::uint8_t>(*addr); });
 }
 
-ProbeResult probe_store(volatile std::byte* addr, std::uint8_t value) {
+ProbeResult probe_store(volatile std::uint8_t* addr, std::uint8_t value) {
   return guarded([addr, value] {
-    *addr = static_cast<std::byte>(value);
+    *addr = value;
     return value;
   });
 }

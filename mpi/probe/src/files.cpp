@@ -45,7 +45,7 @@ Fd open_when_visible(const std::filesystem::path& path, int flags, int seconds) 
   }
 }
 
-std::vector<std::uint8_t> pread_exact(int fd, std::size_t size, off_t offset) {
+std::vector<std::uint8_t> pread_up_to(int fd, std::size_t size, off_t offset) {
   std::vector<std::uint8_t> data(size);
   std::size_t done = 0;
   while (done < size) {
@@ -56,6 +56,14 @@ std::vector<std::uint8_t> pread_exact(int fd, std::size_t size, off_t offset) {
     done += static_cast<std::size_t>(n);
   }
   data.resize(done);
+  return data;
+}
+
+std::vector<std::uint8_t> pread_exact(int fd, std::size_t size, off_t offset) {
+  auto data = pread_up_to(fd, size, offset);
+  if (data.size() != size)
+    throw std::system_error(EIO, std::generic_category(),
+                            fmt::format("pread: {} of {} bytes at offset {} (end of file)", data.size(), size, offset));
   return data;
 }
 
@@ -80,9 +88,9 @@ void drop_cached(int fd) {
     throw std::system_error(err, std::generic_category(), "posix_fadvise(DONTNEED)");
 }
 
-std::size_t count_equal(const volatile std::byte* p, std::size_t size, std::uint8_t value) {
+std::size_t count_equal(const volatile std::uint8_t* p, std::size_t size, std::uint8_t value) {
   std::size_t n = 0;
-  for (std::size_t i = 0; i < size; ++i) n += static_cast<std::uint8_t>(p[i]) == value;
+  for (std::size_t i = 0; i < size; ++i) n += p[i] == value;
   return n;
 }
 

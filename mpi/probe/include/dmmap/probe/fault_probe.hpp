@@ -21,8 +21,8 @@ struct ProbeResult {
 };
 
 // Loads one byte from `addr`.
-ProbeResult probe_load(const volatile std::byte* addr);
+ProbeResult probe_load(const volatile std::uint8_t* addr);
 // Stores `value` at `addr`.
-ProbeResult probe_store(volatile std::byte* addr, std::uint8_t value);
+ProbeResult probe_store(volatile std::uint8_t* addr, std::uint8_t value);
 
 }  // namespace dmmap

@@ -11,7 +11,7 @@
 #include <system_error>
 #include <vector>
 
-#include "dmmap/probe/fd.hpp"
+#include "dmmap/fd.hpp"
 
 namespace dmmap {
 
@@ -23,7 +23,10 @@ Fd create_file(const std::filesystem::path& path, std::size_t size, std::uint8_t
 // another client's new file late); throws at the deadline.
 Fd open_when_visible(const std::filesystem::path& path, int flags, int seconds = 10);
 
-// Reads up to `size` bytes (fewer at EOF: the caller compares contents).
+// Reads up to `size` bytes: fewer at EOF, for callers that compare contents
+// (a short file is one of the things they report).
+std::vector<std::uint8_t> pread_up_to(int fd, std::size_t size, off_t offset);
+// Reads exactly `size` bytes; a short file throws std::system_error (EIO).
 std::vector<std::uint8_t> pread_exact(int fd, std::size_t size, off_t offset);
 void pwrite_exact(int fd, const void* data, std::size_t size, off_t offset);
 void fsync_file(int fd);
@@ -32,7 +35,7 @@ void fsync_file(int fd);
 void drop_cached(int fd);
 
 // How many of `size` bytes at `p` equal `value`.
-std::size_t count_equal(const volatile std::byte* p, std::size_t size, std::uint8_t value);
+std::size_t count_equal(const volatile std::uint8_t* p, std::size_t size, std::uint8_t value);
 
 // Unlinks a file when the scope ends (a long run must not fill the filesystem).
 class Unlinker {

@@ -1,9 +1,11 @@
-// RAII ownership of an mmap()ed region.
+// RAII ownership of an mmap()ed region. Its bytes are std::uint8_t, the byte
+// type of the whole probe API (pread_up_to, count_equal, probe_load).
 #pragma once
 
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <utility>
 
@@ -28,9 +30,9 @@ class Mapping {
   }
   ~Mapping() { reset(); }
 
-  std::byte* data() const { return static_cast<std::byte*>(addr_); }
+  std::uint8_t* data() const { return static_cast<std::uint8_t*>(addr_); }
   std::size_t size() const { return length_; }
-  std::span<std::byte> bytes() const { return {data(), length_}; }
+  std::span<std::uint8_t> bytes() const { return {data(), length_}; }
   explicit operator bool() const { return addr_ != nullptr; }
 
   // msync(MS_SYNC) of the whole mapping; throws on failure.

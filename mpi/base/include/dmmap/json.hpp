@@ -1,7 +1,8 @@
 // A small JSON value: enough to write reports and read them back.
 //
-// The design card fixes the dependency set (no JSON library), and reports need
-// only objects that keep their key order, arrays, strings, numbers and bools.
+// The dependency set is Debian's packages in ci/packages, no JSON library
+// among them, and reports need only objects that keep their key order,
+// arrays, strings, numbers and bools.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,9 @@
+#!/bin/sh
+# A rank that never reaches a benchmark run's agreement: the job ends with
+# status 4 (HANG) and names it. Usage: hang.sh HANG_RANK_PROGRAM
+out=$(timeout -k 5 120 mpirun --allow-run-as-root --oversubscribe -np 3 "$1" 2>&1)
+status=$?
+echo "$out"
+[ "$status" -eq 4 ] || { echo "FAIL: exit status $status, expected 4 (HANG)" >&2; exit 1; }
+echo "$out" | grep -q "HANG: .*ranks {2} did not arrive" || { echo "FAIL: the hang does not name rank 2" >&2; exit 1; }
+echo "PASS: HANG, exit 4, rank 2 named"

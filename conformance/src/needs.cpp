@@ -1,0 +1,96 @@
+#include "needs.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "dmmap/rank_set.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dmmap::conform {
+namespace {
+
+std::string join(const std::vector<std::string>& words, const char* separator) {
+  std::string out;
+  for (auto& w : words) out += (out.empty() ? "" : separator) + w;
+  return out;
+}
+
+// This rank's side of the collective part: "H" (a hook) or "-", then the
+// names of the declared helpers it cannot find, one a line.
+std::string local_report(const CheckInfo& info, const RunParams& params,
+                         std::map<std::string, fs::path>& found) {
+  std::string report = params.hook.empty() ? "-" : "H";
+  for (auto& name : info.helpers) {
+    if (auto path = find_helper(name))
+      found[name] = *path;
+    else
+      report += "\n" + name;
+  }
+  return report;
+}
+
+// The helpers a rank's report says it lacks.
+std::vector<std::string> missing_helpers(const std::string& report) {
+  std::vector<std::string> names;
+  std::istringstream lines(report.substr(1));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) names.push_back(line);
+  return names;
+}
+
+// The first unmet need among every rank's reports, or "".
+std::string first_unmet(const CheckInfo& info, const std::vector<std::string>& reports) {
+  for (auto& name : info.helpers) {
+    std::vector<int> missing;
+    for (std::size_t r = 0; r < reports.size(); ++r) {
+      const auto lacks = missing_helpers(reports[r]);
+      if (std::find(lacks.begin(), lacks.end(), name) != lacks.end()) missing.push_back(static_cast<int>(r));
+    }
+    if (missing.size() == reports.size()) return fmt::format("helper {} not found next to the executable", name);
+    if (!missing.empty())
+      return fmt::format("helper {} not found next to the executable on ranks {}", name, format_ranks(missing));
+  }
+  if (!info.hook_actions.empty())
+    for (auto& report : reports)
+      if (report.at(0) != 'H') return no_hook_reason(info.hook_actions.front());
+  return "";
+}
+
+}  // namespace
+
+std::optional<fs::path> find_helper(const std::string& name) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::nullopt;
+  for (fs::path dir : {self.parent_path(), self.parent_path().parent_path()})
+    if (fs::exists(dir / name, ec)) return dir / name;
+  return std::nullopt;
+}
+
+NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params) {
+  NeedsVerdict v;
+  if (sync.size() < info.min_ranks) {
+    v.unmet = fmt::format("needs {} ranks, {} started", info.min_ranks, sync.size());
+    return v;
+  }
+  if (info.distinct_clients && !clients.distinct(0, 1)) {
+    v.unmet = fmt::format("needs ranks 0 and 1 on two distinct clients of the filesystem ({})", clients.basis());
+    return v;
+  }
+  if (info.helpers.empty() && info.hook_actions.empty()) return v;
+  v.unmet = first_unmet(info, sync.allgather(local_report(info, params, v.helpers)));
+  return v;
+}
+
+std::string describe_needs(const CheckInfo& info) {
+  std::vector<std::string> parts;
+  if (info.distinct_clients) parts.push_back("2 clients");
+  if (!info.hook_actions.empty()) parts.push_back("hook: " + join(info.hook_actions, ","));
+  if (!info.helpers.empty()) parts.push_back("helpers: " + join(info.helpers, ","));
+  return join(parts, "; ");
+}
+
+}  // namespace dmmap::conform

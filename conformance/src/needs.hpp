@@ -1,0 +1,33 @@
+// The framework's side of what a check declares it needs (CheckInfo): whether
+// each need is met here, decided before the check's body runs and the same on
+// every rank, and how --list shows the needs.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "check.hpp"
+#include "client_map.hpp"
+#include "dmmap/sync.hpp"
+
+namespace dmmap::conform {
+
+struct NeedsVerdict {
+  std::string unmet;                                      // "" when met, else the SKIP reason
+  std::map<std::string, std::filesystem::path> helpers;  // the declared helpers, found on this rank
+};
+
+// Collective when the check declares hook actions or helpers (one sync point
+// in the check's phase): ranks, clients, helpers, then the hook.
+NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params);
+
+// "2 clients; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).
+std::string describe_needs(const CheckInfo& info);
+
+// A helper (dmmap-conform-runner-v1, ...) next to the running executable or
+// one directory up (the self-test binary lives in tests/); nullopt if absent.
+std::optional<std::filesystem::path> find_helper(const std::string& name);
+
+}  // namespace dmmap::conform
