@@ -4,7 +4,7 @@
 # caches, like N nodes. NFSv3 (nolock) by default; DMMAP_NFS_VERS=4.2
 # (guest-run --nfs-vers 4.2) mounts NFSv4.2 with leases disabled on the
 # server, so that no delegation hides staleness between the mounts, which
-# share one NFSv4 client id (GUEST-FACTS.md).
+# share one NFSv4 client id (docs/guest-runner.md, "Targets").
 # Extra client mount options: DMMAP_NFS_OPTS (comma-separated, appended).
 # DMMAP_NFS_LOCK=1 (v3 only): real NLM locking (rpc.statd, lockd with a 10 s
 # grace period) instead of nolock, where fcntl locks are local to each mount.
