@@ -69,9 +69,8 @@ OptionParser make_parser(CommandLine& line) {
       .section("What to measure (names: see --benchmark_list_tests; select with --benchmark_filter=REGEX)")
       .value("--ranks", "N,...", "rank counts to measure (default 1, 2, 4, ... and all ranks)",
              [&](const std::string& v) {
-               s.rank_counts = parse_list<int>(v, [](const std::string& x) {
-                 return static_cast<int>(positive(x, "--ranks entry"));
-               });
+               s.rank_counts = parse_list<int>(
+                   v, [](const std::string& x) { return static_cast<int>(positive(x, "--ranks entry")); });
              })
       .value("--pages", "N,...", "pages per rank in the fault measurements (default 256)",
              [&](const std::string& v) {

@@ -35,8 +35,8 @@ std::optional<double> row_value(const Json& row, const std::string& metric) {
   return value->as_number();
 }
 
-Comparison compare_one(const std::string& name, const std::vector<double>& old_v,
-                       const std::vector<double>& new_v, const CompareOptions& options) {
+Comparison compare_one(const std::string& name, const std::vector<double>& old_v, const std::vector<double>& new_v,
+                       const CompareOptions& options) {
   Comparison c;
   c.name = name;
   c.old_n = old_v.size();
@@ -65,9 +65,7 @@ const char* verdict_name(Comparison::Verdict v) {
 
 }  // namespace
 
-bool higher_is_better(const std::string& metric) {
-  return metric.size() > 11 && metric.ends_with("_per_second");
-}
+bool higher_is_better(const std::string& metric) { return metric.size() > 11 && metric.ends_with("_per_second"); }
 
 Samples load_samples(const Json& document, const std::string& metric) {
   const auto* benchmarks = document.find("benchmarks");

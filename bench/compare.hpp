@@ -37,8 +37,8 @@ struct CompareOptions {
 struct Comparison {
   std::string name;
   double old_median = 0, new_median = 0;
-  double change = 0;      // new/old - 1 of the metric itself (signed)
-  double worse_by = 0;    // how much worse, as a fraction (negative: better)
+  double change = 0;              // new/old - 1 of the metric itself (signed)
+  double worse_by = 0;            // how much worse, as a fraction (negative: better)
   std::optional<double> p_value;  // nothing when the sample sizes cannot reach alpha
   std::size_t old_n = 0, new_n = 0;
   enum class Verdict { same, improvement, regression } verdict = Verdict::same;

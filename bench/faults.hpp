@@ -16,9 +16,7 @@ struct FaultCount {
   std::uint64_t minor = 0;
   std::uint64_t major = 0;
   std::uint64_t total() const { return minor + major; }
-  FaultCount operator-(const FaultCount& earlier) const {
-    return {minor - earlier.minor, major - earlier.major};
-  }
+  FaultCount operator-(const FaultCount& earlier) const { return {minor - earlier.minor, major - earlier.major}; }
   FaultCount& operator+=(const FaultCount& more) {
     minor += more.minor;
     major += more.major;

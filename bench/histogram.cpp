@@ -57,7 +57,8 @@ double Histogram::percentile(double fraction) const {
   if (count_ == 0) return 0;
   fraction = std::clamp(fraction, 0.0, 1.0);
   // The rank of the wanted sample (1-based), as fio computes it.
-  const auto wanted = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(count_))));
+  const auto wanted = std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(count_))));
   if (wanted >= count_) return static_cast<double>(max_);  // the largest sample is known exactly
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBuckets; ++i) {

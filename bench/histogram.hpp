@@ -48,8 +48,8 @@ class Histogram {
 
   // Raw state, for MPI reduction and serialisation.
   const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
-  static Histogram from_parts(const std::array<std::uint64_t, kBuckets>& buckets, std::uint64_t min,
-                              std::uint64_t max, double sum);
+  static Histogram from_parts(const std::array<std::uint64_t, kBuckets>& buckets, std::uint64_t min, std::uint64_t max,
+                              double sum);
 
  private:
   std::array<std::uint64_t, kBuckets> buckets_{};

@@ -56,8 +56,8 @@ std::string cdf_charts(const std::vector<const Json*>& rows) {
   }
   std::string out = "<h2>Latency distributions (CDF)</h2>\n<div class=\"charts\">\n";
   for (const auto& [family, series] : families)
-    out += svg_line_chart({family, "latency per operation (ns, log scale)", "fraction of operations", true, false, true},
-                          series);
+    out += svg_line_chart(
+        {family, "latency per operation (ns, log scale)", "fraction of operations", true, false, true}, series);
   return out + "</div>\n";
 }
 

@@ -20,7 +20,8 @@ std::string iterate(benchmark::State& state, RunContext& ctx, Kernel& kernel) {
       }
     }
     // The error flag travels with the time: 1e30 s means "a rank failed".
-    const double agreed = ctx.world().max(error.empty() ? static_cast<double>(ns) * 1e-9 : 1e30, "agreement on the iteration time");
+    const double agreed = ctx.world().max(error.empty() ? static_cast<double>(ns) * 1e-9 : 1e30,
+                                          "agreement on the iteration time");
     if (agreed >= 1e30) {
       try {
         ctx.agree(error);
@@ -63,8 +64,8 @@ void set_counters(benchmark::State& state, RunContext& ctx, Kernel& kernel, RunL
 
 }  // namespace
 
-void run_kernel(benchmark::State& state, const Shared& shared, RunLog& log, const std::string& name,
-                int active_ranks, const KernelFactory& make) {
+void run_kernel(benchmark::State& state, const Shared& shared, RunLog& log, const std::string& name, int active_ranks,
+                const KernelFactory& make) {
   const unsigned run_id = log.next_id();
   if (shared.rank == 0) log.progress(name, state.max_iterations);
   RunContext ctx(shared, active_ranks, run_id);

@@ -38,15 +38,15 @@ class Kernel {
     latency.record(raw_ns > c ? raw_ns - c : 0);
   }
   Histogram latency;
-  FaultCount faults;       // taken during the timed work
-  std::uint64_t ops = 0;   // operations (pages, stores, launches) in the timed work
+  FaultCount faults;        // taken during the timed work
+  std::uint64_t ops = 0;    // operations (pages, stores, launches) in the timed work
   std::uint64_t bytes = 0;  // bytes moved by the timed work (throughput kernels)
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>()>;
 
 // The body of every registered benchmark.
-void run_kernel(benchmark::State& state, const Shared& shared, RunLog& log, const std::string& name,
-                int active_ranks, const KernelFactory& make);
+void run_kernel(benchmark::State& state, const Shared& shared, RunLog& log, const std::string& name, int active_ranks,
+                const KernelFactory& make);
 
 }  // namespace dmmap::bench

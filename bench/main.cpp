@@ -99,8 +99,8 @@ void finish_outputs(const std::string& json_path, const std::string& html, const
   }
   for (const auto& r : doc.at("dmmap_checks").at("per_op_vs_block").as_array())
     fmt::print(stderr, "[dmmap-bench] per-op vs block: {}: {:.1f} vs {:.1f} ns ({:+.1f}%)\n",
-               r.at("measurement").as_string(), r.at("per_op_mean_ns").as_number(),
-               r.at("block_ns_per_op").as_number(), r.at("difference_pct").as_number());
+               r.at("measurement").as_string(), r.at("per_op_mean_ns").as_number(), r.at("block_ns_per_op").as_number(),
+               r.at("difference_pct").as_number());
   if (!html.empty()) write_file(html, html_report(doc));
 }
 

@@ -43,7 +43,7 @@ std::vector<double> u_distribution(std::size_t m, std::size_t n) {
     g[0] = {1.0};
     for (std::size_t i = 1; i <= m; ++i) {
       g[i].assign(i * nn + 1, 0.0);
-      for (std::size_t u = 0; u < f[i].size(); ++u) g[i][u] += f[i][u];              // last element from y
+      for (std::size_t u = 0; u < f[i].size(); ++u) g[i][u] += f[i][u];               // last element from y
       for (std::size_t u = 0; u < g[i - 1].size(); ++u) g[i][u + nn] += g[i - 1][u];  // last element from x
     }
     f = std::move(g);
@@ -64,7 +64,7 @@ double normal_p(double u, std::size_t m, std::size_t n, double tie_term) {
   const double mm = static_cast<double>(m), nn = static_cast<double>(n), big_n = mm + nn;
   const double mu = mm * nn / 2;
   const double var = mm * nn / 12 * ((big_n + 1) - tie_term / (big_n * (big_n - 1)));
-  if (var <= 0) return 1.0;  // every value equal
+  if (var <= 0) return 1.0;                                                 // every value equal
   const double z = std::max(0.0, std::abs(u - mu) - 0.5) / std::sqrt(var);  // continuity correction
   return std::min(1.0, std::erfc(z / std::sqrt(2.0)));
 }
@@ -88,7 +88,8 @@ double smallest_possible_p(std::size_t n1, std::size_t n2) {
   if (n1 == 0 || n2 == 0) return 1.0;
   // Complete separation: 2 / C(n1+n2, n1).
   double combinations = 1;
-  for (std::size_t i = 1; i <= n1; ++i) combinations = combinations * static_cast<double>(n2 + i) / static_cast<double>(i);
+  for (std::size_t i = 1; i <= n1; ++i)
+    combinations = combinations * static_cast<double>(n2 + i) / static_cast<double>(i);
   return std::min(1.0, 2 / combinations);
 }
 

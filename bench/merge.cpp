@@ -8,8 +8,8 @@ namespace dmmap::bench {
 Histogram merged(Collectives& ranks, const Histogram& local) {
   std::array<std::uint64_t, Histogram::kBuckets> buckets{};
   MPI_Request requests[4];
-  MPI_Iallreduce(local.buckets().data(), buckets.data(), static_cast<int>(Histogram::kBuckets), MPI_UINT64_T,
-                 MPI_SUM, ranks.comm(), &requests[0]);
+  MPI_Iallreduce(local.buckets().data(), buckets.data(), static_cast<int>(Histogram::kBuckets), MPI_UINT64_T, MPI_SUM,
+                 ranks.comm(), &requests[0]);
   // Empty histograms must not pull the minimum to 0.
   std::uint64_t min_in = local.count() ? local.min() : UINT64_MAX, min_out = 0;
   std::uint64_t max_in = local.max(), max_out = 0;

@@ -16,10 +16,10 @@ namespace dmmap::bench {
 
 struct Settings {
   TargetSpec target;
-  std::vector<int> rank_counts;                // empty: 1, 2, 4, ... and the job size
-  std::vector<std::size_t> pages{256};         // working set of the fault measurements, per rank
-  std::vector<std::size_t> sizes{4u << 20};    // bytes per rank of the throughput measurements
-  std::vector<std::size_t> dirty{1, 64, 4096};  // pages rank A holds dirty in the revocation measurement
+  std::vector<int> rank_counts;                        // empty: 1, 2, 4, ... and the job size
+  std::vector<std::size_t> pages{256};                 // working set of the fault measurements, per rank
+  std::vector<std::size_t> sizes{4u << 20};            // bytes per rank of the throughput measurements
+  std::vector<std::size_t> dirty{1, 64, 4096};         // pages rank A holds dirty in the revocation measurement
   std::vector<std::string> fault_around{"on", "off"};  // off: one VMA per page
   std::string bind = "core";
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};

@@ -7,8 +7,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +31,8 @@ int spawn_and_wait(const std::string& path, Deadline deadline) {
     throw std::system_error(err, std::generic_category(), "posix_spawn " + path);
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            std::chrono::steady_clock::now());
     if (left.count() <= 0 || !pidfd) break;
     pollfd p{pidfd.get(), POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));

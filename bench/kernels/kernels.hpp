@@ -11,7 +11,7 @@ namespace dmmap::bench {
 struct FaultShape {
   std::size_t pages = 256;
   bool fault_around = true;  // off: one VMA per page, so one fault per page (fault_mapping.hpp)
-  bool batch = false;          // one timer around all loads instead of one per load
+  bool batch = false;        // one timer around all loads instead of one per load
 };
 
 // First load of each page of a fresh shared mapping. cached: this rank's own

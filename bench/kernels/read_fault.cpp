@@ -7,9 +7,9 @@
 #include <optional>
 #include <vector>
 
+#include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "fault_mapping.hpp"
-#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 
@@ -58,7 +58,8 @@ class ReadFault : public Kernel {
     // preempted iteration, and comparable between per-load and block timing.
     if (auto m = median(ctx.world().allgather(iteration_means_, "gather of iteration means")))
       state.counters[shape_.batch ? "block_ns_per_op" : "iteration_mean_ns"] = *m;
-    if (auto m = median(ctx.world().allgather(block_means_, "gather of block means"))) state.counters["block_ns_per_op"] = *m;
+    if (auto m = median(ctx.world().allgather(block_means_, "gather of block means")))
+      state.counters["block_ns_per_op"] = *m;
   }
 
  private:
@@ -109,7 +110,6 @@ class ReadFault : public Kernel {
   }
 
  public:
-
  private:
   bool cached_;
   FaultShape shape_;

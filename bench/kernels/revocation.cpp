@@ -13,8 +13,8 @@
 
 #include <algorithm>
 
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

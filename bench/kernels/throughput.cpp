@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 
+#include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
 #include "fault_mapping.hpp"
-#include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 

@@ -40,8 +40,8 @@ void run(CheckContext& ctx) {
     const ChildOutcome& end = same->finish();
     const PageVersions pv = parse_versions(end.output);
     EXPECT_TRUE(end.exited_with(0) && pv.all(1) && pv.versions.size() >= 60)
-        << "the binary nobody changed did not run on after the eviction: it " << end.describe()
-        << " after executing " << pv.describe();
+        << "the binary nobody changed did not run on after the eviction: it " << end.describe() << " after executing "
+        << pv.describe();
   }
   ctx.barrier();
 }

@@ -18,7 +18,8 @@ namespace dmmap::conform {
 namespace {
 
 void run(CheckContext& ctx) {
-  ASSERT_EQ(std::filesystem::file_size(runner_v1(ctx)), std::filesystem::file_size(runner_v2(ctx))) << "runner versions differ in layout";
+  ASSERT_EQ(std::filesystem::file_size(runner_v1(ctx)), std::filesystem::file_size(runner_v2(ctx)))
+      << "runner versions differ in layout";
   const auto binary = ctx.path("runner");
   std::optional<ExecRunner> runner;
   if (!start_runner(ctx, binary, runner)) return;

@@ -49,16 +49,18 @@ void run(CheckContext& ctx) {
                     runner->go();
                     const ChildOutcome& end = runner->finish();
                     const PageVersions pv = parse_versions(end.output);
-                    EXPECT_TRUE(end.exited_with(0) && pv.all(1)) << "nothing wrote the binary, yet the runner "
-                                                                 << end.describe() << " after executing " << pv.describe();
+                    EXPECT_TRUE(end.exited_with(0) && pv.all(1))
+                        << "nothing wrote the binary, yet the runner " << end.describe() << " after executing "
+                        << pv.describe();
                   },
-              .look = [&](Level rung) {
-                const std::string error = try_open_for_writing(binary);
-                if (rung == Level::strict) return refused_while_running(error);
-                EXPECT_EQ(error, "") << "after the runner ended, another client still cannot open the binary for "
-                                        "writing (a deny-write registration outlived the process)";
-                return error.empty();
-              }});
+              .look =
+                  [&](Level rung) {
+                    const std::string error = try_open_for_writing(binary);
+                    if (rung == Level::strict) return refused_while_running(error);
+                    EXPECT_EQ(error, "") << "after the runner ended, another client still cannot open the binary for "
+                                            "writing (a deny-write registration outlived the process)";
+                    return error.empty();
+                  }});
 }
 
 const CheckRegistration check({

@@ -22,8 +22,8 @@
 
 #include "check.hpp"
 #include "dmmap/probe/fault_probe.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -79,10 +79,8 @@ class Client {
     std::vector<std::uint8_t> data(op.length);
     for (std::size_t i = 0; i < op.length; ++i) data[i] = op.byte_at(i);
     switch (op.kind) {
-      case Kind::store:
-        return store(op, data);
-      case Kind::load:
-        return compare_mapping(model, op.offset, op.length);
+      case Kind::store: return store(op, data);
+      case Kind::load: return compare_mapping(model, op.offset, op.length);
       case Kind::pwrite:
         pwrite_exact(fd_.get(), data.data(), data.size(), static_cast<off_t>(op.offset));
         if (msync_after_store_) fsync_file(fd_.get());

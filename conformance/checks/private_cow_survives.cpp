@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "check.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 
 namespace dmmap::conform {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "check.hpp"
 #include "dmmap/probe/child.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 
 namespace dmmap::conform {
 namespace {

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "check.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -49,10 +49,9 @@ void run(CheckContext& ctx) {
     const std::string read = classify(priv.data(), page, "page read before the write");
     const std::string untouched = classify(priv.data() + page, page, "page untouched before the write");
     if (!read.empty() && !untouched.empty())
-      ctx.informational(
-          fmt::format("uncopied private pages under a remote writer: page read before {}, "
-                      "page untouched before {}",
-                      read, untouched));
+      ctx.informational(fmt::format("uncopied private pages under a remote writer: page read before {}, "
+                                    "page untouched before {}",
+                                    read, untouched));
   }
   ctx.barrier();
 }

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "check.hpp"
-#include "ladder.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
+#include "ladder.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -70,15 +70,16 @@ void run(CheckContext& ctx) {
                     std::memset(v.map.data() + layout.begin(ctx.rank()), value_of(ctx.rank()), layout.length);
                   },
               .sync = [](FileView& v) { v.map.sync(); },
-              .seen = [&](const FileView& v, Level rung) {
-                if (rung != Level::close_to_open) {
-                  wrong = first_wrong(v.map.data(), layout.size, layout, ctx.size());
-                  return wrong.empty();
-                }
-                const auto bytes = pread_up_to(v.fd.get(), layout.size, 0);
-                lost = first_wrong(bytes.data(), bytes.size(), layout, ctx.size());
-                return lost.empty();
-              }});
+              .seen =
+                  [&](const FileView& v, Level rung) {
+                    if (rung != Level::close_to_open) {
+                      wrong = first_wrong(v.map.data(), layout.size, layout, ctx.size());
+                      return wrong.empty();
+                    }
+                    const auto bytes = pread_up_to(v.fd.get(), layout.size, 0);
+                    lost = first_wrong(bytes.data(), bytes.size(), layout, ctx.size());
+                    return lost.empty();
+                  }});
   if (!lost.empty())
     ctx.note("after reopening, a neighbour's bytes were lost: " + lost);
   else if (!wrong.empty())

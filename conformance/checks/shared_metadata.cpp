@@ -16,9 +16,9 @@
 #include <system_error>
 
 #include "check.hpp"
-#include "ladder.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
+#include "ladder.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -56,20 +56,19 @@ void run(CheckContext& ctx) {
               .seen = [&](const FileView& v, Level) { return later(stat_of(v.fd.get()).st_mtim, before.st_mtim); }});
 
   const std::size_t grown = 3 * page;
-  climb_file(ctx, file,
-             {.what = "size after an extension written through a mapping" + by,
-              .writers = {kWriter},
-              .make =
-                  [&](FileView& v) {
-                    if (::ftruncate(v.fd.get(), static_cast<off_t>(grown)) != 0)
-                      throw std::system_error(errno, std::generic_category(), "ftruncate");
-                    v.map = Mapping(v.fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
-                    std::memset(v.map.data() + 2 * page, 0x5B, page);
-                  },
-              .sync = [](FileView& v) { v.map.sync(); },
-              .seen = [&](const FileView& v, Level) {
-                return stat_of(v.fd.get()).st_size == static_cast<off_t>(grown);
-              }});
+  climb_file(
+      ctx, file,
+      {.what = "size after an extension written through a mapping" + by,
+       .writers = {kWriter},
+       .make =
+           [&](FileView& v) {
+             if (::ftruncate(v.fd.get(), static_cast<off_t>(grown)) != 0)
+               throw std::system_error(errno, std::generic_category(), "ftruncate");
+             v.map = Mapping(v.fd.get(), grown, PROT_READ | PROT_WRITE, MAP_SHARED);
+             std::memset(v.map.data() + 2 * page, 0x5B, page);
+           },
+       .sync = [](FileView& v) { v.map.sync(); },
+       .seen = [&](const FileView& v, Level) { return stat_of(v.fd.get()).st_size == static_cast<off_t>(grown); }});
 }
 
 const CheckRegistration check({

@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "check.hpp"
-#include "ladder.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
+#include "ladder.hpp"
 
 namespace dmmap::conform {
 namespace {

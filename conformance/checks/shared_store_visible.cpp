@@ -12,9 +12,9 @@
 #include <cstring>
 
 #include "check.hpp"
-#include "ladder.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
+#include "ladder.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -37,31 +37,33 @@ void run_scenario(CheckContext& ctx, const Scenario& s) {
   if (ctx.rank() == 0) create_file(file, page_size(), 0);
   ctx.barrier();
   const std::string what = label(s, ctx.rank());
-  climb_file(ctx, file,
-             {.what = what,
-              .writers = {s.writer_rank},
-              .prime =
-                  [](FileView& v) {
-                    // Every client has the page mapped and cached before the store.
-                    EXPECT_EQ(count_equal(v.map.data(), v.map.size(), 0), v.map.size())
-                        << "the new file's zero page is not what this client sees";
-                  },
-              .make =
-                  [&](FileView& v) {
-                    if (s.how == Writer::store)
-                      std::memset(v.map.data(), s.value, v.map.size());
-                    else
-                      pwrite_exact(v.fd.get(), std::vector<std::uint8_t>(v.map.size(), s.value).data(), v.map.size(), 0);
-                  },
-              .sync = [&](FileView& v) { s.how == Writer::store ? v.map.sync() : fsync_file(v.fd.get()); },
-              // The whole page shows the new value; a torn page is noted.
-              .seen = [&](const FileView& v, Level rung) {
-                const std::size_t equal = count_equal(v.map.data(), v.map.size(), s.value);
-                if (equal != 0 && equal != v.map.size())
-                  ctx.note(fmt::format("{}: torn page at {} ({} of {} bytes new)", what, to_string(rung), equal,
-                                       v.map.size()));
-                return equal == v.map.size();
-              }});
+  climb_file(
+      ctx, file,
+      {.what = what,
+       .writers = {s.writer_rank},
+       .prime =
+           [](FileView& v) {
+             // Every client has the page mapped and cached before the store.
+             EXPECT_EQ(count_equal(v.map.data(), v.map.size(), 0), v.map.size())
+                 << "the new file's zero page is not what this client sees";
+           },
+       .make =
+           [&](FileView& v) {
+             if (s.how == Writer::store)
+               std::memset(v.map.data(), s.value, v.map.size());
+             else
+               pwrite_exact(v.fd.get(), std::vector<std::uint8_t>(v.map.size(), s.value).data(), v.map.size(), 0);
+           },
+       .sync = [&](FileView& v) { s.how == Writer::store ? v.map.sync() : fsync_file(v.fd.get()); },
+       // The whole page shows the new value; a torn page is noted.
+       .seen =
+           [&](const FileView& v, Level rung) {
+             const std::size_t equal = count_equal(v.map.data(), v.map.size(), s.value);
+             if (equal != 0 && equal != v.map.size())
+               ctx.note(
+                   fmt::format("{}: torn page at {} ({} of {} bytes new)", what, to_string(rung), equal, v.map.size()));
+             return equal == v.map.size();
+           }});
 }
 
 void run(CheckContext& ctx) {

@@ -12,8 +12,8 @@
 
 #include "check.hpp"
 #include "dmmap/probe/fault_probe.hpp"
-#include "dmmap/probe/mapping.hpp"
 #include "dmmap/probe/files.hpp"
+#include "dmmap/probe/mapping.hpp"
 
 namespace dmmap::conform {
 namespace {

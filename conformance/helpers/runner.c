@@ -27,6 +27,8 @@
 #error "build with -DRUNNER_VERSION=N"
 #endif
 
+/* The table of page functions, built by macros, is laid out by hand. */
+/* clang-format off */
 #define PAGE_FN(i) \
   __attribute__((noinline, aligned(4096), used)) static int page_fn_##i(void) { return RUNNER_VERSION * 1000 + i; }
 #define TEN(d) PAGE_FN(d##0) PAGE_FN(d##1) PAGE_FN(d##2) PAGE_FN(d##3) PAGE_FN(d##4) \
@@ -36,6 +38,7 @@ TEN(1) TEN(2) TEN(3) TEN(4) TEN(5) TEN(6)
 #define REF(i) page_fn_##i,
 #define REFS(d) REF(d##0) REF(d##1) REF(d##2) REF(d##3) REF(d##4) REF(d##5) REF(d##6) REF(d##7) REF(d##8) REF(d##9)
 static int (*const pages[])(void) = {REFS(1) REFS(2) REFS(3) REFS(4) REFS(5) REFS(6)};
+/* clang-format on */
 enum { kPages = sizeof pages / sizeof pages[0] };
 
 static void call(int i) {

@@ -35,8 +35,7 @@ const std::vector<CheckInfo>& catalog() {
 }
 
 CheckContext::CheckContext(Sync& sync, const CheckInfo& info, std::filesystem::path dir, Level expected,
-                           RunParams params, std::map<std::string, std::filesystem::path> helpers,
-                           RankOutcome& outcome)
+                           RunParams params, std::map<std::string, std::filesystem::path> helpers, RankOutcome& outcome)
     : sync_(sync),
       info_(info),
       dir_(std::move(dir)),
@@ -71,7 +70,8 @@ HookResult CheckContext::hook(int rank, const std::string& action) {
     throw std::logic_error(info_.id + " calls hook action " + action + " without declaring it in .hook_actions");
   HookResult result{HookResult::Status::unsupported, no_hook_reason(action)};
   // Leave the other ranks, waiting at the next sync point, a margin before they call it a HANG.
-  if (rank == this->rank() && !params_.hook.empty()) result = run_hook(params_.hook, action, dir_, sync_timeout() * 3 / 4);
+  if (rank == this->rank() && !params_.hook.empty())
+    result = run_hook(params_.hook, action, dir_, sync_timeout() * 3 / 4);
   const std::string mine = std::to_string(static_cast<int>(result.status)) + result.message;
   const std::string theirs = sync_.allgather(mine).at(static_cast<std::size_t>(rank));
   HookResult seen{static_cast<HookResult::Status>(theirs.at(0) - '0'), theirs.substr(1)};

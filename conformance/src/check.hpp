@@ -47,7 +47,7 @@ struct CheckInfo {
   // Needs, each checked before run(); unmet: SKIP with the reason (needs.hpp).
   std::vector<std::string> hook_actions{};  // target-hook actions it calls: "evict", "freeze", "thaw"
   std::vector<std::string> helpers{};       // helper programs it runs, built next to dmmap-conform
-  bool distinct_clients = false;          // ranks 0 and 1 (its two roles) must be two clients of the filesystem
+  bool distinct_clients = false;            // ranks 0 and 1 (its two roles) must be two clients of the filesystem
   std::function<void(CheckContext&)> run;
 };
 

@@ -143,9 +143,9 @@ std::string try_open_for_writing(const fs::path& target) {
 void judge_changed_runner(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error) {
   const PageVersions pv = parse_versions(end.output);
   const bool wrote = write_error.empty();
-  const std::string what =
-      fmt::format("writer {}; runner {} after executing {}", wrote ? "overwrote the file" : "got " + write_error,
-                  end.describe(), pv.describe());
+  const std::string what = fmt::format("writer {}; runner {} after executing {}",
+                                       wrote ? "overwrote the file" : "got " + write_error, end.describe(),
+                                       pv.describe());
   if (pv.any(2) || pv.wrong) {
     ADD_FAILURE() << "the runner executed new code: " << what;
   } else if (end.killed_by(SIGBUS) || end.killed_by(SIGKILL)) {

@@ -35,9 +35,9 @@ namespace dmmap::conform {
 
 // The steps of one climb, seen from this rank.
 struct Rungs {
-  std::string what{};                    // the observation's name in the report
-  bool writer = false;                   // this rank makes the change
-  bool reader = false;                   // this rank grades it
+  std::string what{};                      // the observation's name in the report
+  bool writer = false;                     // this rank makes the change
+  bool reader = false;                     // this rank grades it
   std::function<void()> change{};          // writers
   std::function<void()> sync{};            // writers: the msync rung; unset: no msync rung
   std::function<void()> close{};           // every rank: close every descriptor and mapping involved
@@ -57,9 +57,9 @@ struct FileView {
 // One change to one file.
 struct FileChange {
   std::string what;
-  std::vector<int> writers{0};  // the ranks that make the change
-  bool writers_read = false;    // writers grade too (each looks for every writer's change)
-  std::size_t length = 0;       // bytes every view maps (0: one page)
+  std::vector<int> writers{0};                              // the ranks that make the change
+  bool writers_read = false;                                // writers grade too (each looks for every writer's change)
+  std::size_t length = 0;                                   // bytes every view maps (0: one page)
   std::function<void(FileView&)> prime{};                   // every rank, before the change: cache, baseline
   std::function<void(FileView&)> make{};                    // writers, through their view
   std::function<void(FileView&)> sync{};                    // writers; unset: no msync rung

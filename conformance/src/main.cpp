@@ -67,16 +67,16 @@ OptionParser make_parser(Cli& cli) {
       .flag("--quick", "run the smoke subset only", [&] { cli.suite.quick = true; })
       .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
   p.section("Randomised model check (model.random-ops)")
-      .value("--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
-             [&](const std::string& v) { cli.suite.params.seed = static_cast<std::uint64_t>(parse_count(v, "--seed")); })
-      .value("--ops", "N", "number of operations (default 1000)",
-             [&](const std::string& v) {
-               cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
-               if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
-             });
-  p.section("Other")
-      .flag("--help", "this text", [&] { cli.help = true; })
-      .flag("--version", "print the version", [&] { cli.version = true; });
+      .value(
+          "--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
+          [&](const std::string& v) { cli.suite.params.seed = static_cast<std::uint64_t>(parse_count(v, "--seed")); })
+      .value("--ops", "N", "number of operations (default 1000)", [&](const std::string& v) {
+        cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
+        if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
+      });
+  p.section("Other").flag("--help", "this text", [&] { cli.help = true; }).flag("--version", "print the version", [&] {
+    cli.version = true;
+  });
   return p;
 }
 

@@ -20,8 +20,7 @@ std::string join(const std::vector<std::string>& words, const char* separator) {
 
 // This rank's side of the collective part: "H" (a hook) or "-", then the
 // names of the declared helpers it cannot find, one a line.
-std::string local_report(const CheckInfo& info, const RunParams& params,
-                         std::map<std::string, fs::path>& found) {
+std::string local_report(const CheckInfo& info, const RunParams& params, std::map<std::string, fs::path>& found) {
   std::string report = params.hook.empty() ? "-" : "H";
   for (auto& name : info.helpers) {
     if (auto path = find_helper(name))

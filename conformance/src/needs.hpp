@@ -15,7 +15,7 @@
 namespace dmmap::conform {
 
 struct NeedsVerdict {
-  std::string unmet;                                      // "" when met, else the SKIP reason
+  std::string unmet;                                     // "" when met, else the SKIP reason
   std::map<std::string, std::filesystem::path> helpers;  // the declared helpers, found on this rank
 };
 

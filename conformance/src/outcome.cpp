@@ -62,9 +62,7 @@ std::string_view to_string(Verdict v) {
 }
 
 // XPASS fails the run: a known-failures list that no longer matches must be noticed.
-bool counts_as_failure(Verdict v) {
-  return v == Verdict::fail || v == Verdict::hang || v == Verdict::unexpected_pass;
-}
+bool counts_as_failure(Verdict v) { return v == Verdict::fail || v == Verdict::hang || v == Verdict::unexpected_pass; }
 
 Json CheckResult::to_json() const {
   Json j = Json::object();

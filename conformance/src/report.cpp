@@ -22,8 +22,10 @@ std::string xml_escape(std::string_view s) {
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          out += ' ';
+        else
+          out += c;
     }
   }
   return out;
@@ -55,9 +57,10 @@ std::string verdict_line(const RunSummary& run) {
   int counts[7] = {};
   for (auto& c : run.checks) ++counts[static_cast<int>(c.verdict)];
   std::string tally;
-  for (Verdict v : {Verdict::pass, Verdict::fail, Verdict::hang, Verdict::skip, Verdict::info,
-                    Verdict::expected_fail, Verdict::unexpected_pass})
-    if (counts[static_cast<int>(v)]) tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", counts[static_cast<int>(v)], to_string(v));
+  for (Verdict v : {Verdict::pass, Verdict::fail, Verdict::hang, Verdict::skip, Verdict::info, Verdict::expected_fail,
+                    Verdict::unexpected_pass})
+    if (counts[static_cast<int>(v)])
+      tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", counts[static_cast<int>(v)], to_string(v));
   return fmt::format("VERDICT: {} at expected level {} ({}; {} ranks, {:.1f} s)", run.verdict, to_string(run.expected),
                      tally.empty() ? "no checks" : tally, run.ranks, run.duration_s);
 }
@@ -86,10 +89,12 @@ std::string junit_xml(const RunSummary& run) {
     skipped += c.verdict == Verdict::skip;
   }
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"dmmap-conform\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-                     run.checks.size(), failures, skipped, run.duration_s);
-  out += fmt::format("  <testsuite name=\"dmmap-conform\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-                     run.checks.size(), failures, skipped, run.duration_s);
+  out += fmt::format(
+      "<testsuites name=\"dmmap-conform\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
+      run.checks.size(), failures, skipped, run.duration_s);
+  out += fmt::format(
+      "  <testsuite name=\"dmmap-conform\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
+      run.checks.size(), failures, skipped, run.duration_s);
   for (auto& c : run.checks) {
     std::string family = c.id.substr(0, c.id.find('.'));
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n", xml_escape(family),
@@ -102,8 +107,8 @@ std::string junit_xml(const RunSummary& run) {
     } else if (c.verdict == Verdict::skip) {
       out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.message));
     } else if (!body.empty() || c.level) {
-      out += fmt::format("      <system-out>{}{}</system-out>\n", c.level ? "level: " + std::string(to_string(*c.level)) + "\n" : "",
-                         xml_escape(body));
+      out += fmt::format("      <system-out>{}{}</system-out>\n",
+                         c.level ? "level: " + std::string(to_string(*c.level)) + "\n" : "", xml_escape(body));
     }
     out += "    </testcase>\n";
   }
@@ -127,8 +132,9 @@ std::string summary_markdown(const RunSummary& run) {
   for (auto& c : run.checks) {
     std::string why = c.message;
     std::replace(why.begin(), why.end(), '|', '/');
-    out += fmt::format("| `{}` | {} | {} | {} | {} | {:.2f} s | {} |\n", c.id, to_string(c.verdict), level_text(c.level),
-                       level_text(c.expected), c.ranks.empty() ? "" : format_ranks(c.ranks), c.duration_s, why);
+    out += fmt::format("| `{}` | {} | {} | {} | {} | {:.2f} s | {} |\n", c.id, to_string(c.verdict),
+                       level_text(c.level), level_text(c.expected), c.ranks.empty() ? "" : format_ranks(c.ranks),
+                       c.duration_s, why);
   }
   return out;
 }

@@ -47,9 +47,9 @@ class OutcomeRecorder : public ::testing::EmptyTestEventListener {
     if (part.skipped()) {
       current->skipped = one_line(part.message());
     } else if (part.failed()) {
-      current->failures.push_back(
-          fmt::format("{} ({}:{})", one_line(part.message()), fs::path(part.file_name() ? part.file_name() : "?").filename().string(),
-                      part.line_number()));
+      current->failures.push_back(fmt::format("{} ({}:{})", one_line(part.message()),
+                                              fs::path(part.file_name() ? part.file_name() : "?").filename().string(),
+                                              part.line_number()));
     }
   }
 
@@ -82,10 +82,9 @@ void Suite::register_checks() {
     if (config_.quick && !info.quick) continue;
     ++selected_;
     const std::string family = info.id.substr(0, info.id.find('.'));
-    ::testing::RegisterTest(family.c_str(), test_name(info.id).c_str(), nullptr, nullptr, __FILE__, __LINE__,
-                            [this, &info]() -> ::testing::Test* {
-                              return new CheckTest([this, &info] { run_check(info); });
-                            });
+    ::testing::RegisterTest(
+        family.c_str(), test_name(info.id).c_str(), nullptr, nullptr, __FILE__, __LINE__,
+        [this, &info]() -> ::testing::Test* { return new CheckTest([this, &info] { run_check(info); }); });
   }
   auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
   // Only our own progress lines and table: GoogleTest's printer would repeat
@@ -165,9 +164,9 @@ void Suite::record(CheckResult result) {
   const std::string level = result.level ? std::string(to_string(*result.level)) : "";
   // GoogleTest filters narrow the selection after registration: count what will run.
   const int to_run = ::testing::UnitTest::GetInstance()->test_to_run_count();
-  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1, to_run > 0 ? to_run : static_cast<int>(selected_), result.id,
-             to_string(result.verdict), level, result.duration_s,
-             result.message.empty() ? "" : "  " + result.message);
+  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1,
+             to_run > 0 ? to_run : static_cast<int>(selected_), result.id, to_string(result.verdict), level,
+             result.duration_s, result.message.empty() ? "" : "  " + result.message);
   std::fflush(stdout);
   results_.push_back(std::move(result));
 }

@@ -32,12 +32,13 @@ HookResult run_hook(const std::filesystem::path& hook, const std::string& action
   ChildOptions options;
   options.timeout = timeout;
   options.capture_stdout = true;
-  const ChildOutcome end =
-      run_child({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", hook.string(), action, dir.string()}, options);
+  const ChildOutcome end = run_child({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", hook.string(), action, dir.string()},
+                                     options);
   const std::string call = fmt::format("hook '{} {} {}'", hook.string(), action, dir.string());
   if (end.exited_with(0)) return {HookResult::Status::done, tail(end.output)};
   if (end.exited_with(kHookUnsupported))
-    return {HookResult::Status::unsupported, fmt::format("{}: not supported by this target: {}", call, tail(end.output))};
+    return {HookResult::Status::unsupported,
+            fmt::format("{}: not supported by this target: {}", call, tail(end.output))};
   return {HookResult::Status::failed, fmt::format("{} failed ({}): {}", call, end.describe(), tail(end.output))};
 }
 

@@ -12,9 +12,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "mpi_test_main.hpp"
 #include "dmmap/probe/files.hpp"
 #include "ladder.hpp"
+#include "mpi_test_main.hpp"
 #include "needs.hpp"
 
 using namespace dmmap;
@@ -38,26 +38,35 @@ RankOutcome grade(const std::filesystem::path& dir, Publish when) {
   if (ctx.rank() == 0) create_file(file, page_size(), 0);
   ctx.barrier();
   std::optional<Fd> fd = open_file(file, O_RDWR);
-  const auto publish = [&] { pwrite_exact(fd->get(), std::vector<std::uint8_t>(page_size(), kNew).data(), page_size(), 0); };
+  const auto publish = [&] {
+    pwrite_exact(fd->get(), std::vector<std::uint8_t>(page_size(), kNew).data(), page_size(), 0);
+  };
   climb(ctx, {.what = "the test's change",
               .writer = ctx.rank() == 0,
               .reader = ctx.rank() == 1,
-              .change = [&] { if (when == Publish::at_once) publish(); },
-              .sync = [&] { if (when == Publish::at_msync) publish(); },
+              .change =
+                  [&] {
+                    if (when == Publish::at_once) publish();
+                  },
+              .sync =
+                  [&] {
+                    if (when == Publish::at_msync) publish();
+                  },
               .close =
                   [&] {
                     if (ctx.rank() == 0 && when == Publish::at_close) publish();
                     fd.reset();
                   },
-              .look = [&](Level rung) {
-                // At close-to-open the writer must already have closed: no descriptor left to it.
-                if (rung == Level::close_to_open) {
-                  EXPECT_FALSE(fd.has_value());
-                }
-                Fd fresh = open_file(file, O_RDONLY);
-                const auto bytes = pread_up_to(fresh.get(), page_size(), 0);
-                return count_equal(bytes.data(), bytes.size(), kNew) == page_size();
-              }});
+              .look =
+                  [&](Level rung) {
+                    // At close-to-open the writer must already have closed: no descriptor left to it.
+                    if (rung == Level::close_to_open) {
+                      EXPECT_FALSE(fd.has_value());
+                    }
+                    Fd fresh = open_file(file, O_RDONLY);
+                    const auto bytes = pread_up_to(fresh.get(), page_size(), 0);
+                    return count_equal(bytes.data(), bytes.size(), kNew) == page_size();
+                  }});
   sync.finish_phase({});
   return outcome;
 }

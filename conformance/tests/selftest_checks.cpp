@@ -32,8 +32,8 @@ void hang(CheckContext& ctx) {
 void level_probe(CheckContext& ctx) { ctx.reached(Level::msync, "self-test level"); }
 
 const CheckRegistration fatal({.id = "selftest.fatal-early", .summary = "one rank fails fatally", .run = fatal_early});
-const CheckRegistration after({.id = "selftest.level", .summary = "reports msync", .measures_level = true,
-                               .run = level_probe});
+const CheckRegistration after(
+    {.id = "selftest.level", .summary = "reports msync", .measures_level = true, .run = level_probe});
 const CheckRegistration stuck({.id = "selftest.zz-hang", .summary = "one rank never arrives", .run = hang});
 
 }  // namespace

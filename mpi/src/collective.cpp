@@ -43,9 +43,8 @@ void Collectives::wait_peer(MPI_Request& request, int peer, const std::string& w
   if (poll_until([&] { return MPI_Test(&request, &done, MPI_STATUS_IGNORE), done != 0; }, after(timeout_),
                  kEagerBackoff))
     return;
-  throw HangError(fmt::format("rank {}: {} with rank {} did not complete within {}", rank_, what, peer,
-                              seconds(timeout_)),
-                  {peer});
+  throw HangError(
+      fmt::format("rank {}: {} with rank {} did not complete within {}", rank_, what, peer, seconds(timeout_)), {peer});
 }
 
 void Collectives::barrier(const std::string& what) {

@@ -73,7 +73,8 @@ void find_mount(const fs::path& path, FilesystemInfo& info) {
     if (dev != device) continue;
     mount_point = unescape(mount_point);
     bool prefix = real == mount_point || mount_point == "/" ||
-                  (real.rfind(mount_point, 0) == 0 && real.size() > mount_point.size() && real[mount_point.size()] == '/');
+                  (real.rfind(mount_point, 0) == 0 && real.size() > mount_point.size() &&
+                   real[mount_point.size()] == '/');
     if (!prefix || mount_point.size() < best) continue;
     best = mount_point.size();
     info.mountinfo = line;

@@ -143,9 +143,7 @@ void Sync::remember_end(int rank, const std::string& payload) {
   end_payload_[static_cast<std::size_t>(rank)] = payload;
 }
 
-bool Sync::is_at_end(int rank) const {
-  return std::find(at_end_.begin(), at_end_.end(), rank) != at_end_.end();
-}
+bool Sync::is_at_end(int rank) const { return std::find(at_end_.begin(), at_end_.end(), rank) != at_end_.end(); }
 
 std::vector<std::string> Sync::exchange_as_member(Kind kind, const std::string& payload) {
   // Members wait longer than the root, so that the root, which can name the

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "dmmap/collective.hpp"
-#include "mpi_test_main.hpp"
 #include "dmmap/sync.hpp"
+#include "mpi_test_main.hpp"
 
 using namespace dmmap;
 using namespace std::chrono_literals;

@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dmmap/environment.hpp"
 #include "dmmap/json.hpp"
 #include "dmmap/options.hpp"
 #include "dmmap/rank_set.hpp"
 #include "dmmap/target.hpp"
-#include "dmmap/environment.hpp"
 
 using namespace dmmap;
 namespace fs = std::filesystem;
@@ -56,8 +56,9 @@ TEST(Options, ParsesValuesFlagsAndPassThrough) {
   std::string dir;
   bool keep = false;
   OptionParser parser("prog", "[options]");
-  parser.value("--dir", "PATH", "target", [&](const std::string& v) { dir = v; })
-      .flag("--keep", "keep it", [&] { keep = true; });
+  parser.value("--dir", "PATH", "target", [&](const std::string& v) { dir = v; }).flag("--keep", "keep it", [&] {
+    keep = true;
+  });
   const char* args[] = {"prog", "--dir", "/x", "--gtest_filter=a.*", "--keep", nullptr};
   int argc = 5;
   char** argv = const_cast<char**>(args);

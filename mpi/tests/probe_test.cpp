@@ -5,13 +5,13 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <system_error>
 #include <string>
+#include <system_error>
 
+#include "dmmap/fd.hpp"
 #include "dmmap/probe/child.hpp"
 #include "dmmap/probe/fault_probe.hpp"
 #include "dmmap/probe/files.hpp"
-#include "dmmap/fd.hpp"
 #include "dmmap/probe/mapping.hpp"
 
 using namespace dmmap;

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "mpi_test_main.hpp"
 #include "dmmap/sync.hpp"
+#include "mpi_test_main.hpp"
 
 using namespace dmmap;
 using namespace std::chrono_literals;

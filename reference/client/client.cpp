@@ -67,8 +67,9 @@ std::unique_ptr<Client> Client::try_connect(const ClientOptions& opt, int* statu
 std::unique_ptr<Client> Client::connect(const ClientOptions& opt) {
   int st = 0;
   auto c = try_connect(opt, &st);
-  if (!c) throw std::runtime_error("dmfs connect to " + opt.host + ":" + std::to_string(opt.port) +
-                                   " failed: " + strerror(-st));
+  if (!c)
+    throw std::runtime_error("dmfs connect to " + opt.host + ":" + std::to_string(opt.port) +
+                             " failed: " + strerror(-st));
   return c;
 }
 
@@ -379,7 +380,8 @@ int Client::readdir(uint64_t dir, std::vector<DirEntryInfo>& out, uint32_t max_b
       if (off + sizeof d > r.body.size()) return -EBADMSG;
       std::memcpy(&d, r.body.data() + off, sizeof d);
       if (off + sizeof d + d.namelen > r.body.size()) return -EBADMSG;
-      out.push_back(DirEntryInfo{d.file_id, std::string(reinterpret_cast<const char*>(r.body.data() + off + sizeof d), d.namelen), d.type});
+      out.push_back(DirEntryInfo{
+          d.file_id, std::string(reinterpret_cast<const char*>(r.body.data() + off + sizeof d), d.namelen), d.type});
       cookie = d.next_cookie;
       off += DMFS_DIRENT_RECLEN(d.namelen);
     }
@@ -437,8 +439,8 @@ int Client::fsync(uint64_t id) {
   return call(DMFS_OP_FSYNC, {bytes_of(q)}).status;
 }
 
-std::future<Reply> Client::lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode,
-                                      uint32_t flags, uint64_t* req_id) {
+std::future<Reply> Client::lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags,
+                                      uint64_t* req_id) {
   dmfs_lock_enqueue_req q{};
   q.file_id = id;
   q.start = start;
@@ -448,8 +450,7 @@ std::future<Reply> Client::lock_async(uint64_t id, uint64_t start, uint64_t end,
   return call_async(DMFS_OP_LOCK_ENQUEUE, {bytes_of(q)}, req_id);
 }
 
-int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags,
-                 dmfs_lock_enqueue_rep& out) {
+int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out) {
   auto f = lock_async(id, start, end, mode, flags);
   Reply r;
   if (wait(f, r)) return r.status;
@@ -457,8 +458,8 @@ int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint3
   return 0;
 }
 
-std::future<Reply> Client::plock_async(uint64_t id, uint64_t owner, uint64_t start, uint64_t end,
-                                       uint32_t type, uint32_t flags, uint64_t* req_id) {
+std::future<Reply> Client::plock_async(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type,
+                                       uint32_t flags, uint64_t* req_id) {
   dmfs_plock_req q{};
   q.file_id = id;
   q.owner = owner;
@@ -470,8 +471,8 @@ std::future<Reply> Client::plock_async(uint64_t id, uint64_t owner, uint64_t sta
   return call_async(DMFS_OP_PLOCK, {bytes_of(q)}, req_id);
 }
 
-int Client::plock(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type,
-                  uint32_t flags, dmfs_plock_rep* conflict, uint32_t pid) {
+int Client::plock(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type, uint32_t flags,
+                  dmfs_plock_rep* conflict, uint32_t pid) {
   dmfs_plock_req q{};
   q.file_id = id;
   q.owner = owner;

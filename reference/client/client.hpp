@@ -39,7 +39,9 @@ struct Reply {
   dmfs_hdr hdr{};
   std::vector<uint8_t> body;
   template <typename T>
-  bool get(T& out) const { return wire::read_fixed(wire::Bytes(body.data(), body.size()), out); }
+  bool get(T& out) const {
+    return wire::read_fixed(wire::Bytes(body.data(), body.size()), out);
+  }
 };
 
 struct DirEntryInfo {
@@ -88,11 +90,10 @@ class Client {
   int read(uint64_t id, uint64_t off, uint32_t len, std::string& data, dmfs_read_rep* rep = nullptr);
   int write(uint64_t id, uint64_t off, std::string_view data, dmfs_write_rep* rep = nullptr, uint32_t flags = 0);
   int fsync(uint64_t id);
-  int lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags,
-           dmfs_lock_enqueue_rep& out);
+  int lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out);
   // Starts an enqueue without waiting; *req_id (for LOCK_CANCEL BY_REQID).
-  std::future<Reply> lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode,
-                                uint32_t flags, uint64_t* req_id = nullptr);
+  std::future<Reply> lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags,
+                                uint64_t* req_id = nullptr);
   int cancel(uint64_t handle, uint32_t flags = 0);
   // Application lock (PLOCK). For TEST, *conflict receives the reply body.
   int plock(uint64_t id, uint64_t owner, uint64_t start, uint64_t end, uint32_t type, uint32_t flags,
@@ -103,8 +104,7 @@ class Client {
 
   // Generic request: sends op with the given body parts, waits for the reply.
   Reply call(uint16_t op, std::initializer_list<wire::Bytes> parts);
-  std::future<Reply> call_async(uint16_t op, std::initializer_list<wire::Bytes> parts,
-                                uint64_t* req_id = nullptr);
+  std::future<Reply> call_async(uint16_t op, std::initializer_list<wire::Bytes> parts, uint64_t* req_id = nullptr);
   // Sends raw bytes (for protocol-violation tests).
   bool send_raw(const void* data, size_t len);
 

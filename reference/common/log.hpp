@@ -17,10 +17,25 @@ template <typename... A>
 void at(Level l, fmt::format_string<A...> f, A&&... a) {
   if (static_cast<int>(l) <= static_cast<int>(level())) write(l, fmt::format(f, std::forward<A>(a)...));
 }
-template <typename... A> void error(fmt::format_string<A...> f, A&&... a) { at(Level::error, f, std::forward<A>(a)...); }
-template <typename... A> void warn(fmt::format_string<A...> f, A&&... a) { at(Level::warn, f, std::forward<A>(a)...); }
-template <typename... A> void info(fmt::format_string<A...> f, A&&... a) { at(Level::info, f, std::forward<A>(a)...); }
-template <typename... A> void debug(fmt::format_string<A...> f, A&&... a) { at(Level::debug, f, std::forward<A>(a)...); }
-template <typename... A> void trace(fmt::format_string<A...> f, A&&... a) { at(Level::trace, f, std::forward<A>(a)...); }
+template <typename... A>
+void error(fmt::format_string<A...> f, A&&... a) {
+  at(Level::error, f, std::forward<A>(a)...);
+}
+template <typename... A>
+void warn(fmt::format_string<A...> f, A&&... a) {
+  at(Level::warn, f, std::forward<A>(a)...);
+}
+template <typename... A>
+void info(fmt::format_string<A...> f, A&&... a) {
+  at(Level::info, f, std::forward<A>(a)...);
+}
+template <typename... A>
+void debug(fmt::format_string<A...> f, A&&... a) {
+  at(Level::debug, f, std::forward<A>(a)...);
+}
+template <typename... A>
+void trace(fmt::format_string<A...> f, A&&... a) {
+  at(Level::trace, f, std::forward<A>(a)...);
+}
 
 }  // namespace dmfs::log

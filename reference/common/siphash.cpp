@@ -6,10 +6,20 @@ namespace dmfs {
 namespace {
 inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
 inline void round(uint64_t& v0, uint64_t& v1, uint64_t& v2, uint64_t& v3) {
-  v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-  v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+  v0 += v1;
+  v1 = rotl(v1, 13);
+  v1 ^= v0;
+  v0 = rotl(v0, 32);
+  v2 += v3;
+  v3 = rotl(v3, 16);
+  v3 ^= v2;
+  v0 += v3;
+  v3 = rotl(v3, 21);
+  v3 ^= v0;
+  v2 += v1;
+  v1 = rotl(v1, 17);
+  v1 ^= v2;
+  v2 = rotl(v2, 32);
 }
 inline uint64_t load_le64(const uint8_t* p) {
   uint64_t v = 0;
@@ -44,8 +54,7 @@ uint64_t siphash24(uint64_t k0, uint64_t k1, const void* data, size_t len) {
 }
 
 AuthKey derive_auth_key(std::string_view secret) {
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
-    secret.remove_suffix(1);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.remove_suffix(1);
   if (secret.size() > DMFS_MAX_SECRET) secret = secret.substr(0, DMFS_MAX_SECRET);
   AuthKey k;
   k.k0 = siphash24(DMFS_KDF_K0, DMFS_KDF_K1, secret.data(), secret.size());
@@ -53,8 +62,7 @@ AuthKey derive_auth_key(std::string_view secret) {
   return k;
 }
 
-static uint64_t proof(const AuthKey& key, const char label[8], const uint8_t* a,
-                      const uint8_t* b) {
+static uint64_t proof(const AuthKey& key, const char label[8], const uint8_t* a, const uint8_t* b) {
   uint8_t msg[8 + 2 * DMFS_NONCE_LEN];
   std::memcpy(msg, label, 8);
   std::memcpy(msg + 8, a, DMFS_NONCE_LEN);
@@ -62,13 +70,11 @@ static uint64_t proof(const AuthKey& key, const char label[8], const uint8_t* a,
   return siphash24(key.k0, key.k1, msg, sizeof msg);
 }
 
-uint64_t client_proof(const AuthKey& key, const uint8_t cn[DMFS_NONCE_LEN],
-                      const uint8_t sn[DMFS_NONCE_LEN]) {
+uint64_t client_proof(const AuthKey& key, const uint8_t cn[DMFS_NONCE_LEN], const uint8_t sn[DMFS_NONCE_LEN]) {
   return proof(key, "dmfs-cli", cn, sn);
 }
 
-uint64_t server_proof(const AuthKey& key, const uint8_t cn[DMFS_NONCE_LEN],
-                      const uint8_t sn[DMFS_NONCE_LEN]) {
+uint64_t server_proof(const AuthKey& key, const uint8_t cn[DMFS_NONCE_LEN], const uint8_t sn[DMFS_NONCE_LEN]) {
   return proof(key, "dmfs-srv", sn, cn);
 }
 

@@ -4,8 +4,8 @@
 
 namespace dmfs::wire {
 
-void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id,
-                    int32_t status, std::initializer_list<Bytes> parts) {
+void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
+                    std::initializer_list<Bytes> parts) {
   size_t len = kHdrSize;
   for (auto p : parts) len += p.size();
   dmfs_hdr h{};
@@ -148,9 +148,8 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
     case DMFS_OP_SETATTR: {
       Setattr m{};
       if ((rc = fixed_only(body, m.r))) return rc;
-      constexpr uint32_t known = DMFS_SA_MODE | DMFS_SA_UID | DMFS_SA_GID | DMFS_SA_SIZE |
-                                 DMFS_SA_ATIME | DMFS_SA_MTIME | DMFS_SA_ATIME_NOW |
-                                 DMFS_SA_MTIME_NOW;
+      constexpr uint32_t known = DMFS_SA_MODE | DMFS_SA_UID | DMFS_SA_GID | DMFS_SA_SIZE | DMFS_SA_ATIME |
+                                 DMFS_SA_MTIME | DMFS_SA_ATIME_NOW | DMFS_SA_MTIME_NOW;
       if (m.r.valid & ~known) return -EINVAL;
       if ((m.r.valid & DMFS_SA_ATIME) && (m.r.valid & DMFS_SA_ATIME_NOW)) return -EINVAL;
       if ((m.r.valid & DMFS_SA_MTIME) && (m.r.valid & DMFS_SA_MTIME_NOW)) return -EINVAL;
@@ -208,8 +207,8 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
     case DMFS_OP_READ: {
       Read m{};
       if ((rc = fixed_only(body, m.r))) return rc;
-      if (m.r.offset % DMFS_PAGE_SIZE || m.r.length % DMFS_PAGE_SIZE || m.r.length == 0 ||
-          m.r.length > DMFS_MAX_IO || m.r.offset > uint64_t(INT64_MAX) - DMFS_MAX_IO)
+      if (m.r.offset % DMFS_PAGE_SIZE || m.r.length % DMFS_PAGE_SIZE || m.r.length == 0 || m.r.length > DMFS_MAX_IO ||
+          m.r.offset > uint64_t(INT64_MAX) - DMFS_MAX_IO)
         return -EINVAL;
       out.body = m;
       return 0;
@@ -259,8 +258,7 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
       out.body = m;
       return 0;
     }
-    default:
-      return -EOPNOTSUPP;
+    default: return -EOPNOTSUPP;
   }
 }
 

@@ -16,8 +16,7 @@
 
 namespace dmfs::wire {
 
-static_assert(std::endian::native == std::endian::little,
-              "the userspace dmfs code assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little, "the userspace dmfs code assumes a little-endian host");
 
 inline constexpr size_t kHdrSize = sizeof(dmfs_hdr);
 
@@ -27,9 +26,7 @@ template <typename T>
 Bytes bytes_of(const T& v) {
   return Bytes(reinterpret_cast<const uint8_t*>(&v), sizeof(T));
 }
-inline Bytes bytes_of(std::string_view s) {
-  return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+inline Bytes bytes_of(std::string_view s) { return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
 
 // Reads a fixed struct from the front of `b`; false if too short.
 template <typename T>
@@ -40,8 +37,8 @@ bool read_fixed(Bytes b, T& out) {
 }
 
 // Appends one complete message (header + parts) to `out`.
-void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id,
-                    int32_t status, std::initializer_list<Bytes> parts = {});
+void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
+                    std::initializer_list<Bytes> parts = {});
 std::vector<uint8_t> make_message(uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
                                   std::initializer_list<Bytes> parts = {});
 
@@ -57,27 +54,64 @@ const char* op_name(uint16_t op);
 
 // ---- messages a server receives from a client ----
 struct Empty {};
-struct Hello { dmfs_hello_req r; };
-struct Auth { dmfs_auth_req r; };
-struct NameOp { dmfs_name_req r; std::string_view name; };     // LOOKUP UNLINK RMDIR
-struct Getattr { dmfs_fid_req r; };
-struct Setattr { dmfs_setattr_req r; };
-struct Create { dmfs_create_req r; std::string_view name; };   // CREATE MKDIR
-struct Rename { dmfs_rename_req r; std::string_view old_name, new_name; };
-struct Readdir { dmfs_readdir_req r; };
-struct Open { dmfs_open_req r; };
-struct Close { dmfs_close_req r; };
-struct Read { dmfs_read_req r; };
-struct Write { dmfs_write_req r; Bytes data; };
-struct Fsync { dmfs_fsync_req r; };
-struct Enqueue { dmfs_lock_enqueue_req r; };
-struct Cancel { dmfs_lock_cancel_req r; };
-struct Plock { dmfs_plock_req r; };
-struct CallbackAnswer { int32_t status; };                     // REVOKE ack
+struct Hello {
+  dmfs_hello_req r;
+};
+struct Auth {
+  dmfs_auth_req r;
+};
+struct NameOp {
+  dmfs_name_req r;
+  std::string_view name;
+};  // LOOKUP UNLINK RMDIR
+struct Getattr {
+  dmfs_fid_req r;
+};
+struct Setattr {
+  dmfs_setattr_req r;
+};
+struct Create {
+  dmfs_create_req r;
+  std::string_view name;
+};  // CREATE MKDIR
+struct Rename {
+  dmfs_rename_req r;
+  std::string_view old_name, new_name;
+};
+struct Readdir {
+  dmfs_readdir_req r;
+};
+struct Open {
+  dmfs_open_req r;
+};
+struct Close {
+  dmfs_close_req r;
+};
+struct Read {
+  dmfs_read_req r;
+};
+struct Write {
+  dmfs_write_req r;
+  Bytes data;
+};
+struct Fsync {
+  dmfs_fsync_req r;
+};
+struct Enqueue {
+  dmfs_lock_enqueue_req r;
+};
+struct Cancel {
+  dmfs_lock_cancel_req r;
+};
+struct Plock {
+  dmfs_plock_req r;
+};
+struct CallbackAnswer {
+  int32_t status;
+};  // REVOKE ack
 
-using ClientBody = std::variant<Empty, Hello, Auth, NameOp, Getattr, Setattr, Create, Rename,
-                                Readdir, Open, Close, Read, Write, Fsync, Enqueue, Cancel,
-                                CallbackAnswer, Plock>;
+using ClientBody = std::variant<Empty, Hello, Auth, NameOp, Getattr, Setattr, Create, Rename, Readdir, Open, Close,
+                                Read, Write, Fsync, Enqueue, Cancel, CallbackAnswer, Plock>;
 
 struct ClientMsg {
   dmfs_hdr hdr{};

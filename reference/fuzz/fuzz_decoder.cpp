@@ -36,15 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (auto* e = std::get_if<wire::Enqueue>(&m.body)) {
         // Decoded values are valid by contract: check that they are.
         if (!wire::valid_extent(e->r.start, e->r.end)) __builtin_trap();
-        lm.enqueue(client, e->r.file_id & 7, e->r.start, e->r.end, lk::Mode(e->r.mode), e->r.flags,
-                   h.req_id, now, acts);
+        lm.enqueue(client, e->r.file_id & 7, e->r.start, e->r.end, lk::Mode(e->r.mode), e->r.flags, h.req_id, now,
+                   acts);
       } else if (auto* c = std::get_if<wire::Cancel>(&m.body)) {
         if (c->r.flags & DMFS_LCF_BY_REQID) {
           lm.withdraw(client, c->r.lock_handle, now, acts);
           pm.withdraw(client, c->r.lock_handle, pg);
           pg.clear();
-        }
-        else {
+        } else {
           lm.cancel(client, c->r.lock_handle, now, acts);
         }
       } else if (auto* p = std::get_if<wire::Plock>(&m.body)) {
@@ -52,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (p->r.flags & DMFS_PLKF_TEST)
           (void)pm.test(client, p->r.owner & 3, p->r.file_id & 7, fl, p->r.start, p->r.end, lk::PType(p->r.type));
         else
-          pm.request(client, p->r.owner & 3, p->r.file_id & 7, fl, p->r.start, p->r.end, lk::PType(p->r.type),
-                     p->r.pid, p->r.flags & DMFS_PLKF_WAIT, h.req_id, pg);
+          pm.request(client, p->r.owner & 3, p->r.file_id & 7, fl, p->r.start, p->r.end, lk::PType(p->r.type), p->r.pid,
+                     p->r.flags & DMFS_PLKF_WAIT, h.req_id, pg);
         pg.clear();
       } else if (h.opcode == DMFS_OP_BYE) {
         lm.drop_client(client, now, acts);

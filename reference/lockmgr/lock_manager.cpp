@@ -18,8 +18,7 @@ LockManager::LockManager(Config cfg) : cfg_(cfg) {
 
 LockManager::~LockManager() = default;
 
-void LockManager::conflicting_granted(FileLocks& fl, uint64_t s, uint64_t e, Mode mode,
-                                      std::vector<Lock*>& out) {
+void LockManager::conflicting_granted(FileLocks& fl, uint64_t s, uint64_t e, Mode mode, std::vector<Lock*>& out) {
   auto collect = [&](const IntervalTree<Lock*>::Node& n) {
     out.push_back(n.value);
     return true;
@@ -77,12 +76,11 @@ void LockManager::grant(FileLocks& fl, Lock& l, TimePoint now, Actions& out) {
   l.end = hi;
   l.granted = true;
   fl.granted[idx(l.mode)].insert(l.start, l.end, l.handle, &l);
-  out.grants.push_back(Grant{l.client, l.token, l.handle, l.file, l.start, l.end, l.mode,
-                             lo != rs || hi != re});
+  out.grants.push_back(Grant{l.client, l.token, l.handle, l.file, l.start, l.end, l.mode, lo != rs || hi != re});
 }
 
-void LockManager::send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter,
-                               TimePoint now, Actions& out) {
+void LockManager::send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter, TimePoint now,
+                               Actions& out) {
   for (Lock* h : holders) {
     if (h->revoking) continue;
     fl.revoked = true;
@@ -90,14 +88,13 @@ void LockManager::send_revokes(FileLocks& fl, const std::vector<Lock*>& holders,
     h->revoking = true;
     h->deadline = now + cfg_.revoke_timeout;
     revoking_.insert(h);
-    out.revokes.push_back(Revoke{h->client, h->handle, h->file, h->start, h->end, h->mode,
-                                 waiter.start, waiter.end, waiter.mode});
+    out.revokes.push_back(
+        Revoke{h->client, h->handle, h->file, h->start, h->end, h->mode, waiter.start, waiter.end, waiter.mode});
   }
 }
 
-LockManager::Outcome LockManager::enqueue(ClientId c, FileId f, uint64_t start, uint64_t end,
-                                          Mode mode, uint32_t flags, uint64_t token,
-                                          TimePoint now, Actions& out) {
+LockManager::Outcome LockManager::enqueue(ClientId c, FileId f, uint64_t start, uint64_t end, Mode mode, uint32_t flags,
+                                          uint64_t token, TimePoint now, Actions& out) {
   FileLocks& fl = file(f);
   std::vector<Lock*> holders;
   conflicting_granted(fl, start, end, mode, holders);
@@ -159,8 +156,7 @@ void LockManager::remove_lock(Lock* l) {
       fl.queue.erase(l->qpos);
       waiting_by_token_.erase(TokenKey{l->client, l->token});
       auto w = waiting_per_client_.find(l->client);
-      if (w != waiting_per_client_.end() && w->second > 0 && --w->second == 0)
-        waiting_per_client_.erase(w);
+      if (w != waiting_per_client_.end() && w->second > 0 && --w->second == 0) waiting_per_client_.erase(w);
     }
   }
   revoking_.erase(l);
@@ -204,8 +200,7 @@ void LockManager::reprocess(FileId f, TimePoint now, Actions& out) {
       fl.waiting[idx(w->mode)].erase(w->start, w->handle);
       waiting_by_token_.erase(TokenKey{w->client, w->token});
       auto wc = waiting_per_client_.find(w->client);
-      if (wc != waiting_per_client_.end() && wc->second > 0 && --wc->second == 0)
-        waiting_per_client_.erase(wc);
+      if (wc != waiting_per_client_.end() && wc->second > 0 && --wc->second == 0) waiting_per_client_.erase(wc);
       grant(fl, *w, now, out);
       continue;
     }
@@ -267,8 +262,7 @@ std::vector<ClientId> LockManager::expired(TimePoint now) const {
   std::vector<ClientId> v;
   if (cfg_.fault_no_evict) return v;
   for (const Lock* l : revoking_)
-    if (l->deadline <= now && std::find(v.begin(), v.end(), l->client) == v.end())
-      v.push_back(l->client);
+    if (l->deadline <= now && std::find(v.begin(), v.end(), l->client) == v.end()) v.push_back(l->client);
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -287,8 +281,7 @@ std::vector<LockInfo> LockManager::locks(FileId f) const {
   if (it == files_.end()) return v;
   auto add = [&](const IntervalTree<Lock*>::Node& n) {
     const Lock* l = n.value;
-    v.push_back(LockInfo{l->handle, l->client, l->file, l->start, l->end, l->mode, l->granted,
-                         l->revoking});
+    v.push_back(LockInfo{l->handle, l->client, l->file, l->start, l->end, l->mode, l->granted, l->revoking});
     return true;
   };
   for (int i = 0; i < 2; ++i) it->second.granted[i].for_each(add);

@@ -28,9 +28,7 @@ const char* mode_name(Mode m);
 
 // PR/PR share; everything else conflicts.
 constexpr bool compatible(Mode a, Mode b) { return a == Mode::PR && b == Mode::PR; }
-constexpr bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2) {
-  return s1 < e2 && s2 < e1;
-}
+constexpr bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2) { return s1 < e2 && s2 < e1; }
 
 enum : uint32_t {
   kNoExpand = 0x1,  // DMFS_LKF_NOEXPAND
@@ -113,8 +111,8 @@ class LockManager {
   // conflicting holders to actions.revokes. `token` identifies the request for
   // the caller and for withdraw(); it must be unique among the client's
   // waiting requests.
-  Outcome enqueue(ClientId c, FileId f, uint64_t start, uint64_t end, Mode mode, uint32_t flags,
-                  uint64_t token, TimePoint now, Actions& out);
+  Outcome enqueue(ClientId c, FileId f, uint64_t start, uint64_t end, Mode mode, uint32_t flags, uint64_t token,
+                  TimePoint now, Actions& out);
 
   // Releases a granted lock of client c. 0, or -ENOLCK if c has no such
   // granted lock. Waiters that become grantable are granted.
@@ -161,9 +159,9 @@ class LockManager {
   struct FileLocks {
     IntervalTree<Lock*> granted[2];  // index: PR 0, PW 1
     IntervalTree<Lock*> waiting[2];
-    std::list<Lock*> queue;  // FIFO of waiting requests
-    bool revoked = false;    // a revoke was sent ...
-    TimePoint last_revoke{}; // ... last at this time
+    std::list<Lock*> queue;   // FIFO of waiting requests
+    bool revoked = false;     // a revoke was sent ...
+    TimePoint last_revoke{};  // ... last at this time
   };
   struct TokenKey {
     ClientId c;
@@ -181,8 +179,7 @@ class LockManager {
   bool conflicts_waiting(FileLocks& fl, uint64_t s, uint64_t e, Mode mode);
   void compute_expansion(FileLocks& fl, Lock& l, TimePoint now, uint64_t& lo, uint64_t& hi);
   void grant(FileLocks& fl, Lock& l, TimePoint now, Actions& out);
-  void send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter, TimePoint now,
-                    Actions& out);
+  void send_revokes(FileLocks& fl, const std::vector<Lock*>& holders, const Lock& waiter, TimePoint now, Actions& out);
   void remove_lock(Lock* l);  // from every index; frees it
   void reprocess(FileId f, TimePoint now, Actions& out);
   FileLocks& file(FileId f) { return files_[f]; }

@@ -6,8 +6,8 @@
 
 namespace dmfs::lk {
 
-const PLockInfo* PLockManager::first_conflict(const FileP& fp, ClientId c, uint64_t owner, uint64_t s,
-                                              uint64_t e, PType t) const {
+const PLockInfo* PLockManager::first_conflict(const FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e,
+                                              PType t) const {
   if (cfg_.fault_ignore_conflicts || t == PType::UN) return nullptr;
   for (const auto& h : fp.held)
     if (conflicts(h, c, owner, s, e, t)) return &h;
@@ -16,8 +16,7 @@ const PLockInfo* PLockManager::first_conflict(const FileP& fp, ClientId c, uint6
 
 // POSIX set: the owner's locks over [s, e) are replaced by the new one (or
 // removed for UN); the owner's ranges of one type are kept merged.
-void PLockManager::apply(FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e, PType t,
-                         uint32_t pid) {
+void PLockManager::apply(FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e, PType t, uint32_t pid) {
   std::vector<PLockInfo> mine, others;
   for (auto& h : fp.held) (h.client == c && h.owner == owner ? mine : others).push_back(h);
   std::vector<PLockInfo> cut;
@@ -49,8 +48,7 @@ void PLockManager::apply(FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint
 
 // Would (c, owner) waiting for the holders of [s,e) close a cycle? Follows
 // owner -> its waiting requests -> their conflicting holders, across files.
-bool PLockManager::would_deadlock(ClientId c, uint64_t owner, const FileP& fp, uint64_t s, uint64_t e,
-                                  PType t) const {
+bool PLockManager::would_deadlock(ClientId c, uint64_t owner, const FileP& fp, uint64_t s, uint64_t e, PType t) const {
   std::vector<std::pair<ClientId, uint64_t>> todo;
   std::set<std::pair<ClientId, uint64_t>> seen;
   for (const auto& h : fp.held)
@@ -72,9 +70,9 @@ bool PLockManager::would_deadlock(ClientId c, uint64_t owner, const FileP& fp, u
   return false;
 }
 
-PLockManager::Result PLockManager::request(ClientId c, uint64_t owner, FileId f, bool flock_space,
-                                           uint64_t start, uint64_t end, PType type, uint32_t pid,
-                                           bool wait, uint64_t token, std::vector<PGrant>& granted) {
+PLockManager::Result PLockManager::request(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start,
+                                           uint64_t end, PType type, uint32_t pid, bool wait, uint64_t token,
+                                           std::vector<PGrant>& granted) {
   if (flock_space) {
     start = 0;
     end = kEOF;
@@ -111,8 +109,8 @@ PLockManager::Result PLockManager::request(ClientId c, uint64_t owner, FileId f,
   return Result::queued;
 }
 
-PLockInfo PLockManager::test(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start,
-                             uint64_t end, PType type) const {
+PLockInfo PLockManager::test(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start, uint64_t end,
+                             PType type) const {
   if (flock_space) {
     start = 0;
     end = kEOF;

@@ -31,9 +31,9 @@ struct PGrant {
 };
 
 struct PConfig {
-  size_t max_locks_per_client = 65536;   // held ranges
+  size_t max_locks_per_client = 65536;  // held ranges
   size_t max_waiting_per_client = 1024;
-  bool fault_ignore_conflicts = false;   // every lock is granted at once
+  bool fault_ignore_conflicts = false;  // every lock is granted at once
 };
 
 class PLockManager {
@@ -45,12 +45,11 @@ class PLockManager {
   // Sets (or with type UN releases) [start, end) for (c, owner). In the flock
   // space the range is the whole file. With wait, a conflicting request is
   // queued (Result::queued) and later appears in `granted` with its token.
-  Result request(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start,
-                 uint64_t end, PType type, uint32_t pid, bool wait, uint64_t token,
-                 std::vector<PGrant>& granted);
+  Result request(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start, uint64_t end, PType type,
+                 uint32_t pid, bool wait, uint64_t token, std::vector<PGrant>& granted);
   // F_GETLK: the first lock conflicting with the request, or type UN.
-  PLockInfo test(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start,
-                 uint64_t end, PType type) const;
+  PLockInfo test(ClientId c, uint64_t owner, FileId f, bool flock_space, uint64_t start, uint64_t end,
+                 PType type) const;
   // Withdraws c's waiting request `token`: 0, or -ENOLCK if none.
   int withdraw(ClientId c, uint64_t token, std::vector<PGrant>& granted);
   // Releases every lock and waiting request of c.
@@ -85,8 +84,7 @@ class PLockManager {
     if (!(h.start < e && s < h.end)) return false;
     return h.type == PType::WR || t == PType::WR;
   }
-  const PLockInfo* first_conflict(const FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e,
-                                  PType t) const;
+  const PLockInfo* first_conflict(const FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e, PType t) const;
   void apply(FileP& fp, ClientId c, uint64_t owner, uint64_t s, uint64_t e, PType t, uint32_t pid);
   bool would_deadlock(ClientId c, uint64_t owner, const FileP& fp, uint64_t s, uint64_t e, PType t) const;
   void wake(const Key& k, std::vector<PGrant>& granted);

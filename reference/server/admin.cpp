@@ -21,8 +21,8 @@ sockaddr_un unix_address(const std::string& path) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof a.sun_path)
-    throw Error("admin socket path '" + path + "' is empty or longer than " +
-                std::to_string(sizeof a.sun_path - 1) + " bytes");
+    throw Error("admin socket path '" + path + "' is empty or longer than " + std::to_string(sizeof a.sun_path - 1) +
+                " bytes");
   std::memcpy(a.sun_path, path.data(), path.size());
   return a;
 }

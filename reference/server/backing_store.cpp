@@ -45,13 +45,12 @@ bool write_all_at(int fd, const uint8_t* p, size_t n, off_t off) {
 }
 }  // namespace
 
-BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump)
-    : fault_no_dv_bump_(fault_no_dv_bump) {
+BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump) : fault_no_dv_bump_(fault_no_dv_bump) {
   if (mkdir(root.c_str(), 0755) < 0 && errno != EEXIST)
     throw std::runtime_error("cannot create root " + root + ": " + strerror(errno));
   root_fd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd_ < 0) throw std::runtime_error("cannot open root " + root + ": " + strerror(errno));
-  struct stat st{};
+  struct stat st {};
   fstat(root_fd_, &st);
   root_id_ = st.st_ino;
   root_dev_ = st.st_dev;
@@ -59,7 +58,7 @@ BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump)
     throw std::runtime_error(std::string("cannot create state dir: ") + strerror(errno));
   state_fd_ = openat(root_fd_, kStateDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (state_fd_ < 0) throw std::runtime_error(std::string("cannot open state dir: ") + strerror(errno));
-  struct stat sst{};
+  struct stat sst {};
   fstat(state_fd_, &sst);
   state_id_ = sst.st_ino;
 
@@ -84,8 +83,7 @@ BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump)
     if (!write_all_at(tfd, reinterpret_cast<const uint8_t*>(s.data()), s.size(), 0) || ::fsync(tfd) < 0)
       throw std::runtime_error(std::string("cannot write epoch: ") + strerror(errno));
     uint64_t probe = 0;
-    if (fsetxattr(tfd, "user.dmfs.probe", &probe, sizeof probe, 0) < 0 &&
-        (errno == ENOTSUP || errno == EOPNOTSUPP)) {
+    if (fsetxattr(tfd, "user.dmfs.probe", &probe, sizeof probe, 0) < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
       xattr_ok_ = false;
       log::warn("backing filesystem has no user xattrs: data versions change at every restart");
     }
@@ -93,8 +91,8 @@ BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump)
     renameat(state_fd_, "epoch.tmp", state_fd_, "epoch");
     ::fsync(state_fd_);
   }
-  log::info("backing store {} (root id {}), epoch {}, previous shutdown {}", root, root_id_,
-            epoch_, prev_clean_ ? "clean" : "UNCLEAN (data versions rebased)");
+  log::info("backing store {} (root id {}), epoch {}, previous shutdown {}", root, root_id_, epoch_,
+            prev_clean_ ? "clean" : "UNCLEAN (data versions rebased)");
 }
 
 BackingStore::~BackingStore() {
@@ -138,7 +136,7 @@ void BackingStore::scan() {
       ++seen;
       unsigned char t = e->d_type;
       if (t == DT_UNKNOWN) {
-        struct stat st{};
+        struct stat st {};
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) t = dt_of(st.st_mode);
       }
       if (t == DT_DIR) todo.push_back(e->d_ino);
@@ -187,7 +185,7 @@ int BackingStore::child_path(uint64_t parent, std::string_view name, std::string
   std::string p;
   int rc = path_of(parent, p);
   if (rc) return rc;
-  struct stat st{};
+  struct stat st {};
   if (fstatat(root_fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return neg(errno) == -ENOENT ? -ESTALE : neg(errno);
   if (st.st_ino != parent) return -ESTALE;
   if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
@@ -236,7 +234,7 @@ int BackingStore::get_fd(uint64_t id, int& fd) {
     }
     return e == ELOOP ? -EINVAL : neg(e);
   }
-  struct stat st{};
+  struct stat st {};
   if (fstat(nfd, &st) < 0 || st.st_ino != id) {
     close(nfd);
     nodes_.erase(id);
@@ -275,8 +273,7 @@ void BackingStore::drop_fd(uint64_t id) {
 
 void BackingStore::persist_dv(int fd, uint64_t v) {
   if (!xattr_ok_) return;
-  if (fsetxattr(fd, kDvXattr, &v, sizeof v, 0) < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
-    xattr_ok_ = false;
+  if (fsetxattr(fd, kDvXattr, &v, sizeof v, 0) < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) xattr_ok_ = false;
 }
 
 uint64_t BackingStore::data_version(uint64_t id, int fd) {
@@ -286,8 +283,10 @@ uint64_t BackingStore::data_version(uint64_t id, int fd) {
   bool have = false;
   if (xattr_ok_) {
     ssize_t n = fgetxattr(fd, kDvXattr, &v, sizeof v);
-    if (n == sizeof v) have = true;
-    else if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) xattr_ok_ = false;
+    if (n == sizeof v)
+      have = true;
+    else if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+      xattr_ok_ = false;
   }
   if (!have) {
     v = epoch_ << 32;
@@ -331,7 +330,7 @@ void BackingStore::fill_attr(uint64_t id, const struct stat& st, dmfs_attr& a, i
 }
 
 int BackingStore::statfs(dmfs_statfs_rep& out) {
-  struct statvfs sv{};
+  struct statvfs sv {};
   if (fstatvfs(root_fd_, &sv) < 0) return neg(errno);
   out = dmfs_statfs_rep{};
   out.bsize = uint32_t(sv.f_frsize ? sv.f_frsize : sv.f_bsize);
@@ -345,7 +344,7 @@ int BackingStore::statfs(dmfs_statfs_rep& out) {
 }
 
 int BackingStore::getattr(uint64_t id, dmfs_attr& out) {
-  struct stat st{};
+  struct stat st {};
   int rc = stat_id(id, st);
   if (rc) return rc;
   if (id == state_id_) return -ESTALE;
@@ -363,7 +362,7 @@ int BackingStore::lookup(uint64_t parent, std::string_view name, dmfs_attr& out)
   std::string p;
   int rc = child_path(parent, name, p);
   if (rc) return rc;
-  struct stat st{};
+  struct stat st {};
   if (fstatat(root_fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return neg(errno);
   remember(st.st_ino, parent, name);
   int fd = -1;
@@ -386,7 +385,7 @@ int BackingStore::truncate(uint64_t id, uint64_t size) {
 
 int BackingStore::setattr(const dmfs_setattr_req& r, dmfs_attr& out) {
   std::string p;
-  struct stat st{};
+  struct stat st {};
   int rc = stat_id(r.file_id, st, &p);
   if (rc) return rc;
   if (r.file_id == state_id_) return -ESTALE;
@@ -419,19 +418,18 @@ int BackingStore::setattr(const dmfs_setattr_req& r, dmfs_attr& out) {
     int e = fd >= 0 ? futimens(fd, ts) : utimensat(root_fd_, p.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     if (e < 0) return neg(errno);
   }
-  if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(root_fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return neg(errno);
+  if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(root_fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return neg(errno);
   fill_attr(r.file_id, st, out, fd);
   return 0;
 }
 
-int BackingStore::create(uint64_t parent, std::string_view name, uint32_t mode, uint32_t uid,
-                         uint32_t gid, bool excl, bool dir, dmfs_attr& out) {
+int BackingStore::create(uint64_t parent, std::string_view name, uint32_t mode, uint32_t uid, uint32_t gid, bool excl,
+                         bool dir, dmfs_attr& out) {
   if (hidden(parent, name)) return -EPERM;
   std::string p;
   int rc = child_path(parent, name, p);
   if (rc) return rc;
-  struct stat st{};
+  struct stat st {};
   if (dir) {
     if (mkdirat(root_fd_, p.c_str(), mode & 07777) < 0) return neg(errno);
     fchownat(root_fd_, p.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
@@ -454,7 +452,8 @@ int BackingStore::create(uint64_t parent, std::string_view name, uint32_t mode, 
   }
   if (fd < 0) return neg(errno);
   if (created) {
-    if (fchown(fd, uid, gid) < 0) { /* not root: keep the server's owner */ }
+    if (fchown(fd, uid, gid) < 0) { /* not root: keep the server's owner */
+    }
   }
   fstat(fd, &st);
   close(fd);
@@ -472,7 +471,7 @@ int BackingStore::unlink(uint64_t parent, std::string_view name, bool dir) {
   std::string p;
   int rc = child_path(parent, name, p);
   if (rc) return rc;
-  struct stat st{};
+  struct stat st {};
   if (fstatat(root_fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return neg(errno);
   if (dir && !S_ISDIR(st.st_mode)) return -ENOTDIR;
   if (!dir && S_ISDIR(st.st_mode)) return -EISDIR;
@@ -488,18 +487,17 @@ int BackingStore::unlink(uint64_t parent, std::string_view name, bool dir) {
   return 0;
 }
 
-int BackingStore::rename(uint64_t oldp, std::string_view oldn, uint64_t newp,
-                         std::string_view newn, bool noreplace) {
+int BackingStore::rename(uint64_t oldp, std::string_view oldn, uint64_t newp, std::string_view newn, bool noreplace) {
   if (hidden(oldp, oldn) || hidden(newp, newn)) return -EPERM;
   std::string po, pn;
   int rc = child_path(oldp, oldn, po);
   if (rc) return rc;
   if ((rc = child_path(newp, newn, pn))) return rc;
-  struct stat so{}, sn{};
+  struct stat so {
+  }, sn{};
   if (fstatat(root_fd_, po.c_str(), &so, AT_SYMLINK_NOFOLLOW) < 0) return neg(errno);
   bool replaced = fstatat(root_fd_, pn.c_str(), &sn, AT_SYMLINK_NOFOLLOW) == 0;
-  if (renameat2(root_fd_, po.c_str(), root_fd_, pn.c_str(), noreplace ? RENAME_NOREPLACE : 0) < 0)
-    return neg(errno);
+  if (renameat2(root_fd_, po.c_str(), root_fd_, pn.c_str(), noreplace ? RENAME_NOREPLACE : 0) < 0) return neg(errno);
   remember(so.st_ino, newp, newn);
   if (replaced && sn.st_ino != so.st_ino && (sn.st_nlink <= 1 || S_ISDIR(sn.st_mode))) {
     nodes_.erase(sn.st_ino);
@@ -512,10 +510,10 @@ int BackingStore::rename(uint64_t oldp, std::string_view oldn, uint64_t newp,
   return 0;
 }
 
-int BackingStore::readdir(uint64_t dir, uint64_t cookie, size_t max_bytes,
-                          std::vector<DirEntry>& out, uint64_t& first_cookie, bool& eof) {
+int BackingStore::readdir(uint64_t dir, uint64_t cookie, size_t max_bytes, std::vector<DirEntry>& out,
+                          uint64_t& first_cookie, bool& eof) {
   std::string p;
-  struct stat st{};
+  struct stat st {};
   int rc = stat_id(dir, st, &p);
   if (rc) return rc;
   if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
@@ -533,7 +531,7 @@ int BackingStore::readdir(uint64_t dir, uint64_t cookie, size_t max_bytes,
     if (n == "." || n == ".." || hidden(dir, n)) continue;
     uint8_t t = e->d_type;
     if (t == DT_UNKNOWN) {
-      struct stat es{};
+      struct stat es {};
       if (fstatat(dirfd(d), e->d_name, &es, AT_SYMLINK_NOFOLLOW) == 0) t = dt_of(es.st_mode);
     }
     all.push_back(DirEntry{e->d_ino, std::string(n), t});
@@ -555,8 +553,8 @@ int BackingStore::readdir(uint64_t dir, uint64_t cookie, size_t max_bytes,
   return 0;
 }
 
-int BackingStore::read(uint64_t id, uint64_t off, uint32_t len, uint8_t* buf, uint32_t& count,
-                       uint64_t& size, uint64_t& dv) {
+int BackingStore::read(uint64_t id, uint64_t off, uint32_t len, uint8_t* buf, uint32_t& count, uint64_t& size,
+                       uint64_t& dv) {
   int fd;
   int rc = get_fd(id, fd);
   if (rc) return rc;
@@ -570,22 +568,22 @@ int BackingStore::read(uint64_t id, uint64_t off, uint32_t len, uint8_t* buf, ui
     if (n == 0) break;
     count += uint32_t(n);
   }
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) < 0) return neg(errno);
   size = uint64_t(st.st_size);
   dv = data_version(id, fd);
   return 0;
 }
 
-int BackingStore::write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t len, bool sync,
-                        uint64_t& size, uint64_t& dv) {
+int BackingStore::write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t len, bool sync, uint64_t& size,
+                        uint64_t& dv) {
   int fd;
   int rc = get_fd(id, fd);
   if (rc) return rc;
   if (!write_all_at(fd, data, len, off_t(off))) return neg(errno);
   bump(id, fd);
   if (sync && (rc = fsync(id, false))) return rc;
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) < 0) return neg(errno);
   size = uint64_t(st.st_size);
   dv = data_version(id, fd);
@@ -593,7 +591,7 @@ int BackingStore::write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t
 }
 
 int BackingStore::fsync(uint64_t id, bool datasync) {
-  struct stat st{};
+  struct stat st {};
   int rc = stat_id(id, st);
   if (rc) return rc;
   if (S_ISDIR(st.st_mode)) {
@@ -634,7 +632,7 @@ void BackingStore::unpin(uint64_t id) {
   auto f = fds_.find(id);
   if (f == fds_.end() || f->second.pins == 0) return;
   if (--f->second.pins == 0) {
-    struct stat st{};
+    struct stat st {};
     if (fstat(f->second.fd, &st) == 0 && st.st_nlink == 0) {
       drop_fd(id);
       dv_.erase(id);

@@ -37,19 +37,16 @@ class BackingStore {
   int getattr(uint64_t id, dmfs_attr& out);
   int lookup(uint64_t parent, std::string_view name, dmfs_attr& out);
   int setattr(const dmfs_setattr_req& r, dmfs_attr& out);
-  int create(uint64_t parent, std::string_view name, uint32_t mode, uint32_t uid, uint32_t gid,
-             bool excl, bool dir, dmfs_attr& out);
+  int create(uint64_t parent, std::string_view name, uint32_t mode, uint32_t uid, uint32_t gid, bool excl, bool dir,
+             dmfs_attr& out);
   int unlink(uint64_t parent, std::string_view name, bool dir);
-  int rename(uint64_t oldp, std::string_view oldn, uint64_t newp, std::string_view newn,
-             bool noreplace);
+  int rename(uint64_t oldp, std::string_view oldn, uint64_t newp, std::string_view newn, bool noreplace);
   // Entries after `cookie` (cookie = 1-based index in name order).
-  int readdir(uint64_t dir, uint64_t cookie, size_t max_bytes, std::vector<DirEntry>& out,
-              uint64_t& first_cookie, bool& eof);
+  int readdir(uint64_t dir, uint64_t cookie, size_t max_bytes, std::vector<DirEntry>& out, uint64_t& first_cookie,
+              bool& eof);
   // Reads up to len bytes at off into buf; *count = bytes read.
-  int read(uint64_t id, uint64_t off, uint32_t len, uint8_t* buf, uint32_t& count,
-           uint64_t& size, uint64_t& dv);
-  int write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t len, bool sync,
-            uint64_t& size, uint64_t& dv);
+  int read(uint64_t id, uint64_t off, uint32_t len, uint8_t* buf, uint32_t& count, uint64_t& size, uint64_t& dv);
+  int write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t len, bool sync, uint64_t& size, uint64_t& dv);
   int truncate(uint64_t id, uint64_t size);
   int fsync(uint64_t id, bool datasync);
 

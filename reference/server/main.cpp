@@ -25,7 +25,7 @@ void on_signal(int) {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-R"(usage: dmfsd --root DIR [options]
+               R"(usage: dmfsd --root DIR [options]
        dmfsd --ctl PATH COMMAND [ARG...]
 
 dmfsd serves the dmfs reference filesystem (protocol version %u, see
@@ -87,9 +87,12 @@ bool parse_duration(const std::string& s, std::chrono::milliseconds& out) {
   if (end == s.c_str() || v < 0) return false;
   std::string unit(end);
   double ms;
-  if (unit.empty() || unit == "s") ms = v * 1000;
-  else if (unit == "ms") ms = v;
-  else return false;
+  if (unit.empty() || unit == "s")
+    ms = v * 1000;
+  else if (unit == "ms")
+    ms = v;
+  else
+    return false;
   if (ms < 1 || ms > 24 * 3600 * 1000.0) return false;
   out = std::chrono::milliseconds(static_cast<long long>(ms));
   return true;
@@ -159,16 +162,19 @@ struct ValueOption {
 };
 
 const ValueOption kValueOptions[] = {
-    {"--root", "--root needs a directory", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--root", "--root needs a directory",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        o.root = v;
        return true;
      }},
     {"--listen", "--listen needs ADDR:PORT", parse_listen},
-    {"--port-file", "--port-file needs a file", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--port-file", "--port-file needs a file",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        o.port_file = v;
        return true;
      }},
-    {"--secret-file", "--secret-file needs a file", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--secret-file", "--secret-file needs a file",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        o.secret = read_secret(v);
        return true;
      }},
@@ -182,23 +188,27 @@ const ValueOption kValueOptions[] = {
      }},
     {"--handshake-timeout", "--handshake-timeout needs a duration such as 10s",
      [](const std::string& v, dmfs::ServerOptions& o) { return parse_duration(v, o.handshake_timeout); }},
-    {"--max-clients", "--max-clients needs a positive number", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--max-clients", "--max-clients needs a positive number",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        if (std::atol(v.c_str()) < 1) return false;
        o.max_clients = static_cast<size_t>(std::atol(v.c_str()));
        return true;
      }},
-    {"--log-level", "--log-level: error|warn|info|debug|trace", [](const std::string& v, dmfs::ServerOptions&) {
+    {"--log-level", "--log-level: error|warn|info|debug|trace",
+     [](const std::string& v, dmfs::ServerOptions&) {
        dmfs::log::Level l;
        if (!dmfs::log::parse_level(v, l)) return false;
        dmfs::log::set_level(l);
        return true;
      }},
-    {"--admin", "--admin needs a socket path", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--admin", "--admin needs a socket path",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        if (v.empty()) return false;
        o.admin_path = v;
        return true;
      }},
-    {"--fault", "--fault needs a name (see --list-faults)", [](const std::string& v, dmfs::ServerOptions& o) {
+    {"--fault", "--fault needs a name (see --list-faults)",
+     [](const std::string& v, dmfs::ServerOptions& o) {
        set_fault(v, o);
        return true;
      }},

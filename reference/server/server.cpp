@@ -54,7 +54,9 @@ const std::vector<FaultInfo>& fault_table() {
       {"no-revoke", "grant conflicting locks at once without revoking the holders", &Faults::no_revoke},
       {"grant-before-cancel", "send revokes but grant the waiter without waiting for the cancels",
        &Faults::grant_before_cancel},
-      {"no-writeback", "revoke without write-back: DMFS_RVF_DISCARD set, and WRITEs from a holder under revoke are acknowledged but dropped",
+      {"no-writeback",
+       "revoke without write-back: DMFS_RVF_DISCARD set, and WRITEs from a holder under revoke are acknowledged but "
+       "dropped",
        &Faults::no_writeback},
       {"no-etxtbsy", "do not enforce cluster-wide deny-write (exec opens vs write opens/truncates)",
        &Faults::no_etxtbsy},
@@ -84,8 +86,7 @@ static lk::PConfig plock_config(const ServerOptions& o) {
   return c;
 }
 
-Server::Server(ServerOptions opt)
-    : opt_(std::move(opt)), locks_(lock_config(opt_)), plocks_(plock_config(opt_)) {
+Server::Server(ServerOptions opt) : opt_(std::move(opt)), locks_(lock_config(opt_)), plocks_(plock_config(opt_)) {
   umask(0);
   // The admin socket first: a refused PATH (another dmfsd serving it) must
   // leave the backing store untouched (no epoch bump, no clean marker taken).
@@ -155,8 +156,8 @@ void Server::listen() {
     fclose(f);
     rename(tmp.c_str(), opt_.port_file.c_str());
   }
-  log::info("listening on {}:{} (protocol {}, revoke timeout {} ms{})", opt_.listen_addr, port_,
-            DMFS_PROTO_VERSION, opt_.revoke_timeout.count(), key_ ? ", shared secret required" : "");
+  log::info("listening on {}:{} (protocol {}, revoke timeout {} ms{})", opt_.listen_addr, port_, DMFS_PROTO_VERSION,
+            opt_.revoke_timeout.count(), key_ ? ", shared secret required" : "");
 }
 
 void Server::stop() {
@@ -301,8 +302,7 @@ void Server::process_input(Session& s) {
     dmfs_hdr h;
     std::memcpy(&h, s.in.data() + off, kHdrSize);
     if (int rc = check_header(h)) {
-      log::warn("client {} ({}): bad frame (length {}, flags {:#x}): closing", s.id, s.peer,
-                h.length, h.flags);
+      log::warn("client {} ({}): bad frame (length {}, flags {:#x}): closing", s.id, s.peer, h.length, h.flags);
       reply(s, h, rc == -EMSGSIZE ? -EMSGSIZE : -EPROTO);
       doom(s, "framing violation");
       break;
@@ -458,8 +458,7 @@ void Server::check_handshakes() {
   last_sweep_ = now;
   for (auto& [fd, sp] : sessions_) {
     Session& s = *sp;
-    if (!s.doomed && (s.state == State::hello || s.state == State::auth) &&
-        now - s.accepted > opt_.handshake_timeout) {
+    if (!s.doomed && (s.state == State::hello || s.state == State::auth) && now - s.accepted > opt_.handshake_timeout) {
       log::warn("connection {}: no handshake within {} ms: closing", s.peer, opt_.handshake_timeout.count());
       doom(s, "handshake timeout");
     }
@@ -472,8 +471,8 @@ void Server::check_handshakes() {
 void Server::evict(uint64_t client, EvictCause cause) {
   Session* s = by_client(client);
   if (cause == EvictCause::operator_request)
-    log::warn("EVICT client {} ({}, {}): evicted client {} by operator; dropping its locks and opens",
-              client, s ? s->name : "?", s ? s->peer : "?", client);
+    log::warn("EVICT client {} ({}, {}): evicted client {} by operator; dropping its locks and opens", client,
+              s ? s->name : "?", s ? s->peer : "?", client);
   else
     log::warn("EVICT client {} ({}, {}): a revoked lock was not cancelled within {} ms; "
               "dropping its locks and opens",

@@ -52,8 +52,8 @@ struct ServerOptions {
   std::chrono::milliseconds contention_window{2000};  // see lk::Config
   size_t max_clients = 256;
   std::chrono::milliseconds handshake_timeout{10000};  // HELLO (+AUTH) must complete within
-  std::string port_file;  // written with the bound port once listening
-  std::string admin_path;  // Unix socket of the operator's admin commands (empty: none)
+  std::string port_file;                               // written with the bound port once listening
+  std::string admin_path;                              // Unix socket of the operator's admin commands (empty: none)
   Faults faults;
 };
 
@@ -203,7 +203,7 @@ class Server {
   uint64_t next_client_ = 1;
   uint64_t next_open_ = 1;
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;  // by fd
-  std::unordered_map<uint64_t, Session*> clients_;               // by client id
+  std::unordered_map<uint64_t, Session*> clients_;              // by client id
   std::unordered_map<uint64_t, OpenCounts> open_counts_;
   admin::SocketFile admin_;
   std::unordered_map<int, std::unique_ptr<AdminConn>> admin_conns_;  // by fd

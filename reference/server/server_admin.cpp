@@ -140,8 +140,8 @@ std::string Server::admin_clients() {
   std::string out;
   for (Session* s : live) {
     std::erase_if(s->lock_handles, [&](uint64_t h) { return !locks_.is_granted(h); });
-    out += fmt::format("client {} peer {} locks {} registrations {} name {}\n", s->id, s->peer,
-                       s->lock_handles.size(), s->opens.size(), s->name);
+    out += fmt::format("client {} peer {} locks {} registrations {} name {}\n", s->id, s->peer, s->lock_handles.size(),
+                       s->opens.size(), s->name);
   }
   out += fmt::format("ok {} clients\n", live.size());
   return out;

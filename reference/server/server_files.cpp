@@ -99,8 +99,9 @@ void Server::op_unlink(Session& s, const dmfs_hdr& h, const NameOp& r) {
 }
 
 void Server::op_rename(Session& s, const dmfs_hdr& h, const Rename& r) {
-  reply(s, h, store_->rename(r.r.old_parent_id, r.old_name, r.r.new_parent_id, r.new_name,
-                             r.r.flags & DMFS_RENAME_NOREPLACE));
+  reply(
+      s, h,
+      store_->rename(r.r.old_parent_id, r.old_name, r.r.new_parent_id, r.new_name, r.r.flags & DMFS_RENAME_NOREPLACE));
 }
 
 void Server::op_readdir(Session& s, const dmfs_hdr& h, const Readdir& m) {

@@ -45,20 +45,15 @@ void Server::op_lock_enqueue(Session& s, const dmfs_hdr& h, const Enqueue& m) {
   lk::Actions a;
   auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags, h.req_id, now, a);
   switch (o) {
-    case lk::LockManager::Outcome::granted:
-      break;
+    case lk::LockManager::Outcome::granted: break;
     case lk::LockManager::Outcome::queued:
       s.pending_enqueues.insert(h.req_id);
       if (opt_.faults.stale_grant_attr && !stale_attr_.count(r.file_id)) stale_attr_[r.file_id] = attr;
       log::debug("client {} waits for {} [{:#x},{:#x}) of file {}", s.id, lk::mode_name(lk::Mode(r.mode)), r.start,
                  r.end, r.file_id);
       break;
-    case lk::LockManager::Outcome::would_block:
-      reply(s, h, -EAGAIN);
-      break;
-    case lk::LockManager::Outcome::too_many:
-      reply(s, h, -EBUSY);
-      break;
+    case lk::LockManager::Outcome::would_block: reply(s, h, -EAGAIN); break;
+    case lk::LockManager::Outcome::too_many: reply(s, h, -EBUSY); break;
   }
   apply(a);
 }
@@ -125,8 +120,7 @@ void Server::op_plock(Session& s, const dmfs_hdr& h, const Plock& m) {
     case lk::PLockManager::Result::set: reply(s, h, 0); break;
     case lk::PLockManager::Result::queued:
       s.pending_plocks.insert(h.req_id);
-      log::debug("client {} waits for an application lock on file {} [{:#x},{:#x})", s.id, r.file_id, r.start,
-                 r.end);
+      log::debug("client {} waits for an application lock on file {} [{:#x},{:#x})", s.id, r.file_id, r.start, r.end);
       break;
     case lk::PLockManager::Result::conflict: reply(s, h, -EAGAIN); break;
     case lk::PLockManager::Result::deadlock:
@@ -140,8 +134,8 @@ void Server::op_plock(Session& s, const dmfs_hdr& h, const Plock& m) {
 
 // F_GETLK: the first conflicting application lock, or type UN.
 void Server::plock_test(Session& s, const dmfs_hdr& h, const dmfs_plock_req& r) {
-  lk::PLockInfo c =
-      plocks_.test(s.id, r.owner, r.file_id, r.flags & DMFS_PLKF_FLOCK, r.start, r.end, lk::PType(r.type));
+  lk::PLockInfo c = plocks_.test(s.id, r.owner, r.file_id, r.flags & DMFS_PLKF_FLOCK, r.start, r.end,
+                                 lk::PType(r.type));
   dmfs_plock_rep rep{};
   rep.type = uint32_t(c.type);
   if (c.type != lk::PType::UN) {

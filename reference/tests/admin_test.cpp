@@ -89,8 +89,10 @@ class AdminConn {
       if (left.count() <= 0 || poll(&p, 1, int(left.count())) <= 0) return false;
       char b[65536];
       ssize_t n = recv(fd_, b, sizeof b, 0);
-      if (n <= 0) eof_ = true;
-      else buf_.append(b, size_t(n));
+      if (n <= 0)
+        eof_ = true;
+      else
+        buf_.append(b, size_t(n));
     }
   }
   int fd_ = -1;
@@ -331,8 +333,8 @@ TEST_F(DmfsdAdmin, BadLinesAreErrorsAndTheConnectionStays) {
   one_error("", "error: empty command");
   one_error(" \t ", "error: empty command");
   one_error("\xff\xfe", "error: not a text line");
-  one_error("help \xc0\xaf", "error: not a text line");        // overlong '/'
-  one_error("help \xed\xa0\x80", "error: not a text line");    // a UTF-16 surrogate
+  one_error("help \xc0\xaf", "error: not a text line");      // overlong '/'
+  one_error("help \xed\xa0\x80", "error: not a text line");  // a UTF-16 surrogate
   one_error(std::string("help\0x", 6), "error: not a text line");
   one_error("help\x1b[2J", "error: not a text line");
   one_error("help me", "error: usage: help");
@@ -504,7 +506,7 @@ TEST_F(DmfsdAdmin, StaleSocketReplacedAndRemovedAtExit) {
   }
   ASSERT_TRUE(fs::is_socket(sock));
   start_admin();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(lstat(sock.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0600u);

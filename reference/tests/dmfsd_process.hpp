@@ -37,7 +37,7 @@ class DmfsdProcess {
     run_dir_ = tmpl;
     port_file_ = run_dir_ + "/port";
     log_file_ = run_dir_ + "/dmfsd.log";
-    std::vector<std::string> args = {bin_, "--root", root_, "--listen", "127.0.0.1:0",
+    std::vector<std::string> args = {bin_,          "--root",   root_,         "--listen", "127.0.0.1:0",
                                      "--port-file", port_file_, "--log-level", "debug"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = fork();

@@ -216,9 +216,15 @@ TEST_F(Dmfsd, ContendedCounterIsExact) {
       c->set_revoke_handler([](Client& cl, uint64_t cb, const dmfs_revoke_cb&) { cl.ack_revoke(cb); });
       for (int k = 0; k < kIters; ++k) {
         dmfs_lock_enqueue_rep l{};
-        if (c->lock(id, 0, P, DMFS_LOCK_PW, 0, l)) { ++errors; return; }
+        if (c->lock(id, 0, P, DMFS_LOCK_PW, 0, l)) {
+          ++errors;
+          return;
+        }
         std::string v;
-        if (c->read(id, 0, P, v) || v.size() != 8) { ++errors; return; }
+        if (c->read(id, 0, P, v) || v.size() != 8) {
+          ++errors;
+          return;
+        }
         uint64_t n;
         std::memcpy(&n, v.data(), 8);
         ++n;
@@ -756,9 +762,15 @@ TEST_F(Dmfsd, ApplicationLockedCounterIsExact) {
     ts.emplace_back([&, i] {
       auto c = connect("worker" + std::to_string(i));
       for (int k = 0; k < kIters; ++k) {
-        if (c->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT)) { ++errors; return; }
+        if (c->plock(id, 1, 0, 8, DMFS_PLK_WRLCK, DMFS_PLKF_WAIT)) {
+          ++errors;
+          return;
+        }
         std::string v;
-        if (c->read(id, 0, P, v) || v.size() != 8) { ++errors; return; }
+        if (c->read(id, 0, P, v) || v.size() != 8) {
+          ++errors;
+          return;
+        }
         uint64_t n;
         std::memcpy(&n, v.data(), 8);
         ++n;

@@ -29,7 +29,10 @@ TEST(IntervalTree, MatchesBruteForce) {
     if (step % 50) continue;
     uint64_t qs = rng() % 1100, qe = qs + 1 + rng() % 200;
     std::vector<uint64_t> got, want;
-    t.for_each_overlap(qs, qe, [&](const auto& n) { got.push_back(n.id); return true; });
+    t.for_each_overlap(qs, qe, [&](const auto& n) {
+      got.push_back(n.id);
+      return true;
+    });
     for (auto& [k, e] : model)
       if (k.first < qe && qs < e) want.push_back(k.second);
     std::sort(got.begin(), got.end());

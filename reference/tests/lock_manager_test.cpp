@@ -30,8 +30,7 @@ struct LM : ::testing::Test {
     if (!keep_contention) cfg.contention_window = 0ms;  // most tests: plain expansion
     lm = std::make_unique<LockManager>(cfg);
   }
-  LockManager::Outcome enq(ClientId c, uint64_t s, uint64_t e, Mode m, uint32_t flags = 0,
-                           FileId f = F) {
+  LockManager::Outcome enq(ClientId c, uint64_t s, uint64_t e, Mode m, uint32_t flags = 0, FileId f = F) {
     a.clear();
     return lm->enqueue(c, f, s, e, m, flags, next_token++, now, a);
   }
@@ -413,8 +412,12 @@ TEST_F(LM, RandomisedInvariantsWithContentionLimit) {
 
 void LM::random_run() {
   std::mt19937_64 rng(12345);
-  struct Req { ClientId c; uint64_t s, e; Mode m; };
-  std::map<uint64_t, Req> pending;  // token -> request
+  struct Req {
+    ClientId c;
+    uint64_t s, e;
+    Mode m;
+  };
+  std::map<uint64_t, Req> pending;                            // token -> request
   std::map<uint64_t, std::pair<ClientId, uint64_t>> granted;  // handle -> (client, token)
   for (int step = 0; step < 4000; ++step) {
     now += std::chrono::milliseconds(rng() % 20);
@@ -428,8 +431,7 @@ void LM::random_run() {
       uint32_t fl = (rng() % 3 == 0) ? uint32_t(kNoExpand) : 0u;
       uint64_t tok = next_token++;
       auto o = lm->enqueue(c, F, s, e, m, fl, tok, now, a);
-      if (o == LockManager::Outcome::queued || o == LockManager::Outcome::granted)
-        pending[tok] = Req{c, s, e, m};
+      if (o == LockManager::Outcome::queued || o == LockManager::Outcome::granted) pending[tok] = Req{c, s, e, m};
     } else if (op < 9 && !granted.empty()) {
       auto it = granted.begin();
       std::advance(it, rng() % granted.size());
@@ -440,8 +442,7 @@ void LM::random_run() {
       lm->drop_client(c, now, a);
       for (auto it = granted.begin(); it != granted.end();)
         it = it->second.first == c ? granted.erase(it) : std::next(it);
-      for (auto it = pending.begin(); it != pending.end();)
-        it = it->second.c == c ? pending.erase(it) : std::next(it);
+      for (auto it = pending.begin(); it != pending.end();) it = it->second.c == c ? pending.erase(it) : std::next(it);
     }
     for (auto& g : a.grants) {
       auto p = pending.find(g.token);
@@ -470,8 +471,7 @@ void LM::random_run() {
           EXPECT_TRUE(g.revoking) << "step " << step;
         }
       for (size_t j = 0; j < i && !blocked; ++j)
-        if (overlaps(wt[j].start, wt[j].end, wt[i].start, wt[i].end) &&
-            !compatible(wt[j].mode, wt[i].mode))
+        if (overlaps(wt[j].start, wt[j].end, wt[i].start, wt[i].end) && !compatible(wt[j].mode, wt[i].mode))
           blocked = true;
       ASSERT_TRUE(blocked) << "waiter not blocked at step " << step;
     }

@@ -11,8 +11,8 @@ struct PL : ::testing::Test {
   PLockManager m;
   std::vector<PGrant> g;
   uint64_t tok = 1;
-  PLockManager::Result set(ClientId c, uint64_t o, uint64_t s, uint64_t e, PType t, bool wait = false,
-                           FileId f = 1, bool fl = false) {
+  PLockManager::Result set(ClientId c, uint64_t o, uint64_t s, uint64_t e, PType t, bool wait = false, FileId f = 1,
+                           bool fl = false) {
     g.clear();
     return m.request(c, o, f, fl, s, e, t, uint32_t(c * 100 + o), wait, tok++, g);
   }
@@ -85,7 +85,7 @@ TEST_F(PL, ReadersWokenTogether) {
 TEST_F(PL, DeadlockDetectedAcrossFiles) {
   ASSERT_EQ(set(1, 1, 0, 1, PType::WR, false, 10), R::set);
   ASSERT_EQ(set(2, 1, 0, 1, PType::WR, false, 20), R::set);
-  ASSERT_EQ(set(1, 1, 0, 1, PType::WR, true, 20), R::queued);  // 1 waits for 2
+  ASSERT_EQ(set(1, 1, 0, 1, PType::WR, true, 20), R::queued);    // 1 waits for 2
   EXPECT_EQ(set(2, 1, 0, 1, PType::WR, true, 10), R::deadlock);  // 2 would wait for 1
   // A third party waiting is no deadlock.
   EXPECT_EQ(set(3, 1, 0, 1, PType::WR, true, 10), R::queued);
@@ -108,8 +108,8 @@ TEST_F(PL, WithdrawAndDropClient) {
 }
 
 TEST_F(PL, FlockSpaceIsIndependentAndWholeFile) {
-  ASSERT_EQ(set(1, 1, 0, 8, PType::WR), R::set);                     // fcntl
-  EXPECT_EQ(set(2, 1, 100, 101, PType::WR, false, 1, true), R::set);  // flock: other space
+  ASSERT_EQ(set(1, 1, 0, 8, PType::WR), R::set);                           // fcntl
+  EXPECT_EQ(set(2, 1, 100, 101, PType::WR, false, 1, true), R::set);       // flock: other space
   EXPECT_EQ(set(3, 1, 500, 501, PType::RD, false, 1, true), R::conflict);  // whole file
   auto l = m.locks(1, true);
   ASSERT_EQ(l.size(), 1u);

@@ -32,8 +32,8 @@ int decode(const std::vector<uint8_t>& msg, ClientMsg& out) {
 TEST(Proto, HeaderLayoutIsLittleEndianAndFixed) {
   auto m = make_message(DMFS_OP_GETATTR, 0, 0x0102030405060708ull, -ENOENT);
   ASSERT_EQ(m.size(), 24u);
-  const uint8_t want[24] = {24, 0, 0, 0, DMFS_OP_GETATTR, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1,
-                            0xfe, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+  const uint8_t want[24] = {24, 0, 0, 0, DMFS_OP_GETATTR, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1, 0xfe, 0xff, 0xff, 0xff,
+                            0,  0, 0, 0};
   EXPECT_EQ(0, std::memcmp(m.data(), want, 24));
   static_assert(offsetof(dmfs_hdr, req_id) == 8);
   static_assert(offsetof(dmfs_attr, mode) == 68);
@@ -126,10 +126,12 @@ TEST(Proto, ReadWriteAlignment) {
   ASSERT_NE(wr, nullptr);
   EXPECT_EQ(wr->data.size(), 10u);
   w.length = 11;  // body shorter than announced
-  EXPECT_EQ(decode(make_message(DMFS_OP_WRITE, 0, 1, 0, {bytes_of(w), bytes_of(std::string_view(data))}), out), -EBADMSG);
+  EXPECT_EQ(decode(make_message(DMFS_OP_WRITE, 0, 1, 0, {bytes_of(w), bytes_of(std::string_view(data))}), out),
+            -EBADMSG);
   w.length = 10;
   w.offset = 1;
-  EXPECT_EQ(decode(make_message(DMFS_OP_WRITE, 0, 1, 0, {bytes_of(w), bytes_of(std::string_view(data))}), out), -EINVAL);
+  EXPECT_EQ(decode(make_message(DMFS_OP_WRITE, 0, 1, 0, {bytes_of(w), bytes_of(std::string_view(data))}), out),
+            -EINVAL);
 }
 
 TEST(Proto, EnqueueValidation) {
@@ -194,9 +196,8 @@ TEST(SipHash, AuthTestVector) {
   EXPECT_EQ(k.k0, k2.k0);
   EXPECT_EQ(k.k1, k2.k1);
   uint64_t cp = client_proof(k, cn, sn), sp = server_proof(k, cn, sn);
-  std::printf("K0=%016llx K1=%016llx client_proof=%016llx server_proof=%016llx\n",
-              (unsigned long long)k.k0, (unsigned long long)k.k1, (unsigned long long)cp,
-              (unsigned long long)sp);
+  std::printf("K0=%016llx K1=%016llx client_proof=%016llx server_proof=%016llx\n", (unsigned long long)k.k0,
+              (unsigned long long)k.k1, (unsigned long long)cp, (unsigned long long)sp);
   EXPECT_EQ(k.k0, 0x8f1128301ed3ffdaull);
   EXPECT_EQ(k.k1, 0x489eb45e62db49d2ull);
   EXPECT_EQ(cp, 0x09fac247cb84daffull);

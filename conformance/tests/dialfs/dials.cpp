@@ -40,9 +40,8 @@ std::string granularity_text(long ns) {
 std::string Dials::describe() const {
   return fmt::format("publish={} notify={} on-open={} merge={} time-granularity={} etxtbsy={} locks={} flock={}",
                      to_string(publish), notify ? "on" : "off", keep_cache ? "keep" : "refresh",
-                     merge_bytes ? "bytes" : "page",
-                     granularity_text(time_granularity_ns), cluster_etxtbsy ? "cluster" : "local", to_string(locks),
-                     to_string(flock));
+                     merge_bytes ? "bytes" : "page", granularity_text(time_granularity_ns),
+                     cluster_etxtbsy ? "cluster" : "local", to_string(locks), to_string(flock));
 }
 
 Publish parse_publish(const std::string& text) {
@@ -80,10 +79,14 @@ long parse_granularity(const std::string& text) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   const std::string unit(ptr, text.data() + text.size());
   long scale = 0;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us") scale = 1000;
-  else if (unit == "ms") scale = 1000000;
-  else if (unit == "s") scale = 1000000000;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1000000;
+  else if (unit == "s")
+    scale = 1000000000;
   long ns = ec == std::errc() && number > 0 ? number * scale : 0;
   bool power_of_ten = ns > 0 && ns <= 1000000000;
   for (long n = ns; power_of_ten && n > 1; n /= 10)

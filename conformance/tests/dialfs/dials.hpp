@@ -20,11 +20,11 @@ enum class LockScope { local, cluster, off };
 
 struct Dials {
   Publish publish = Publish::write;
-  bool notify = false;      // invalidate other clients' caches at each publish (and push a grown size)
-  bool keep_cache = false;  // an open keeps the client's cached pages (FOPEN_KEEP_CACHE)
+  bool notify = false;       // invalidate other clients' caches at each publish (and push a grown size)
+  bool keep_cache = false;   // an open keeps the client's cached pages (FOPEN_KEEP_CACHE)
   bool merge_bytes = false;  // a written-back page carries only the bytes the client changed
   long time_granularity_ns = 1;
-  bool cluster_etxtbsy = false;  // a binary running on one client cannot be opened for writing on another
+  bool cluster_etxtbsy = false;        // a binary running on one client cannot be opened for writing on another
   LockScope locks = LockScope::local;  // fcntl byte-range locks
   LockScope flock = LockScope::local;  // flock(2)
 

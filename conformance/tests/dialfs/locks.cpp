@@ -14,8 +14,7 @@ std::optional<LockRange> LockTable::conflict(std::uint64_t node, const LockRange
   auto it = ranges_.find(node);
   if (it == ranges_.end() || want.type == F_UNLCK) return std::nullopt;
   for (const LockRange& held : it->second)
-    if (held.owner != want.owner && overlap(held, want) && (held.type == F_WRLCK || want.type == F_WRLCK))
-      return held;
+    if (held.owner != want.owner && overlap(held, want) && (held.type == F_WRLCK || want.type == F_WRLCK)) return held;
   return std::nullopt;
 }
 

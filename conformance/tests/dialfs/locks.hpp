@@ -24,7 +24,7 @@ struct LockOwner {
 
 struct LockRange {
   off_t start = 0;
-  off_t end = 0;  // inclusive; kToEnd: to the end of the file, however long
+  off_t end = 0;       // inclusive; kToEnd: to the end of the file, however long
   int type = F_UNLCK;  // F_RDLCK, F_WRLCK, or F_UNLCK to release
   LockOwner owner;
   pid_t pid = 0;  // reported by F_GETLK

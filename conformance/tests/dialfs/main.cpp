@@ -109,8 +109,8 @@ void validate(Cli& cli) {
     m = directory(m, "--mount");
     if (!seen.insert(m).second) throw UsageError(fmt::format("'{}' is given twice as --mount", m.string()));
     if (m == cli.store || inside(m, cli.store) || inside(cli.store, m))
-      throw UsageError(fmt::format("--mount '{}' and --store '{}' must not contain each other", m.string(),
-                                   cli.store.string()));
+      throw UsageError(
+          fmt::format("--mount '{}' and --store '{}' must not contain each other", m.string(), cli.store.string()));
   }
 }
 

@@ -41,7 +41,9 @@ std::string get(int fd, std::size_t size, off_t offset = 0) {
   const auto bytes = dmmap::pread_up_to(fd, size, offset);
   return {bytes.begin(), bytes.end()};
 }
-void put(int fd, const std::string& data, off_t offset = 0) { dmmap::pwrite_exact(fd, data.data(), data.size(), offset); }
+void put(int fd, const std::string& data, off_t offset = 0) {
+  dmmap::pwrite_exact(fd, data.data(), data.size(), offset);
+}
 std::string fresh(const fs::path& path, std::size_t size = 4) {
   Fd fd = dmmap::open_file(path, O_RDONLY);
   return get(fd.get(), size);
@@ -172,9 +174,7 @@ bool extension_seen_through_mapping(RunningDialfs& d) {
   return r.ok();
 }
 
-TEST_F(Dialfs, NotifyPushesAGrownSize) {
-  EXPECT_TRUE(extension_seen_through_mapping(start({"--notify", "on"})));
-}
+TEST_F(Dialfs, NotifyPushesAGrownSize) { EXPECT_TRUE(extension_seen_through_mapping(start({"--notify", "on"}))); }
 
 TEST_F(Dialfs, WithoutNotifyAnExtensionIsBeyondTheOtherClientsEof) {
   EXPECT_FALSE(extension_seen_through_mapping(start({})));

@@ -84,8 +84,10 @@ void do_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC |
                   FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
                   FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_EXPORT_SUPPORT);
-  if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA) conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
-  else std::fprintf(stderr, "dmmap-dialfs: this kernel lacks FUSE_EXPLICIT_INVAL_DATA: a new size drops cached pages\n");
+  if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
+    conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
+  else
+    std::fprintf(stderr, "dmmap-dialfs: this kernel lacks FUSE_EXPLICIT_INVAL_DATA: a new size drops cached pages\n");
   // Without these capabilities the kernel keeps the locks itself, per mount (local).
   if (dials.locks != LockScope::local) conn->want |= FUSE_CAP_POSIX_LOCKS;
   if (dials.flock != LockScope::local) conn->want |= FUSE_CAP_FLOCK_LOCKS;
@@ -102,7 +104,8 @@ void do_forget(fuse_req_t req, fuse_ino_t ino, std::uint64_t nlookup) {
 }
 
 void do_forget_multi(fuse_req_t req, std::size_t count, fuse_forget_data* forgets) {
-  for (std::size_t i = 0; i < count; ++i) daemon_of(req).store.forget(mount_of(req), forgets[i].ino, forgets[i].nlookup);
+  for (std::size_t i = 0; i < count; ++i)
+    daemon_of(req).store.forget(mount_of(req), forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
 
@@ -115,10 +118,14 @@ void do_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void set_times(int fd, const struct stat* attr, int to_set) {
   timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
-  if (to_set & FUSE_SET_ATTR_ATIME_NOW) times[0].tv_nsec = UTIME_NOW;
-  else if (to_set & FUSE_SET_ATTR_ATIME) times[0] = attr->st_atim;
-  if (to_set & FUSE_SET_ATTR_MTIME_NOW) times[1].tv_nsec = UTIME_NOW;
-  else if (to_set & FUSE_SET_ATTR_MTIME) times[1] = attr->st_mtim;
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+    times[0].tv_nsec = UTIME_NOW;
+  else if (to_set & FUSE_SET_ATTR_ATIME)
+    times[0] = attr->st_atim;
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+    times[1].tv_nsec = UTIME_NOW;
+  else if (to_set & FUSE_SET_ATTR_MTIME)
+    times[1] = attr->st_mtim;
   check(::utimensat(AT_FDCWD, proc_path(fd).c_str(), times, 0));
 }
 
@@ -136,8 +143,10 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
       set_times(fd, attr, to_set);
     // The kernel blocks this file's write-back while a size change is answered.
     if (to_set & FUSE_SET_ATTR_SIZE) trace("m{} truncate ino {} to {}", mount_of(req), ino, attr->st_size);
-    if (to_set & FUSE_SET_ATTR_SIZE) deliver_or_queue(req, store.truncate(mount_of(req), ino, attr->st_size));
-    else deliver(req, store.touched(mount_of(req), ino));
+    if (to_set & FUSE_SET_ATTR_SIZE)
+      deliver_or_queue(req, store.truncate(mount_of(req), ino, attr->st_size));
+    else
+      deliver(req, store.touched(mount_of(req), ino));
     const struct stat st = store.attr(mount_of(req), ino);
     fuse_reply_attr(req, &st, attr_timeout(st));
   });
@@ -224,8 +233,10 @@ void do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     Store& store = daemon_of(req).store;
     const int dir = store.path_fd(parent);
     dmmap::Fd fd(::openat(dir, name, O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, mode));
-    if (fd) own(req, dir, name);
-    else if (errno != EEXIST || (fi->flags & O_EXCL)) throw Errno{errno};
+    if (fd)
+      own(req, dir, name);
+    else if (errno != EEXIST || (fi->flags & O_EXCL))
+      throw Errno{errno};
     const Entry entry = store.lookup(mount_of(req), parent, name);
     fi->fh = store.open(mount_of(req), entry.ino, fi->flags, fuse_req_ctx(req)->pid);
     fi->keep_cache = daemon_of(req).dials.keep_cache;
@@ -281,8 +292,7 @@ void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void do_fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   guarded(req, [&] {
     trace("m{} fsync ino {}", mount_of(req), ino);
-    if (daemon_of(req).dials.publish != Publish::close)
-      deliver(req, daemon_of(req).store.publish(mount_of(req), ino));
+    if (daemon_of(req).dials.publish != Publish::close) deliver(req, daemon_of(req).store.publish(mount_of(req), ino));
     fuse_reply_err(req, 0);
   });
 }

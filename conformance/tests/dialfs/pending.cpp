@@ -70,7 +70,8 @@ void Pending::overlay(off_t offset, char* buffer, std::size_t size) const {
     const off_t from = std::max(offset, it->first);
     const off_t to = std::min(stop, it->first + static_cast<off_t>(it->second.size()));
     if (from < to)
-      std::memcpy(buffer + (from - offset), it->second.data() + (from - it->first), static_cast<std::size_t>(to - from));
+      std::memcpy(buffer + (from - offset), it->second.data() + (from - it->first),
+                  static_cast<std::size_t>(to - from));
   }
 }
 

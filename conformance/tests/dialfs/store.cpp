@@ -38,8 +38,10 @@ bool later(const timespec& a, const timespec& b) {
 }
 
 void cut(timespec& t, long granularity_ns) {
-  if (granularity_ns >= 1000000000) t.tv_nsec = 0;
-  else t.tv_nsec -= t.tv_nsec % granularity_ns;
+  if (granularity_ns >= 1000000000)
+    t.tv_nsec = 0;
+  else
+    t.tv_nsec -= t.tv_nsec % granularity_ns;
 }
 
 // False once the process has exited (zombie or reaped).
@@ -142,7 +144,8 @@ void Store::forget(int m, fuse_ino_t ino, std::uint64_t count) {
       std::fprintf(stderr, "dmmap-dialfs: publishing a forgotten file: %s\n", std::strerror(e.code));
     }
   }
-  if (auto b = by_inode_.find({node.dev, node.ino}); b != by_inode_.end() && b->second.get() == &node) by_inode_.erase(b);
+  if (auto b = by_inode_.find({node.dev, node.ino}); b != by_inode_.end() && b->second.get() == &node)
+    by_inode_.erase(b);
   nodes_.erase(it);
 }
 

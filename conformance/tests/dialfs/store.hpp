@@ -40,8 +40,8 @@ struct Node {
   dev_t dev = 0;
   ino_t ino = 0;
   bool regular = false;
-  dmmap::Fd path;  // O_PATH: names the backing inode, also once unlinked
-  dmmap::Fd data;  // read-write descriptor, opened at the first data access
+  dmmap::Fd path;                      // O_PATH: names the backing inode, also once unlinked
+  dmmap::Fd data;                      // read-write descriptor, opened at the first data access
   std::vector<std::uint64_t> lookups;  // per mount: references its kernel holds
   std::vector<Pending> pending;        // per mount: written, not yet published
   std::vector<Twins> twins;            // per mount, with --merge bytes: its kernel's clean pages
@@ -50,10 +50,10 @@ struct Node {
 struct Handle {
   std::shared_ptr<Node> node;
   int mount = 0;
-  bool writer = false;  // opened for writing
-  bool exec = false;    // opened by execve()
+  bool writer = false;   // opened for writing
+  bool exec = false;     // opened by execve()
   bool flushed = false;  // a close(2) was seen (other descriptors or mappings may remain)
-  pid_t pid = 0;        // the opener
+  pid_t pid = 0;         // the opener
 };
 
 // A change to a file in the shared store that the caches of `mounts` (the

@@ -27,8 +27,10 @@ void Twins::wrote(off_t offset, const char* data, std::size_t size) {
     const off_t index = pos / static_cast<off_t>(page_);
     const std::size_t in = static_cast<std::size_t>(pos % static_cast<off_t>(page_));
     const std::size_t n = std::min(page_ - in, size - done);
-    if (auto it = pages_.find(index); it != pages_.end()) std::memcpy(it->second.data() + in, data + done, n);
-    else if (n == page_) pages_[index].assign(data + done, page_);
+    if (auto it = pages_.find(index); it != pages_.end())
+      std::memcpy(it->second.data() + in, data + done, n);
+    else if (n == page_)
+      pages_[index].assign(data + done, page_);
     done += n;
   }
 }

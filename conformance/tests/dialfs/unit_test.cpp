@@ -88,9 +88,9 @@ TEST(Twins, AWriteBackCarriesOnlyTheBytesChangedSinceTheRead) {
 TEST(Twins, WritesAndTruncationsKeepTheTwinsAsTheKernelHasThem) {
   Twins t(8);
   t.read(0, 8, "abcdefgh", 8);
-  t.wrote(2, "XY", 2);                  // into a cached page
-  t.wrote(8, "12345678", 8);            // a whole page: the kernel has it now
-  t.wrote(20, "zz", 2);                 // part of an uncached page: read again later
+  t.wrote(2, "XY", 2);        // into a cached page
+  t.wrote(8, "12345678", 8);  // a whole page: the kernel has it now
+  t.wrote(20, "zz", 2);       // part of an uncached page: read again later
   EXPECT_EQ(runs_of(t, 0, "abXYefgh"), "");
   EXPECT_EQ(runs_of(t, 8, "12345678"), "");
   EXPECT_EQ(runs_of(t, 16, "....zz.."), "16:....zz.. ");
@@ -168,8 +168,9 @@ TEST(Dials, ParsersTakeTheDocumentedValuesAndNameTheRest) {
   EXPECT_THROW(parse_lock_scope("--flock", "global"), dmmap::UsageError);
   EXPECT_THROW(parse_on_off("--notify", "yes"), dmmap::UsageError);
   Dials d;
-  EXPECT_EQ(d.describe(),
-            "publish=write notify=off on-open=refresh merge=page time-granularity=1ns etxtbsy=local locks=local flock=local");
+  EXPECT_EQ(
+      d.describe(),
+      "publish=write notify=off on-open=refresh merge=page time-granularity=1ns etxtbsy=local locks=local flock=local");
 }
 
 }  // namespace

@@ -52,8 +52,10 @@ std::string json_escape(std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out;
@@ -171,7 +173,10 @@ class Parser {
       expect(':');
       obj[key] = value(depth + 1);
       skip_space();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
       expect('}');
       return obj;
     }
@@ -185,7 +190,10 @@ class Parser {
     for (;;) {
       arr.push_back(value(depth + 1));
       skip_space();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
       expect(']');
       return arr;
     }
@@ -201,10 +209,20 @@ class Parser {
   }
 
   static void utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) { out += static_cast<char>(cp); return; }
-    if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); }
-    else if (cp < 0x10000) { out += static_cast<char>(0xE0 | (cp >> 12)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); }
-    else { out += static_cast<char>(0xF0 | (cp >> 18)); out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); }
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+      return;
+    }
+    if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    }
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 
@@ -214,11 +232,16 @@ class Parser {
     while (pos_ < s_.size()) {
       char c = s_[pos_++];
       if (c == '"') return out;
-      if (c != '\\') { out += c; continue; }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
       if (pos_ >= s_.size()) break;
       char e = s_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out += e; break;
+        case '"':
+        case '\\':
+        case '/': out += e; break;
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'n': out += '\n'; break;

@@ -41,8 +41,7 @@ void OptionParser::parse(int& argc, char** argv, const std::vector<std::string>&
       return false;
     };
     if (arg.rfind("--", 0) != 0 || passes()) {
-      if (arg.rfind("-", 0) == 0 && !passes())
-        throw UsageError(fmt::format("unknown option '{}' (see --help)", arg));
+      if (arg.rfind("-", 0) == 0 && !passes()) throw UsageError(fmt::format("unknown option '{}' (see --help)", arg));
       if (arg.rfind("-", 0) != 0 && !passes())
         throw UsageError(fmt::format("unexpected argument '{}' (see --help)", arg));
       argv[out++] = argv[i];
@@ -91,9 +90,12 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   std::string unit(ptr, text.data() + text.size());
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m" || unit == "min") scale = 60000;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m" || unit == "min")
+    scale = 60000;
   if (ec != std::errc() || scale == 0 || number <= 0)
     throw UsageError(fmt::format("'{}' is not a duration (examples: 30, 30s, 500ms, 2m)", text));
   return std::chrono::milliseconds(static_cast<long long>(number * scale));

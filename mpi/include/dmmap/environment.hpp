@@ -10,9 +10,9 @@
 namespace dmmap {
 
 struct FilesystemInfo {
-  std::string type;        // "tmpfs", "nfs", "fuse", or the hex magic when unknown
-  unsigned long magic = 0;  // statfs f_type
-  std::string mountinfo;   // the /proc/self/mountinfo line of the mount holding the path
+  std::string type;                                   // "tmpfs", "nfs", "fuse", or the hex magic when unknown
+  unsigned long magic = 0;                            // statfs f_type
+  std::string mountinfo;                              // the /proc/self/mountinfo line of the mount holding the path
   std::string mount_point, fs_type, source, options;  // fields of that line
 };
 FilesystemInfo describe_filesystem(const std::filesystem::path& path);

@@ -13,7 +13,8 @@ namespace dmmap {
 namespace {
 
 [[noreturn]] void fail(const char* what, const std::filesystem::path& path = {}) {
-  throw std::system_error(errno, std::generic_category(), path.empty() ? what : fmt::format("{} {}", what, path.string()));
+  throw std::system_error(errno, std::generic_category(),
+                          path.empty() ? what : fmt::format("{} {}", what, path.string()));
 }
 
 }  // namespace

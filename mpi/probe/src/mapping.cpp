@@ -14,8 +14,7 @@ Mapping::Mapping(int fd, std::size_t length, int prot, int flags, off_t offset) 
 }
 
 void Mapping::sync() const {
-  if (addr_ && ::msync(addr_, length_, MS_SYNC) != 0)
-    throw std::system_error(errno, std::generic_category(), "msync");
+  if (addr_ && ::msync(addr_, length_, MS_SYNC) != 0) throw std::system_error(errno, std::generic_category(), "msync");
 }
 
 void Mapping::reset() {
