@@ -49,7 +49,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "exec.changed-after-eviction",
     .summary = "a binary changed while its runner's client was evicted is never run as a mix (needs --hook)",
-    .min_ranks = 2,
     .hook_actions = {"evict"},
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,

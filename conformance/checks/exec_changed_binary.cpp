@@ -37,7 +37,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "exec.changed-binary",
     .summary = "a binary overwritten in place by another client is never run as a mix of versions",
-    .min_ranks = 2,
     .quick = true,
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,

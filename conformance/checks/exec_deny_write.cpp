@@ -66,7 +66,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "exec.deny-write",
     .summary = "another client cannot open a running binary for writing (ETXTBSY), and can once it ends",
-    .min_ranks = 2,
     .measures_level = true,
     .quick = true,
     .helpers = {kRunnerV1},

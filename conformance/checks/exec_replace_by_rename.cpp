@@ -48,7 +48,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "exec.replace-by-rename",
     .summary = "a binary replaced by rename keeps running old code; a new start runs the new one",
-    .min_ranks = 2,
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,
     .run = run,

@@ -38,7 +38,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "exec.run",
     .summary = "a binary and a dlopen()ed library copied on by one client run on every client",
-    .min_ranks = 2,
     .quick = true,
     .helpers = {kRunnerV1, kLib},
     .run = run,

@@ -200,7 +200,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "model.random-ops",
     .summary = "seeded random mapped/pread/pwrite/truncate/msync ops on all clients match an in-memory model",
-    .min_ranks = 2,
     .distinct_clients = true,
     .run = run,
 });

@@ -69,7 +69,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "private.cow-survives",
     .summary = "privately copied (MAP_PRIVATE) bytes are never reverted by a remote write",
-    .min_ranks = 2,
     .quick = true,
     .distinct_clients = true,
     .run = run,

@@ -86,7 +86,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "private.isolated",
     .summary = "MAP_PRIVATE stores (also a fork child's) never reach the file or another client",
-    .min_ranks = 2,
     .quick = true,
     .distinct_clients = true,
     .run = run,

@@ -59,7 +59,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "private.uncopied-view",
     .summary = "uncopied MAP_PRIVATE pages under a remote writer: new or old is INFO, a torn page FAILs",
-    .min_ranks = 2,
     .distinct_clients = true,
     .run = run,
 });

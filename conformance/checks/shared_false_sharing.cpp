@@ -89,7 +89,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.false-sharing",
     .summary = "concurrent stores to unaligned blocks sharing pages: no byte lost",
-    .min_ranks = 2,
     .measures_level = true,
     .distinct_clients = true,
     .run = run,

@@ -62,7 +62,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.locked-update",
     .summary = "fcntl-lock, update through the mapping, unlock, on every rank: the exact total",
-    .min_ranks = 2,
     .distinct_clients = true,
     .run = run,
 });

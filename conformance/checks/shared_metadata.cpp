@@ -74,7 +74,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.metadata",
     .summary = "other clients' stat() shows the mtime and size resulting from mapped writes",
-    .min_ranks = 2,
     .measures_level = true,
     .distinct_clients = true,
     .run = run,

@@ -75,7 +75,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.mixed-syscalls",
     .summary = "a mapped store is read by pread elsewhere; a pwrite is seen through another's cached mapping",
-    .min_ranks = 2,
     .measures_level = true,
     .distinct_clients = true,
     .run = run,

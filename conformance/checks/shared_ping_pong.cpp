@@ -67,7 +67,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.ping-pong",
     .summary = "ranks alternately increment one mapped counter: exactly N per rank in total",
-    .min_ranks = 2,
     .quick = true,
     .distinct_clients = true,
     .run = run,

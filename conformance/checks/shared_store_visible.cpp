@@ -76,7 +76,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.store-visible",
     .summary = "a store (mapped or pwrite) is seen through another client's already-cached MAP_SHARED mapping",
-    .min_ranks = 2,
     .measures_level = true,
     .quick = true,
     .distinct_clients = true,

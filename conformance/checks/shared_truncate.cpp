@@ -73,7 +73,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.truncate",
     .summary = "after a remote truncate, loads beyond EOF give SIGBUS; re-extended pages read zero",
-    .min_ranks = 2,
     .quick = true,
     .distinct_clients = true,
     .run = run,

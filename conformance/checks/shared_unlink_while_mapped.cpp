@@ -60,7 +60,6 @@ void run(CheckContext& ctx) {
 const CheckRegistration check({
     .id = "shared.unlink-while-mapped",
     .summary = "a file unlinked by another client stays readable and writable through existing mappings",
-    .min_ranks = 2,
     .distinct_clients = true,
     .run = run,
 });

@@ -135,7 +135,6 @@ const CheckRegistration check({
     .id = "shared.unresponsive-client",
     .summary = "a client that stops answering is evicted, not waited for for ever, and sees the others' writes after "
                "(needs --hook)",
-    .min_ranks = 2,
     .measures_level = true,
     .hook_actions = {"freeze", "thaw"},
     .distinct_clients = true,

@@ -8,9 +8,11 @@
 //   namespace {
 //   void run(CheckContext& ctx) { ... }
 //   const CheckRegistration check({.id = "shared.example", .summary = "...",
-//                                  .min_ranks = 2, .measures_level = true,
+//                                  .measures_level = true,
 //                                  .distinct_clients = true, .run = run});
 //   }
+//
+// Every check needs two ranks (its writer and its reader) unless it says more.
 #pragma once
 
 #include <cstdint>

@@ -86,14 +86,7 @@ AsyncChild AsyncChild::spawn(const std::vector<std::string>& argv, const ChildOp
   if (child.output_write_) posix_spawn_file_actions_adddup2(&actions, child.output_write_.get(), STDOUT_FILENO);
   const int err = ::posix_spawn(&child.pid_, args.at(0).c_str(), &actions, nullptr, c_args.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
-  child.output_write_.reset();
-  if (err != 0) {
-    child.pid_ = -1;
-    child.outcome_.code = err;
-    child.ended_ = true;
-    return child;
-  }
-  child.pidfd_ = open_pidfd(child.pid_);
+  child.started(err);
   return child;
 }
 
@@ -105,14 +98,21 @@ AsyncChild AsyncChild::fork(const std::function<int()>& body, const ChildOptions
     if (child.output_write_) ::dup2(child.output_write_.get(), STDOUT_FILENO);
     ::_exit(body());
   }
-  child.output_write_.reset();
-  if (child.pid_ < 0) {
-    child.outcome_.code = errno;
-    child.ended_ = true;
-    return child;
-  }
-  child.pidfd_ = open_pidfd(child.pid_);
+  child.started(child.pid_ < 0 ? errno : 0);
   return child;
+}
+
+// After the start (`err`: 0, or why it failed): the parent's end of the pipe
+// closes, and a child that runs gets its pidfd; one that did not has ended.
+void AsyncChild::started(int err) {
+  output_write_.reset();
+  if (err == 0) {
+    pidfd_ = open_pidfd(pid_);
+    return;
+  }
+  pid_ = -1;
+  outcome_.code = err;
+  ended_ = true;
 }
 
 AsyncChild::AsyncChild(AsyncChild&& other) noexcept { *this = std::move(other); }

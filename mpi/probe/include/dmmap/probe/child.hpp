@@ -72,6 +72,7 @@ class AsyncChild {
  private:
   explicit AsyncChild(const ChildOptions& options);
   void start_capture();
+  void started(int err);
   bool wait_until(Clock::time_point deadline);
   bool reap(int options);
   void read_output();
