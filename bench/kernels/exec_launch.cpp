@@ -1,49 +1,29 @@
 // Exec launch storm: every active rank spawns the same binary, stored in the
 // scratch directory, at the same moment (as a job launch does), and times
-// spawn -> exit. The harness's run_child polls every millisecond, too coarse
-// for this; a pidfd wakes us when the child exits.
+// spawn -> exit. The probe library's child (AsyncChild) waits on a pidfd, so
+// the wait ends the moment the child exits.
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
+#include "dmmap/probe/child.hpp"
 #include "dmmap/probe/files.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
 
-extern char** environ;
-
 namespace dmmap::bench {
 namespace {
 
-// Spawns `path`, waits for it (at most until the deadline), returns its wait status.
-int spawn_and_wait(const std::string& path, Deadline deadline) {
-  char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
-  pid_t pid = 0;
-  if (int err = ::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, environ); err != 0)
-    throw std::system_error(err, std::generic_category(), "posix_spawn " + path);
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                            std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !pidfd) break;
-    pollfd p{pidfd.get(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    break;
-  }
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == pid) return status;
-  ::kill(pid, SIGKILL);  // past the deadline (or no pidfd: never on Linux >= 5.3)
-  ::waitpid(pid, &status, 0);
-  throw std::runtime_error(fmt::format("{} did not exit before the timeout", path));
+// Runs `path` to its end, at most until the deadline; anything but exit 0 throws.
+void spawn_and_wait(const std::string& path, Deadline deadline) {
+  ChildOptions options;
+  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const ChildOutcome end = run_child({path}, options);
+  if (!end.exited_with(0)) throw std::runtime_error(fmt::format("{} ended: {}", path, end.describe()));
 }
 
 class ExecLaunch : public Kernel {
@@ -68,11 +48,9 @@ class ExecLaunch : public Kernel {
     ctx.active_barrier();  // the storm: everyone at once
     const auto before = children_faults();
     const auto start = now_ns();
-    const int status = spawn_and_wait(binary_.string(), ctx.deadline());
+    spawn_and_wait(binary_.string(), ctx.deadline());
     const auto elapsed = now_ns() - start;
     faults += children_faults() - before;  // the child's faults: loading the binary
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      throw std::runtime_error(fmt::format("{} ended with wait status {:#x}", binary_.string(), status));
     record(elapsed, ctx.shared.correction_ns);
     ++ops;
     return elapsed;
