@@ -3,7 +3,8 @@
 # (TCG, the host kernel cannot load modules), host root shared read-only over
 # 9p with a tmpfs overlay, run one command as root in the guest, return its
 # exit status. Only for kmod development until ci/guest-run exists; see
-# /work/shared/GUEST-FACTS.md for the measured facts this follows.
+# docs/guest-runner.md for the measured facts this follows. Like ci/guest-run
+# it boots only while it holds the machine's guest lock (ci/guest/machine-lock).
 #
 # usage: dev-guest.sh [-t SECONDS] COMMAND...
 #   the command runs with cwd=$PWD; console output goes to stdout;
@@ -67,6 +68,9 @@ echo o >/proc/sysrq-trigger
 sleep 10
 STAGE2
 
+# shellcheck source=../../ci/guest/machine-lock
+. "$here/../../ci/guest/machine-lock"
+take_machine_lock dev-guest || exit 2
 set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
   -nographic -no-reboot -serial mon:stdio -display none \
