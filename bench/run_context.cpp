@@ -6,9 +6,12 @@ namespace dmmap::bench {
 
 namespace {
 
-MPI_Comm split_active(MPI_Comm world, bool active, int rank) {
+// MPI_Comm_split has no deadline: the ranks first meet at a bounded barrier,
+// where one that never comes is named, and split right after it.
+MPI_Comm split_active(Collectives& world, bool active) {
+  world.barrier("start of a benchmark run");
   MPI_Comm comm = MPI_COMM_NULL;
-  MPI_Comm_split(world, active ? 0 : MPI_UNDEFINED, rank, &comm);
+  MPI_Comm_split(world.comm(), active ? 0 : MPI_UNDEFINED, world.rank(), &comm);
   return comm;
 }
 
@@ -18,8 +21,8 @@ RunContext::RunContext(const Shared& s, int ranks, unsigned run_id)
     : shared(s),
       active_ranks(ranks),
       active(s.rank < ranks),
-      active_comm_(split_active(s.world, s.rank < ranks, s.rank)),
       world_(s.world, s.settings.timeout),
+      active_comm_(split_active(world_, s.rank < ranks)),
       run_id_(run_id) {
   if (active) active_.emplace(active_comm_.get(), s.settings.timeout);
 }

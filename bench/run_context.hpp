@@ -49,8 +49,8 @@ class RunContext {
   void active_barrier();
 
  private:
+  Collectives world_;  // before active_comm_: the split waits at its barrier first
   OwnedComm active_comm_;
-  Collectives world_;
   std::optional<Collectives> active_;
   unsigned run_id_;
 };

@@ -1,7 +1,8 @@
 #!/bin/sh
-# A rank that never reaches a benchmark run's agreement: the job ends with
-# status 4 (HANG) and names it. Usage: hang.sh HANG_RANK_PROGRAM
-out=$(timeout -k 5 120 mpirun --allow-run-as-root --oversubscribe -np 3 "$1" 2>&1)
+# A rank that never reaches a benchmark run's agreement (or, with "start",
+# never starts the run): the job ends with status 4 (HANG) and names it.
+# Usage: hang.sh HANG_RANK_PROGRAM [start]
+out=$(timeout -k 5 120 mpirun --allow-run-as-root --oversubscribe -np 3 "$@" 2>&1)
 status=$?
 echo "$out"
 [ "$status" -eq 4 ] || { echo "FAIL: exit status $status, expected 4 (HANG)" >&2; exit 1; }
