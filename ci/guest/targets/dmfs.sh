@@ -19,29 +19,14 @@
 # DMMAP_DMFS_ADMIN (dmfsd's admin socket) it needs. dmfsd evicts a client that
 # ignores a revoke for 10 s (not its default 30 s): the suite waits that long.
 
+# shellcheck source=ci/guest/targets/dmfs-find
+. "$DMMAP_SOURCE_DIR/ci/guest/targets/dmfs-find"
+
 dmfsd_pid=
 target_setup() {
-  local root=$DMMAP_TARGET_ROOT i dirs=() ko dmfsd port b
+  local root=$DMMAP_TARGET_ROOT i dirs=() ko dmfsd port
   port=${DMMAP_DMFS_PORT:-7049}
-  ko=${DMMAP_DMFS_KO:-}
-  dmfsd=${DMMAP_DMFSD:-}
-  for b in "${DMMAP_BUILD_DIR:-}" "$DMMAP_SOURCE_DIR/build"; do
-    [ -n "$b" ] || continue
-    [ -z "$ko" ] && [ -f "$b/reference/kmod/kbuild/dmfs.ko" ] && ko=$b/reference/kmod/kbuild/dmfs.ko
-    [ -z "$dmfsd" ] && [ -x "$b/reference/dmfsd" ] && dmfsd=$b/reference/dmfsd
-  done
-  if [ -z "$ko" ] || [ ! -f "$ko" ]; then
-    echo "dmfs: no dmfs.ko (set DMMAP_BUILD_DIR or DMMAP_DMFS_KO; build target dmfs_kmod)" >&2
-    return 1
-  fi
-  if [ -z "$dmfsd" ] || [ ! -x "$dmfsd" ]; then
-    echo "dmfs: no dmfsd (set DMMAP_BUILD_DIR or DMMAP_DMFSD)" >&2
-    return 1
-  fi
-  if [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" != "$(uname -r)" ]; then
-    echo "dmfs: $ko is built for $(modinfo -F vermagic "$ko"), guest runs $(uname -r)" >&2
-    return 1
-  fi
+  dmfs_find || return 1
 
   mkdir -p "$root/dmfs-export"
   mount -t tmpfs -o mode=1777 dmmap-dmfs-export "$root/dmfs-export"
