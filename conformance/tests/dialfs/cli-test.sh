@@ -26,7 +26,7 @@ expect() {
 }
 
 expect 0 "--publish POINT" "$dialfs" --help
-for option in --store --mount --publish --notify --on-open --merge --time-granularity --etxtbsy --locks --flock --trace; do
+for option in --store --mount --publish --notify --on-open --merge --time-granularity --etxtbsy --release-wait --locks --flock --trace; do
   grep -q -- "^  $option" "$work/out" || fail "--help does not list $option"
 done
 expect 0 "^dmmap-dialfs [0-9]" "$dialfs" --version
@@ -42,6 +42,7 @@ expect 2 "--on-open takes keep or refresh, not 'drop'" "$dialfs" "${ok[@]}" --on
 expect 2 "--merge takes page or bytes, not 'words'" "$dialfs" "${ok[@]}" --merge words
 expect 2 "--time-granularity takes a power of ten" "$dialfs" "${ok[@]}" --time-granularity 2s
 expect 2 "--etxtbsy takes local or cluster, not 'on'" "$dialfs" "${ok[@]}" --etxtbsy on
+expect 2 "--release-wait: 'soon' is not a duration" "$dialfs" "${ok[@]}" --release-wait soon
 expect 2 "--locks takes local, cluster or off, not 'posix'" "$dialfs" "${ok[@]}" --locks posix
 expect 2 "--flock takes local, cluster or off, not 'bsd'" "$dialfs" "${ok[@]}" --flock bsd
 expect 2 "--publish needs a value" "$dialfs" "${ok[@]}" --publish

@@ -38,10 +38,13 @@ std::string granularity_text(long ns) {
 }  // namespace
 
 std::string Dials::describe() const {
+  const std::string etxtbsy = cluster_etxtbsy ? fmt::format("cluster release-wait={}",
+                                                            granularity_text(release_wait.count() * 1000000))
+                                              : "local";
   return fmt::format("publish={} notify={} on-open={} merge={} time-granularity={} etxtbsy={} locks={} flock={}",
                      to_string(publish), notify ? "on" : "off", keep_cache ? "keep" : "refresh",
-                     merge_bytes ? "bytes" : "page", granularity_text(time_granularity_ns),
-                     cluster_etxtbsy ? "cluster" : "local", to_string(locks), to_string(flock));
+                     merge_bytes ? "bytes" : "page", granularity_text(time_granularity_ns), etxtbsy, to_string(locks),
+                     to_string(flock));
 }
 
 Publish parse_publish(const std::string& text) {

@@ -3,6 +3,7 @@
 // conformance levels each setting must give are in matrix.txt.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace dialfs {
@@ -24,7 +25,11 @@ struct Dials {
   bool keep_cache = false;   // an open keeps the client's cached pages (FOPEN_KEEP_CACHE)
   bool merge_bytes = false;  // a written-back page carries only the bytes the client changed
   long time_granularity_ns = 1;
-  bool cluster_etxtbsy = false;        // a binary running on one client cannot be opened for writing on another
+  bool cluster_etxtbsy = false;  // a binary running on one client cannot be opened for writing on another
+  // With cluster_etxtbsy: how long a conflicting handle that looks closed (its
+  // process gone, or its last descriptor closed) may take to be released
+  // before the conflict is refused, as a server waits for a client's close.
+  std::chrono::milliseconds release_wait{std::chrono::seconds(5)};
   LockScope locks = LockScope::local;  // fcntl byte-range locks
   LockScope flock = LockScope::local;  // flock(2)
 

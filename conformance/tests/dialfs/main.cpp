@@ -67,6 +67,16 @@ dmmap::OptionParser make_parser(Cli& cli) {
                  throw UsageError(fmt::format("--etxtbsy takes local or cluster, not '{}'", v));
                cli.dials.cluster_etxtbsy = v == "cluster";
              })
+      .value("--release-wait", "T",
+             "with --etxtbsy cluster: how long a conflicting handle that looks closed (its process gone, its "
+             "descriptors closed) may take to be released before the conflict is refused (default 5s)",
+             [&](const std::string& v) {
+               try {
+                 cli.dials.release_wait = dmmap::parse_duration(v);
+               } catch (const UsageError& e) {
+                 throw UsageError(fmt::format("--release-wait: {}", e.what()));
+               }
+             })
       .value("--locks", "local|cluster|off",
              "fcntl byte-range locks: each client's own (local, default), every client's, carrying the data they "
              "protect (cluster), or ENOSYS (off)",

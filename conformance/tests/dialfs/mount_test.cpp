@@ -285,6 +285,25 @@ TEST_F(Dialfs, ClusterEtxtbsyGuardsARunningBinaryOnEveryClient) {
   EXPECT_EQ(prog.start(), 0) << "a closed writer still blocks the binary";
 }
 
+// A handle whose descriptor is closed but whose shared writable mapping
+// still holds the file open for writing: the daemon cannot tell it from one
+// whose release is on its way, so it waits the declared --release-wait, no
+// longer, and refuses.
+TEST_F(Dialfs, ClusterEtxtbsyWaitsTheDeclaredReleaseWait) {
+  auto& d = start({"--etxtbsy", "cluster", "--release-wait", "300ms"});
+  Program prog(d);
+  Fd fd = dmmap::open_file(d.file(1, "prog"), O_RDWR);
+  Mapping map(fd.get(), 4096, PROT_READ | PROT_WRITE, MAP_SHARED);
+  fd = Fd();  // FLUSH: closed for the daemon, but the mapping writes on
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(prog.start(), ETXTBSY);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::seconds(3)) << "waited longer than the declared release-wait";
+  map = Mapping();
+  EXPECT_EQ(prog.start(), 0) << "the mapping's release did not end the conflict";
+}
+
 TEST_F(Dialfs, LocalEtxtbsyIsEachClientsOwn) {
   auto& d = start({});
   Program prog(d);

@@ -19,12 +19,6 @@ namespace {
 // f_flags bit of an open made by execve() (the kernel's __FMODE_EXEC); FUSE
 // passes the open's f_flags to the server.
 constexpr int kExecOpen = 0x20;
-// How long an open that conflicts (ETXTBSY across mounts) waits for a
-// conflicting handle that looks closed to be released: the kernel sends
-// RELEASE after the last close asynchronously, so a handle closed just
-// before may still be listed. Generous: a busy machine may be slow to serve
-// it, and the wait ends at the release.
-constexpr std::chrono::seconds kReleaseWait{5};
 
 int check(int rc) {
   if (rc < 0) throw Errno{errno};
@@ -204,7 +198,7 @@ bool Store::conflicts(int m, const Node& node, bool exec_open, bool* open_for_su
 }
 
 void Store::wait_out_conflicts(std::unique_lock<std::mutex>& lock, int m, const Node& node, bool exec_open) {
-  const auto deadline = std::chrono::steady_clock::now() + kReleaseWait;
+  const auto deadline = std::chrono::steady_clock::now() + dials_.release_wait;
   for (;;) {
     bool open = false;
     if (!conflicts(m, node, exec_open, &open)) return;

@@ -128,7 +128,7 @@ class Store {
   int data_fd(Node& node);
   struct stat attr_locked(int m, Node& node);
   Change publish_locked(int m, Node& node);
-  // ETXTBSY across mounts: waits (bounded) for conflicting handles whose
+  // ETXTBSY across mounts: waits (up to the release-wait dial) for conflicting handles whose
   // release the kernel has queued; throws Errno{ETXTBSY} if any remains.
   void wait_out_conflicts(std::unique_lock<std::mutex>& lock, int m, const Node& node, bool exec_open);
   bool conflicts(int m, const Node& node, bool exec_open, bool* open_for_sure) const;

@@ -171,6 +171,9 @@ TEST(Dials, ParsersTakeTheDocumentedValuesAndNameTheRest) {
   EXPECT_EQ(
       d.describe(),
       "publish=write notify=off on-open=refresh merge=page time-granularity=1ns etxtbsy=local locks=local flock=local");
+  d.cluster_etxtbsy = true;
+  d.release_wait = std::chrono::milliseconds(300);
+  EXPECT_NE(d.describe().find(" etxtbsy=cluster release-wait=300ms "), std::string::npos) << d.describe();
 }
 
 }  // namespace
