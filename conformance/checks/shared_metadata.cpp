@@ -4,7 +4,9 @@
 // Each is graded on the level ladder (ladder.hpp): every other client
 // fstat()s its open descriptor after a barrier (strict), after the writer's
 // msync (msync), and, once the writer has closed the file, a fresh open of
-// it (close-to-open).
+// it (close-to-open). The mapped store comes after a wait past the
+// filesystem's timestamp granularity, measured before the checks run
+// (RunProfile::timestamp_wait), so that a later mtime is possible at all.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "check.hpp"
 #include "dmmap/probe/files.hpp"
@@ -49,7 +52,7 @@ void run(CheckContext& ctx) {
               .prime = [&](FileView& v) { before = stat_of(v.fd.get()); },
               .make =
                   [&](FileView& v) {
-                    ::usleep(50000);  // beyond the kernel's coarse timestamp granularity
+                    std::this_thread::sleep_for(ctx.params().profile.timestamp_wait());
                     std::memset(v.map.data(), 0x5A, page);
                   },
               .sync = [](FileView& v) { v.map.sync(); },

@@ -6,8 +6,9 @@
 // that the eviction discarded. The liveness half of the lock protocol: the
 // seed designs revoke cached locks, and a revoke nobody answers must end.
 //
-// FAIL: the write is still blocked after half the sync timeout (--timeout)
-// while the client is frozen. Level: what the clients read afterwards, through
+// FAIL: the write is still blocked while the client is frozen after the
+// target profile's eviction timeout plus half a step (RunProfile::
+// eviction_wait); a profile that declares none makes the check SKIP. Level: what the clients read afterwards, through
 // a fresh open (else none) and through the recovered client's old mapping
 // (SIGBUS or the new bytes: strict; its own discarded store: close-to-open).
 #include <fcntl.h>
@@ -102,6 +103,9 @@ void judge_views(CheckContext& ctx, const Mapping& map) {
 }
 
 void run(CheckContext& ctx) {
+  const Profile& profile = ctx.params().profile.declared;
+  if (!ctx.params().profile.eviction_wait())
+    throw CheckSkipped(fmt::format("the target profile {} declares no eviction timeout (see --profile)", profile.name));
   const std::size_t page = page_size();
   if (ctx.rank() == kWriter) create_file(ctx.path("held"), page, 0);
   ctx.barrier();
@@ -118,7 +122,7 @@ void run(CheckContext& ctx) {
     if (ctx.rank() == kHolder) ADD_FAILURE() << frozen.message;
     return;
   }
-  const auto limit = ctx.sync_timeout() / 2;
+  const auto limit = *ctx.params().profile.eviction_wait();
   std::optional<AsyncChild> write;
   bool done = ctx.rank() == kWriter && write_past_frozen_holder(ctx, write, limit);
   done = ctx.allgather(done ? "1" : "0")[kWriter] == "1";

@@ -27,6 +27,7 @@
 #include "dmmap/sync.hpp"
 #include "level.hpp"
 #include "outcome.hpp"
+#include "run_profile.hpp"
 #include "target_hook.hpp"
 
 namespace dmmap::conform {
@@ -38,6 +39,7 @@ struct RunParams {
   std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
   int ops = 1000;                     // operations of the randomised model check (~1.5 ms each on 2 local ranks)
   std::filesystem::path hook;         // the target hook (--hook, DMMAP_HOOK); empty: none
+  RunProfile profile;                 // declared and measured waits (--profile)
 };
 
 struct CheckInfo {

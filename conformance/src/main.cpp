@@ -11,6 +11,7 @@
 #include "dmmap/options.hpp"
 #include "dmmap/target.hpp"
 #include "needs.hpp"
+#include "profile.hpp"
 #include "suite.hpp"
 
 using namespace dmmap;
@@ -22,7 +23,8 @@ struct Cli {
   TargetSpec target;
   SuiteConfig suite;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
-  std::string hook;  // --hook as given; resolved (with DMMAP_HOOK) after parsing
+  std::string hook;                // --hook as given; resolved (with DMMAP_HOOK) after parsing
+  std::optional<Profile> profile;  // --profile; unset: auto
   bool help = false, list = false, version = false;
 };
 
@@ -41,6 +43,22 @@ OptionParser make_parser(Cli& cli) {
              [&](const std::string& v) {
                if (v.empty()) throw UsageError("--hook needs a path");
                cli.hook = v;
+             });
+  p.section("Target profile")
+      .value("--profile", "NAME|FILE",
+             fmt::format("what the filesystem declares and the suite cannot measure (eviction timeout, ...): a "
+                         "shipped profile ({}), a profile file, or auto (default: by filesystem type); "
+                         "see docs/conformance.md",
+                         fmt::join(shipped_profile_names(), ", ")),
+             [&](const std::string& v) {
+               try {
+                 if (v == "auto")
+                   cli.profile.reset();
+                 else
+                   cli.profile = load_profile(v);
+               } catch (const std::runtime_error& e) {
+                 throw UsageError(e.what());
+               }
              });
   p.section("Verdict")
       .value("--expect", "LEVEL", "level the filesystem must reach: strict (default), msync, close-to-open",
@@ -61,7 +79,9 @@ OptionParser make_parser(Cli& cli) {
              })
       .value("--report", "DIR", "write conformance.json, junit.xml and summary.md into DIR",
              [&](const std::string& v) { cli.suite.report_dir = v; })
-      .value("--timeout", "DURATION", "longest wait at a sync point before the run ends with HANG (default 60s)",
+      .value("--timeout", "DURATION",
+             "longest wait at a sync point before the run ends with HANG (default 60s; the profile's eviction "
+             "timeout is added)",
              [&](const std::string& v) { cli.timeout = parse_duration(v); });
   p.section("Selection")
       .flag("--quick", "run the smoke subset only", [&] { cli.suite.quick = true; })
@@ -107,7 +127,8 @@ void print_header(const MpiSession& mpi, const Cli& cli, const Json& env, const 
     fmt::print("  rank {} on {}: {} ({}, {})\n", rank.at("rank").as_number(), rank.at("hostname").as_string(),
                fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string());
   }
-  fmt::print("  scratch directory: {}{}\n\n", scratch.path().string(), cli.suite.keep ? " (kept)" : "");
+  fmt::print("  scratch directory: {}{}\n", scratch.path().string(), cli.suite.keep ? " (kept)" : "");
+  fmt::print("  {}\n\n", cli.suite.params.profile.describe());
   std::fflush(stdout);
 }
 
@@ -140,6 +161,8 @@ int main(int argc, char** argv) {
   try {
     ScratchArea scratch(sync, cli.target, cli.suite.keep);
     Json env = gather_environment(sync, scratch.view());
+    cli.suite.params.profile = establish_profile(sync, cli.profile, env, scratch.path(), cli.timeout);
+    sync.set_timeout(cli.suite.params.profile.sync_timeout());
     if (mpi.is_root()) print_header(mpi, cli, env, scratch);
     Suite suite(mpi, sync, scratch, cli.suite, std::move(env));
     suite.register_checks();

@@ -78,6 +78,7 @@ Json report_json(const RunSummary& run) {
   Json checks = Json::array();
   for (auto& c : run.checks) checks.push_back(c.to_json());
   j["checks"] = std::move(checks);
+  j["profile"] = run.profile;
   j["environment"] = run.environment;
   return j;
 }
@@ -119,6 +120,7 @@ std::string junit_xml(const RunSummary& run) {
 std::string summary_markdown(const RunSummary& run) {
   std::string out = fmt::format("# dmmap-conform {}: {}\n\n", DMMAP_VERSION, run.verdict);
   out += fmt::format("{}\n\n", verdict_line(run));
+  if (!run.profile_line.empty()) out += fmt::format("Target: {}.\n\n", run.profile_line);
   if (auto* ranks = run.environment.find("ranks"); ranks && ranks->is_array()) {
     out += "| rank | host | directory | filesystem | options |\n|---|---|---|---|---|\n";
     for (auto& r : ranks->as_array()) {

@@ -20,6 +20,8 @@ struct RunSummary {
   std::string hook;  // the target hook used ("" = none)
   std::vector<CheckResult> checks;
   Json environment;
+  Json profile;              // RunProfile::to_json()
+  std::string profile_line;  // RunProfile::describe()
 };
 
 std::string console_table(const RunSummary& run);

@@ -205,6 +205,8 @@ void Suite::write_reports(double duration_s) const {
   run.hook = config_.params.hook.string();
   run.checks = results_;
   run.environment = environment_;
+  run.profile = config_.params.profile.to_json();
+  run.profile_line = config_.params.profile.describe();
   fmt::print("{}\n{}\n", console_table(run), verdict_line(run));
   if (config_.report_dir) {
     try {
