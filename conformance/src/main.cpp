@@ -24,7 +24,8 @@ struct Cli {
   SuiteConfig suite;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::string hook;                // --hook as given; resolved (with DMMAP_HOOK) after parsing
-  std::optional<Profile> profile;  // --profile; unset: auto
+  std::string profile_arg;         // --profile as given; resolved (with DMMAP_PROFILE) after parsing
+  std::optional<Profile> profile;  // unset: auto
   bool help = false, list = false, version = false;
 };
 
@@ -47,18 +48,12 @@ OptionParser make_parser(Cli& cli) {
   p.section("Target profile")
       .value("--profile", "NAME|FILE",
              fmt::format("what the filesystem declares and the suite cannot measure (eviction timeout, ...): a "
-                         "shipped profile ({}), a profile file, or auto (default: by filesystem type); "
-                         "see docs/conformance.md",
+                         "shipped profile ({}), a profile file, or auto (by filesystem type; the default unless "
+                         "$DMMAP_PROFILE says otherwise); see docs/conformance.md",
                          fmt::join(shipped_profile_names(), ", ")),
              [&](const std::string& v) {
-               try {
-                 if (v == "auto")
-                   cli.profile.reset();
-                 else
-                   cli.profile = load_profile(v);
-               } catch (const std::runtime_error& e) {
-                 throw UsageError(e.what());
-               }
+               if (v.empty()) throw UsageError("--profile needs a name or a file");
+               cli.profile_arg = v;
              });
   p.section("Verdict")
       .value("--expect", "LEVEL", "level the filesystem must reach: strict (default), msync, close-to-open",
@@ -142,7 +137,10 @@ int main(int argc, char** argv) {
     parser.parse(argc, argv, {"--gtest_"});
     if (!cli.help && !cli.list && !cli.version && cli.target.empty())
       throw UsageError("say where to run: --dir PATH or --dirs P0,P1,... (see --help)");
-    if (!cli.help && !cli.list && !cli.version) cli.suite.params.hook = resolve_hook(cli.hook);
+    if (!cli.help && !cli.list && !cli.version) {
+      cli.suite.params.hook = resolve_hook(cli.hook);
+      cli.profile = requested_profile(cli.profile_arg);
+    }
   } catch (const UsageError& e) {
     if (mpi.is_root()) fmt::print(stderr, "dmmap-conform: {}\n", e.what());
     return kExitUsage;

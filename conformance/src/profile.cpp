@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -120,6 +121,19 @@ Profile load_profile(const std::string& name_or_file) {
   Profile p = parse_profile(text.str(), name_or_file);
   p.chosen_by = "--profile " + name_or_file;
   return p;
+}
+
+std::optional<Profile> requested_profile(const std::string& from_option) {
+  const char* env = std::getenv("DMMAP_PROFILE");
+  const std::string value = !from_option.empty() ? from_option : env ? env : "";
+  if (value.empty() || value == "auto") return std::nullopt;
+  try {
+    Profile p = load_profile(value);
+    if (from_option.empty()) p.chosen_by = "DMMAP_PROFILE=" + value;
+    return p;
+  } catch (const std::runtime_error& e) {
+    throw UsageError(from_option.empty() ? fmt::format("DMMAP_PROFILE: {}", e.what()) : e.what());
+  }
 }
 
 Profile profile_for_fs_type(const std::string& fs_type) {

@@ -43,6 +43,10 @@ Profile parse_profile(std::string_view text, const std::string& origin);
 // ends in .profile). Throws std::runtime_error.
 Profile load_profile(const std::string& name_or_file);
 
+// What the user asked for: --profile as given (`from_option`), else
+// $DMMAP_PROFILE; unset for auto. Throws dmmap::UsageError naming the origin.
+std::optional<Profile> requested_profile(const std::string& from_option);
+
 // The shipped profile describing mount type `fs_type` ("unknown" if none).
 Profile profile_for_fs_type(const std::string& fs_type);
 

@@ -3,8 +3,10 @@
 // declared and measured values, never a constant of their own.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
+#include "dmmap/options.hpp"
 #include "profile.hpp"
 #include "run_profile.hpp"
 
@@ -62,6 +64,18 @@ TEST(Profile, BadProfilesAreRefusedNamingTheProblem) {
   expect_refused(ok + "flock maybe\n", "flock takes cluster, local, none, unknown, not 'maybe'");
   EXPECT_THROW(load_profile("no-such-profile"), std::runtime_error);
   EXPECT_THROW(load_profile("/no/such/file.profile"), std::runtime_error);
+}
+
+TEST(Profile, TheOptionWinsOverTheEnvironment) {
+  ::unsetenv("DMMAP_PROFILE");
+  EXPECT_FALSE(requested_profile(""));
+  EXPECT_FALSE(requested_profile("auto"));
+  ::setenv("DMMAP_PROFILE", "nfs", 1);
+  EXPECT_EQ(requested_profile("")->chosen_by, "DMMAP_PROFILE=nfs");
+  EXPECT_EQ(requested_profile("lustre")->name, "lustre");
+  ::setenv("DMMAP_PROFILE", "nosuch", 1);
+  EXPECT_THROW(requested_profile(""), UsageError);
+  ::unsetenv("DMMAP_PROFILE");
 }
 
 TEST(RunProfile, WaitsComeFromTheMeasurementOrTheDeclaration) {
