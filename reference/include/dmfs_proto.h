@@ -27,23 +27,25 @@
 #define DMFS_PROTO_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/types.h>
 typedef __u8 dmfs_u8;
 typedef __le16 dmfs_le16;
 typedef __le32 dmfs_le32;
 typedef __le64 dmfs_le64;
 #else
-#include <stdint.h>
-typedef uint8_t dmfs_u8;
-typedef uint16_t dmfs_le16;
-typedef uint32_t dmfs_le32;
-typedef uint64_t dmfs_le64;
+#ifndef __cplusplus
+#include <assert.h> /* static_assert */
 #endif
-
-#ifdef __cplusplus
-#define DMFS_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
-#else
-#define DMFS_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#include <stdint.h>
+/*
+ * Plain integers (the userspace code is little-endian-only): uint8_t ..
+ * uint64_t by the compiler's own names.
+ */
+#define dmfs_u8 __UINT8_TYPE__
+#define dmfs_le16 __UINT16_TYPE__
+#define dmfs_le32 __UINT32_TYPE__
+#define dmfs_le64 __UINT64_TYPE__
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -57,16 +59,20 @@ typedef uint64_t dmfs_le64;
 
 #define DMFS_PAGE_SIZE 4096u          /* protocol page, independent of the host */
 #define DMFS_MAX_IO (256u * DMFS_PAGE_SIZE) /* 1 MiB: max data in one READ/WRITE */
-/* Largest message (header included) either side may send. Anything longer is
- * a protocol violation: the receiver closes the connection. */
+/*
+ * Largest message (header included) either side may send. Anything longer is
+ * a protocol violation: the receiver closes the connection.
+ */
 #define DMFS_MAX_MSG (DMFS_MAX_IO + DMFS_PAGE_SIZE)
 #define DMFS_MAX_NAME 255u            /* bytes in one path component, no NUL */
 #define DMFS_MAX_SECRET 256u          /* bytes of shared secret used */
 #define DMFS_NONCE_LEN 16u
 #define DMFS_CLIENT_NAME_LEN 32u
-/* Maximum in-flight requests per connection the server promises to accept
+/*
+ * Maximum in-flight requests per connection the server promises to accept
  * (it may accept more; beyond this it may stop reading the socket until
- * replies drain - never an error). */
+ * replies drain - never an error).
+ */
 #define DMFS_MAX_INFLIGHT 256u
 
 /* File offset meaning "to the end of any possible file" (lock extents). */
@@ -94,8 +100,8 @@ struct dmfs_hdr {
 
 /* dmfs_hdr.flags */
 #define DMFS_HF_REPLY    0x0001u /* this message answers req_id */
-#define DMFS_HF_CALLBACK 0x0002u /* originated by the server (REVOKE, EVICTED);
-                                  * the client's answer carries REPLY|CALLBACK */
+/* originated by the server (REVOKE, EVICTED); the answer has REPLY|CALLBACK */
+#define DMFS_HF_CALLBACK 0x0002u
 #define DMFS_HF_KNOWN    (DMFS_HF_REPLY | DMFS_HF_CALLBACK)
 
 /*
@@ -132,23 +138,31 @@ struct dmfs_hdr {
 #define DMFS_OP_FSYNC         18
 #define DMFS_OP_LOCK_ENQUEUE  19
 #define DMFS_OP_LOCK_CANCEL   20
-#define DMFS_OP_BYE           21  /* orderly goodbye: server drops the client's
-                                    * locks and opens, replies, then closes */
-#define DMFS_OP_PLOCK         22  /* application locks: fcntl() record locks and
-                                    * flock(), cluster-wide (added in v1) */
+/* orderly goodbye: the server drops the client's locks and opens, replies,
+ * then closes
+ */
+#define DMFS_OP_BYE           21
+/* application locks: fcntl() record locks and flock(), cluster-wide (added
+ * in v1)
+ */
+#define DMFS_OP_PLOCK         22
 #define DMFS_OP_CLIENT_MAX    22  /* highest client opcode (grows as ops are added) */
 
 /* server -> client callbacks (DMFS_HF_CALLBACK) */
-#define DMFS_OP_REVOKE        64  /* client acks with REVOKE|REPLY|CALLBACK, then
-                                    * writes back, evicts and LOCK_CANCELs */
+/* the client acks with REVOKE|REPLY|CALLBACK, then writes back, evicts and
+ * LOCK_CANCELs
+ */
+#define DMFS_OP_REVOKE        64
 #define DMFS_OP_EVICTED       65  /* notice, no answer; the server closes next */
 
 /* ------------------------------------------------------------------------ */
 /* Common structures                                                        */
 /* ------------------------------------------------------------------------ */
 
-/* File types in dmfs_attr.mode use the Linux S_IFMT values (S_IFREG 0100000,
- * S_IFDIR 0040000, S_IFLNK 0120000). */
+/*
+ * File types in dmfs_attr.mode use the Linux S_IFMT values (S_IFREG 0100000,
+ * S_IFDIR 0040000, S_IFLNK 0120000).
+ */
 
 /* dmfs_attr.flags */
 #define DMFS_AF_EXEC_BUSY  0x1u /* some client has an exec open on the file */
@@ -174,8 +188,10 @@ struct dmfs_attr {
 	dmfs_le32 blksize;      /* preferred I/O size */
 };
 
-/* A name travels as raw bytes (no NUL, no '/', not "." or "..", 1..255 bytes)
- * right after the fixed request struct; its length is in the struct. */
+/*
+ * A name travels as raw bytes (no NUL, no '/', not "." or "..", 1..255 bytes)
+ * right after the fixed request struct; its length is in the struct.
+ */
 
 /* ------------------------------------------------------------------------ */
 /* Handshake                                                                 */
@@ -221,9 +237,11 @@ struct dmfs_hello_req {
 /* dmfs_hello_rep.flags */
 #define DMFS_HELLO_AUTH_REQUIRED 0x1u
 
-/* The HELLO reply always carries this body. status -EPROTONOSUPPORT: no
+/*
+ * The HELLO reply always carries this body. status -EPROTONOSUPPORT: no
  * common version (version_min/max tell the server's range); -EPROTO: bad
- * magic. On success `version` is the version to speak. */
+ * magic. On success `version` is the version to speak.
+ */
 struct dmfs_hello_rep {
 	dmfs_le32 magic;          /* DMFS_MAGIC */
 	dmfs_le16 version;        /* chosen version */
@@ -236,8 +254,10 @@ struct dmfs_hello_rep {
 	dmfs_le32 revoke_timeout_ms; /* cancel a revoked lock within this */
 	dmfs_le32 reserved1;
 	dmfs_le64 client_id;      /* this session's id (new on every connection) */
-	dmfs_le64 server_boot_id; /* random per dmfsd start: changed => all locks
-	                           * and opens of earlier sessions are gone */
+	/* random per dmfsd start: changed => all locks and opens of earlier
+	 * sessions are gone
+	 */
+	dmfs_le64 server_boot_id;
 	dmfs_le64 root_id;        /* file id of the root directory */
 	dmfs_u8 server_nonce[DMFS_NONCE_LEN];
 };
@@ -265,8 +285,10 @@ struct dmfs_statfs_rep {
 	dmfs_le32 namelen;  /* DMFS_MAX_NAME */
 };
 
-/* LOOKUP, UNLINK, RMDIR: a parent directory and a name (name follows).
- * Replies: LOOKUP -> dmfs_attr_rep; UNLINK/RMDIR -> empty. */
+/*
+ * LOOKUP, UNLINK, RMDIR: a parent directory and a name (name follows).
+ * Replies: LOOKUP -> dmfs_attr_rep; UNLINK/RMDIR -> empty.
+ */
 struct dmfs_name_req {
 	dmfs_le64 parent_id;
 	dmfs_le16 namelen;
@@ -310,8 +332,10 @@ struct dmfs_setattr_req {
 /* dmfs_create_req.flags */
 #define DMFS_CREATE_EXCL 0x1u /* -EEXIST if the name exists (O_EXCL) */
 
-/* CREATE (regular file) and MKDIR: name follows. Without EXCL, CREATE of an
- * existing regular file returns its attributes (open(O_CREAT) semantics). */
+/*
+ * CREATE (regular file) and MKDIR: name follows. Without EXCL, CREATE of an
+ * existing regular file returns its attributes (open(O_CREAT) semantics).
+ */
 struct dmfs_create_req {
 	dmfs_le64 parent_id;
 	dmfs_le32 mode;     /* permission bits (the type is implied by the op) */
@@ -367,7 +391,7 @@ struct dmfs_dirent {
 };
 
 #define DMFS_DIRENT_RECLEN(namelen) \
-	((sizeof(struct dmfs_dirent) + (namelen) + 7u) & ~(unsigned long)7u)
+	((sizeof(struct dmfs_dirent) + (namelen) + 7u) & ~7ul)
 
 /* ------------------------------------------------------------------------ */
 /* Opens (cluster-wide deny-write for running binaries)                     */
@@ -376,14 +400,17 @@ struct dmfs_dirent {
 /* dmfs_open_req.flags */
 #define DMFS_OPEN_READ  0x1u
 #define DMFS_OPEN_WRITE 0x2u /* -ETXTBSY while any client has an EXEC open */
-#define DMFS_OPEN_EXEC  0x4u /* -ETXTBSY while any client has a WRITE open;
-                              * while registered, WRITE opens, TRUNC opens and
-                              * SETATTR(SIZE) from every client get -ETXTBSY */
+/* -ETXTBSY while any client has a WRITE open; while registered, WRITE opens,
+ * TRUNC opens and SETATTR(SIZE) from every client get -ETXTBSY
+ */
+#define DMFS_OPEN_EXEC  0x4u
 #define DMFS_OPEN_TRUNC 0x8u /* truncate to 0 (needs WRITE) */
 
-/* Opens are advisory bookkeeping for deny-write; READ/WRITE/FSYNC do not need
+/*
+ * Opens are advisory bookkeeping for deny-write; READ/WRITE/FSYNC do not need
  * an open handle (write-back may happen after close). A client's opens end
- * with CLOSE, BYE, disconnect or eviction. */
+ * with CLOSE, BYE, disconnect or eviction.
+ */
 struct dmfs_open_req {
 	dmfs_le64 file_id;
 	dmfs_le32 flags;   /* DMFS_OPEN_* */
@@ -445,8 +472,10 @@ struct dmfs_write_rep {
 
 #define DMFS_FSYNC_DATASYNC 0x1u
 
-/* FSYNC: everything acknowledged before the reply survives a dmfsd restart
- * or crash (file data, size, and the directory entry). Empty reply. */
+/*
+ * FSYNC: everything acknowledged before the reply survives a dmfsd restart
+ * or crash (file data, size, and the directory entry). Empty reply.
+ */
 struct dmfs_fsync_req {
 	dmfs_le64 file_id;
 	dmfs_le32 flags;   /* DMFS_FSYNC_* */
@@ -481,9 +510,11 @@ struct dmfs_lock_enqueue_req {
 /* dmfs_lock_enqueue_rep.flags */
 #define DMFS_LGF_EXPANDED 0x1u /* granted extent is larger than requested */
 
-/* The granted extent always contains the requested one. attr.size and
+/*
+ * The granted extent always contains the requested one. attr.size and
  * attr.data_version are taken at grant time, after every conflicting holder
- * has written back and cancelled. */
+ * has written back and cancelled.
+ */
 struct dmfs_lock_enqueue_rep {
 	dmfs_le64 lock_handle; /* nonzero, unique for the server's lifetime */
 	dmfs_le64 start;
@@ -493,26 +524,31 @@ struct dmfs_lock_enqueue_rep {
 	struct dmfs_attr attr;
 };
 
-/* dmfs_lock_cancel_req.flags */
-#define DMFS_LCF_BY_REQID 0x1u /* lock_handle is the req_id of this client's
-                                * still-waiting LOCK_ENQUEUE (or PLOCK with
-                                * WAIT): withdraw it; that request is answered
-                                * -ECANCELED (or normally, if it was granted
-                                * first - then cancel the granted lock by
-                                * handle, or UNLCK the application lock). */
+/*
+ * dmfs_lock_cancel_req.flags: DMFS_LCF_BY_REQID - lock_handle is the req_id
+ * of this client's still-waiting LOCK_ENQUEUE (or PLOCK with WAIT): withdraw
+ * it; that request is answered -ECANCELED (or normally, if it was granted
+ * first - then cancel the granted lock by handle, or UNLCK the application
+ * lock).
+ */
+#define DMFS_LCF_BY_REQID 0x1u
 
-/* LOCK_CANCEL: release a granted lock (whole extent). Empty reply; -ENOLCK if
+/*
+ * LOCK_CANCEL: release a granted lock (whole extent). Empty reply; -ENOLCK if
  * the handle is unknown to this session (already cancelled, or from an
- * evicted/earlier session). */
+ * evicted/earlier session).
+ */
 struct dmfs_lock_cancel_req {
 	dmfs_le64 lock_handle;
 	dmfs_le32 flags;   /* DMFS_LCF_* */
 	dmfs_le32 reserved;
 };
 
-/* dmfs_revoke_cb.flags */
-#define DMFS_RVF_DISCARD 0x1u /* the server does not want dirty data written
-                               * back (only under a fault-injection switch) */
+/*
+ * dmfs_revoke_cb.flags: DMFS_RVF_DISCARD - the server does not want dirty
+ * data written back (only under a fault-injection switch)
+ */
+#define DMFS_RVF_DISCARD 0x1u
 
 /*
  * REVOKE (server -> client, DMFS_HF_CALLBACK): another request conflicts with
@@ -539,8 +575,10 @@ struct dmfs_revoke_cb {
 	dmfs_le32 reserved;
 };
 
-/* EVICTED (server -> client, DMFS_HF_CALLBACK, never answered): the session
- * is over; the server closes the connection. Reconnect with a new HELLO. */
+/*
+ * EVICTED (server -> client, DMFS_HF_CALLBACK, never answered): the session
+ * is over; the server closes the connection. Reconnect with a new HELLO.
+ */
 #define DMFS_EVICT_REVOKE_TIMEOUT 1u
 #define DMFS_EVICT_PROTOCOL_ERROR 2u
 #define DMFS_EVICT_SHUTDOWN       3u
@@ -608,37 +646,37 @@ struct dmfs_plock_rep {
 /* Layout checks                                                            */
 /* ------------------------------------------------------------------------ */
 
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_hdr) == 24, "dmfs_hdr");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_attr) == 96, "dmfs_attr");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_hello_req) == 72, "dmfs_hello_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_hello_rep) == 72, "dmfs_hello_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_auth_req) == 8, "dmfs_auth_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_auth_rep) == 8, "dmfs_auth_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_statfs_rep) == 48, "dmfs_statfs_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_name_req) == 16, "dmfs_name_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_fid_req) == 8, "dmfs_fid_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_attr_rep) == 96, "dmfs_attr_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_setattr_req) == 56, "dmfs_setattr_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_create_req) == 32, "dmfs_create_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_rename_req) == 24, "dmfs_rename_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_readdir_req) == 24, "dmfs_readdir_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_readdir_rep) == 8, "dmfs_readdir_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_dirent) == 24, "dmfs_dirent");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_open_req) == 16, "dmfs_open_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_open_rep) == 104, "dmfs_open_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_close_req) == 8, "dmfs_close_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_read_req) == 24, "dmfs_read_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_read_rep) == 24, "dmfs_read_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_write_req) == 24, "dmfs_write_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_write_rep) == 16, "dmfs_write_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_fsync_req) == 16, "dmfs_fsync_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_lock_enqueue_req) == 32, "dmfs_lock_enqueue_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_lock_enqueue_rep) == 128, "dmfs_lock_enqueue_rep");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_lock_cancel_req) == 16, "dmfs_lock_cancel_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_revoke_cb) == 64, "dmfs_revoke_cb");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_evicted_cb) == 16, "dmfs_evicted_cb");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_plock_req) == 48, "dmfs_plock_req");
-DMFS_STATIC_ASSERT(sizeof(struct dmfs_plock_rep) == 32, "dmfs_plock_rep");
-DMFS_STATIC_ASSERT(DMFS_MAX_IO % DMFS_PAGE_SIZE == 0, "max io is whole pages");
+static_assert(sizeof(struct dmfs_hdr) == 24, "dmfs_hdr");
+static_assert(sizeof(struct dmfs_attr) == 96, "dmfs_attr");
+static_assert(sizeof(struct dmfs_hello_req) == 72, "dmfs_hello_req");
+static_assert(sizeof(struct dmfs_hello_rep) == 72, "dmfs_hello_rep");
+static_assert(sizeof(struct dmfs_auth_req) == 8, "dmfs_auth_req");
+static_assert(sizeof(struct dmfs_auth_rep) == 8, "dmfs_auth_rep");
+static_assert(sizeof(struct dmfs_statfs_rep) == 48, "dmfs_statfs_rep");
+static_assert(sizeof(struct dmfs_name_req) == 16, "dmfs_name_req");
+static_assert(sizeof(struct dmfs_fid_req) == 8, "dmfs_fid_req");
+static_assert(sizeof(struct dmfs_attr_rep) == 96, "dmfs_attr_rep");
+static_assert(sizeof(struct dmfs_setattr_req) == 56, "dmfs_setattr_req");
+static_assert(sizeof(struct dmfs_create_req) == 32, "dmfs_create_req");
+static_assert(sizeof(struct dmfs_rename_req) == 24, "dmfs_rename_req");
+static_assert(sizeof(struct dmfs_readdir_req) == 24, "dmfs_readdir_req");
+static_assert(sizeof(struct dmfs_readdir_rep) == 8, "dmfs_readdir_rep");
+static_assert(sizeof(struct dmfs_dirent) == 24, "dmfs_dirent");
+static_assert(sizeof(struct dmfs_open_req) == 16, "dmfs_open_req");
+static_assert(sizeof(struct dmfs_open_rep) == 104, "dmfs_open_rep");
+static_assert(sizeof(struct dmfs_close_req) == 8, "dmfs_close_req");
+static_assert(sizeof(struct dmfs_read_req) == 24, "dmfs_read_req");
+static_assert(sizeof(struct dmfs_read_rep) == 24, "dmfs_read_rep");
+static_assert(sizeof(struct dmfs_write_req) == 24, "dmfs_write_req");
+static_assert(sizeof(struct dmfs_write_rep) == 16, "dmfs_write_rep");
+static_assert(sizeof(struct dmfs_fsync_req) == 16, "dmfs_fsync_req");
+static_assert(sizeof(struct dmfs_lock_enqueue_req) == 32, "dmfs_lock_enqueue_req");
+static_assert(sizeof(struct dmfs_lock_enqueue_rep) == 128, "dmfs_lock_enqueue_rep");
+static_assert(sizeof(struct dmfs_lock_cancel_req) == 16, "dmfs_lock_cancel_req");
+static_assert(sizeof(struct dmfs_revoke_cb) == 64, "dmfs_revoke_cb");
+static_assert(sizeof(struct dmfs_evicted_cb) == 16, "dmfs_evicted_cb");
+static_assert(sizeof(struct dmfs_plock_req) == 48, "dmfs_plock_req");
+static_assert(sizeof(struct dmfs_plock_rep) == 32, "dmfs_plock_rep");
+static_assert(DMFS_MAX_IO % DMFS_PAGE_SIZE == 0, "max io is whole pages");
 
 #endif /* DMFS_PROTO_H */

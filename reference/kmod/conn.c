@@ -8,6 +8,8 @@
  * mount's workqueue. Waiters sleep with a timeout; a broken connection
  * fails every waiter and every later request with -EIO.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kthread.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
@@ -29,7 +31,6 @@ struct dmfs_cb_work {
 	u64 req_id;
 	union {
 		struct dmfs_revoke_cb revoke;
-		struct dmfs_evicted_cb evicted;
 		struct dmfs_lock_cancel_req cancel; /* orphan grants */
 	};
 };
@@ -115,13 +116,20 @@ static void dmfs_conn_kill(struct dmfs_conn *c, int err)
 	if (c->sock)
 		kernel_sock_shutdown(c->sock, SHUT_RDWR);
 	if (first && err != -ESHUTDOWN && !READ_ONCE(c->sbi->closing)) {
-		pr_warn("dmfs: connection to %pI4:%u lost (%d): cached data dropped, I/O fails with EIO\n",
+		pr_warn("connection to %pI4:%u lost (%d): cached data dropped, I/O fails with EIO\n",
 			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
 			err);
 		queue_work(c->sbi->wq, &c->sbi->dead_work);
 	}
 }
 
+/**
+ * dmfs_conn_error() - is the mount's current session usable?
+ * @sbi: the mount
+ *
+ * Return: 0 while the current session is connected, -EIO while there is
+ * none or it is dead (until a reconnect installs a new one).
+ */
 int dmfs_conn_error(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c = READ_ONCE(sbi->conn);
@@ -231,7 +239,7 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 					   timeout_s ? timeout_s * HZ
 						     : MAX_SCHEDULE_TIMEOUT);
 	if (left == 0) {
-		pr_warn_ratelimited("dmfs: request op %u id %llu timed out after %us\n",
+		pr_warn_ratelimited("request op %u id %llu timed out after %us\n",
 				    op, req->id, timeout_s);
 		err = -ETIMEDOUT;
 		goto out;
@@ -242,7 +250,7 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 	}
 	err = req->status;
 	if (!err && req->reply_len < min_reply) {
-		pr_warn_ratelimited("dmfs: short reply op %u: %u < %u bytes\n",
+		pr_warn_ratelimited("short reply op %u: %u < %u bytes\n",
 				    op, req->reply_len, min_reply);
 		err = -EIO;
 	}
@@ -270,9 +278,27 @@ out:
 	return err;
 }
 
+/**
+ * dmfs_rpc() - send a request on the current session and wait for its reply
+ * @sbi: the mount
+ * @op: DMFS_OP_* opcode
+ * @body: fixed request body
+ * @body_len: its size
+ * @payload: bytes sent right after @body (a name, WRITE data), or NULL
+ * @payload_len: their number
+ * @min_reply: the shortest reply body accepted (shorter: -EIO)
+ * @reply: set to a kvmalloc'd copy of the reply body, to be freed with
+ *	kvfree(); NULL if the body is not wanted
+ * @reply_len: set to the reply body's size (may be NULL with @reply)
+ *
+ * The wait is killable and bounded by request_timeout.
+ *
+ * Return: 0, the server's negative errno, -EIO if the session is dead,
+ * -ETIMEDOUT, or -ERESTARTSYS on a fatal signal.
+ */
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
-	     void **reply, u32 *reply_len, unsigned int timeout_s)
+	     void **reply, u32 *reply_len)
 {
 	struct dmfs_conn *c = READ_ONCE(sbi->conn);
 	u32 dummy_len;
@@ -283,13 +309,52 @@ int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 		return -EIO;
 	err = dmfs_rpc_conn(c, op, body, body_len, payload,
 			    payload_len, min_reply, reply ? reply : &dummy,
-			    reply_len ? reply_len : &dummy_len, timeout_s, NULL);
+			    reply_len ? reply_len : &dummy_len,
+			    dmfs_request_timeout, NULL);
 	if (!reply && !err)
 		kvfree(dummy);
 	return err;
 }
 
-/* Lock enqueue: like dmfs_rpc but withdraws the enqueue if we stop waiting */
+/**
+ * dmfs_call() - a request with a fixed-size body and a fixed-size reply
+ * @sbi: the mount
+ * @op: DMFS_OP_* opcode
+ * @body: request body, or NULL
+ * @body_len: its size
+ * @reply: where the reply body is copied, or NULL when none is expected
+ * @reply_len: the reply struct's size; a shorter reply is -EIO
+ *
+ * Return: as dmfs_rpc().
+ */
+int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	      void *reply, u32 reply_len)
+{
+	void *r;
+	int err;
+
+	err = dmfs_rpc(sbi, op, body, body_len, NULL, 0, reply_len, &r, NULL);
+	if (err)
+		return err;
+	if (reply)
+		memcpy(reply, r, reply_len);
+	kvfree(r);
+	return 0;
+}
+
+/**
+ * dmfs_rpc_enqueue() - ask the server for an extent lock
+ * @sbi: the mount
+ * @rq: the LOCK_ENQUEUE request
+ * @out: the grant
+ * @used: set to the session the request went to (a grant is valid only
+ *	while that session lives)
+ *
+ * Like dmfs_rpc(), bounded by lock_timeout; an enqueue the caller stops
+ * waiting for is withdrawn at the server (LOCK_CANCEL by request id).
+ *
+ * Return: 0 with @out filled in, or a negative errno.
+ */
 int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 		     const struct dmfs_lock_enqueue_req *rq,
 		     struct dmfs_lock_enqueue_rep *out,
@@ -333,8 +398,7 @@ int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
  * PLOCK before the cancel, on the same stream: -ECANCELED (withdrawn) or 0
  * (set first). A lock set first is kept and reported as set, as if the
  * signal had come just after it: the caller records it locally, so close()
- * releases it everywhere. Dropping that reply instead left the lock set at
- * the server, unknown to the client, until the session ended.
+ * releases it everywhere.
  */
 static int dmfs_plock_wait(struct dmfs_conn *c, const struct dmfs_plock_req *rq)
 {
@@ -361,7 +425,7 @@ static int dmfs_plock_wait(struct dmfs_conn *c, const struct dmfs_plock_req *rq)
 		if (!wait_event_timeout(c->waitq, READ_ONCE(req->done),
 					dmfs_request_timeout * HZ)) {
 			/* end the session: its locks go with it */
-			pr_warn("dmfs: no answer to a withdrawn lock wait within %us: closing the session\n",
+			pr_warn("no answer to a withdrawn lock wait within %us: closing the session\n",
 				dmfs_request_timeout);
 			dmfs_conn_kill(c, -ETIMEDOUT);
 		}
@@ -377,7 +441,15 @@ out:
 	return err;
 }
 
-/* Application lock request (PLOCK); see dmfs_plock_wait() for WAIT. */
+/**
+ * dmfs_rpc_plock() - an application lock request (PLOCK)
+ * @sbi: the mount
+ * @rq: the request; with DMFS_PLKF_WAIT see dmfs_plock_wait()
+ * @out: the reply body of a DMFS_PLKF_TEST request, else NULL
+ *
+ * Return: 0 (set, removed, or tested), -EAGAIN on a conflict, -ERESTARTSYS
+ * for an interrupted wait, or another negative errno.
+ */
 int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 		   struct dmfs_plock_rep *out)
 {
@@ -401,7 +473,15 @@ int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 	return 0;
 }
 
-/* answers a callback on the session it came on (a dead one drops it) */
+/**
+ * dmfs_send_reply() - answer a server callback
+ * @c: the session the callback came on (a dead one drops the answer)
+ * @op: the callback's opcode
+ * @id: the callback's request id
+ * @status: 0 or a negative errno
+ *
+ * Return: 0 or -EIO.
+ */
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status)
 {
 	return dmfs_send_msg(c, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,
@@ -427,9 +507,8 @@ static void dmfs_cb_workfn(struct work_struct *work)
 		dmfs_lock_revoke_cb(sbi, w->conn, w->req_id, &w->revoke);
 		break;
 	case DMFS_OP_LOCK_CANCEL:
-		dmfs_rpc(sbi, DMFS_OP_LOCK_CANCEL, &w->cancel,
-			 sizeof(w->cancel), NULL, 0, 0, NULL, NULL,
-			 dmfs_request_timeout);
+		dmfs_call(sbi, DMFS_OP_LOCK_CANCEL, &w->cancel,
+			  sizeof(w->cancel), NULL, 0);
 		break;
 	}
 	kfree(w);
@@ -475,12 +554,11 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 				return -EPROTO;
 			return dmfs_queue_cb(c, op, id, body, len);
 		case DMFS_OP_EVICTED:
-			pr_warn("dmfs: evicted by server %pI4:%u (reason %u)\n",
+			pr_warn("evicted by server %pI4:%u (reason %u)\n",
 				&c->sbi->addr.sin_addr,
 				ntohs(c->sbi->addr.sin_port),
 				len >= sizeof(struct dmfs_evicted_cb) ?
 				le32_to_cpu(((struct dmfs_evicted_cb *)body)->reason) : 0);
-			WRITE_ONCE(c->sbi->evicted, true);
 			return -ECONNRESET;
 		default:
 			return -EPROTO;
@@ -543,7 +621,7 @@ static int dmfs_rx_thread(void *data)
 			break;
 		len = le32_to_cpu(hdr.length);
 		if (len < sizeof(hdr) || len > DMFS_MAX_MSG) {
-			pr_warn("dmfs: bad message length %u from server\n",
+			pr_warn("bad message length %u from server\n",
 				len);
 			err = -EPROTO;
 			break;
@@ -565,7 +643,7 @@ static int dmfs_rx_thread(void *data)
 		err = dmfs_rx_one(c, &hdr, body, len);
 		if (err) {
 			if (err == -EPROTO)
-				pr_warn("dmfs: protocol violation by server (op %u flags %#x len %u)\n",
+				pr_warn("protocol violation by server (op %u flags %#x len %u)\n",
 					le16_to_cpu(hdr.opcode),
 					le16_to_cpu(hdr.flags), len);
 			break;
@@ -661,11 +739,11 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	if (err)
 		return err;
 	if (le32_to_cpu(hr.magic) != DMFS_MAGIC) {
-		pr_err("dmfs: server is not a dmfs server (bad magic)\n");
+		pr_err("server is not a dmfs server (bad magic)\n");
 		return -EPROTO;
 	}
 	if (status) {
-		pr_err("dmfs: HELLO refused (%d), server speaks %u..%u, we %u..%u\n",
+		pr_err("HELLO refused (%d), server speaks %u..%u, we %u..%u\n",
 		       status, le16_to_cpu(hr.version_min),
 		       le16_to_cpu(hr.version_max), DMFS_PROTO_VERSION_MIN,
 		       DMFS_PROTO_VERSION);
@@ -679,26 +757,28 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 		struct dmfs_auth_req aq;
 		struct dmfs_auth_rep ar;
 		siphash_key_t k;
+		u64 proof;
 
 		if (!sbi->secret) {
-			pr_err("dmfs: server requires a secret (mount -o secret=FILE)\n");
+			pr_err("server requires a secret (mount -o secret=FILE)\n");
 			return -EACCES;
 		}
 		dmfs_auth_keys(sbi, &k);
-		aq.client_proof = cpu_to_le64(dmfs_auth_proof(&k, "dmfs-cli",
-				hq.client_nonce, hr.server_nonce));
+		proof = dmfs_auth_proof(&k, "dmfs-cli", hq.client_nonce,
+					hr.server_nonce);
+		aq.client_proof = cpu_to_le64(proof);
 		err = dmfs_hs_call(c, DMFS_OP_AUTH, &aq, sizeof(aq), &ar,
 				   sizeof(ar), &status);
 		if (err)
 			return err;
 		if (status) {
-			pr_err("dmfs: authentication refused (%d)\n", status);
+			pr_err("authentication refused (%d)\n", status);
 			return -EACCES;
 		}
 		if (le64_to_cpu(ar.server_proof) !=
 		    dmfs_auth_proof(&k, "dmfs-srv", hr.server_nonce,
 				    hq.client_nonce)) {
-			pr_err("dmfs: server failed to prove the shared secret\n");
+			pr_err("server failed to prove the shared secret\n");
 			return -EACCES;
 		}
 		memzero_explicit(&k, sizeof(k));
@@ -706,12 +786,8 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	c->client_id = le64_to_cpu(hr.client_id);
 	sbi->root_id = le64_to_cpu(hr.root_id);
 	if (sbi->server_boot_id && sbi->server_boot_id != le64_to_cpu(hr.server_boot_id))
-		pr_warn("dmfs: server restarted since the last session\n");
+		pr_warn("server restarted since the last session\n");
 	sbi->server_boot_id = le64_to_cpu(hr.server_boot_id);
-	sbi->max_io = min_t(u32, le32_to_cpu(hr.max_io), DMFS_MAX_IO);
-	if (sbi->max_io < DMFS_PAGE_SIZE)
-		return -EPROTO;
-	sbi->max_io &= ~(DMFS_PAGE_SIZE - 1);
 	return 0;
 }
 
@@ -755,7 +831,7 @@ static struct dmfs_conn *dmfs_conn_create(struct dmfs_sb_info *sbi)
 	}
 	get_task_struct(c->rx_task);
 	sbi->prev_client_id = c->client_id;
-	pr_info("dmfs: connected to %pI4:%u as client %llu\n",
+	pr_info("connected to %pI4:%u as client %llu\n",
 		&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port), c->client_id);
 	return c;
 
@@ -766,6 +842,12 @@ out_free:
 	return ERR_PTR(err);
 }
 
+/**
+ * dmfs_conn_open() - connect the mount's first session
+ * @sbi: the mount (mount time: no other user yet)
+ *
+ * Return: 0, or a negative errno from the connect or the handshake.
+ */
 int dmfs_conn_open(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c = dmfs_conn_create(sbi);
@@ -777,15 +859,20 @@ int dmfs_conn_open(struct dmfs_sb_info *sbi)
 	return 0;
 }
 
-/*
- * After an eviction or a lost connection (dmfs_lock_conn_lost has dropped
- * every lock and cached page of the old session): handshake again as a new
- * client (HLD recovery). Runs only on the reconnect work item, so there is
- * one writer of sbi->conn; the old session is kept, dead, until umount
- * because other threads may still hold its pointer. Open registrations and
- * locks of the old session are not re-established: files opened before
- * keep working for I/O (ids are stable), an exec'd binary whose data
- * version changed meanwhile gets SIGBUS on its next fault (file.c).
+/**
+ * dmfs_conn_reconnect() - replace a dead session by a new one
+ * @sbi: the mount; dmfs_lock_conn_lost() has dropped every lock and cached
+ *	page of the old session
+ *
+ * Handshakes again as a new client (HLD recovery). Runs only on the
+ * reconnect work item, so there is one writer of sbi->conn; the old session
+ * is kept, dead, until umount because other threads may still hold its
+ * pointer. Open registrations and locks of the old session are not
+ * re-established: files opened before keep working for I/O (ids are
+ * stable), an exec'd binary whose data version changed meanwhile gets
+ * SIGBUS on its next fault (file.c).
+ *
+ * Return: 0 (also when the current session is alive), or a negative errno.
  */
 int dmfs_conn_reconnect(struct dmfs_sb_info *sbi)
 {
@@ -800,7 +887,6 @@ int dmfs_conn_reconnect(struct dmfs_sb_info *sbi)
 	WRITE_ONCE(sbi->generation, c->gen);
 	if (old)
 		list_add_tail(&old->old_list, &sbi->old_conns);
-	WRITE_ONCE(sbi->evicted, false);
 	WRITE_ONCE(sbi->conn, c);
 	wake_up_all(&c->waitq);
 	return 0;
@@ -815,14 +901,22 @@ static void dmfs_conn_free(struct dmfs_conn *c)
 	kfree(c);
 }
 
+/**
+ * dmfs_conn_close() - say BYE and free every session of the mount
+ * @sbi: the mount, at umount (no request runs any more)
+ */
 void dmfs_conn_close(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c = sbi->conn;
+	void *r;
+	u32 rlen;
 
 	if (!c)
 		return;
-	if (!READ_ONCE(c->dead))
-		dmfs_rpc(sbi, DMFS_OP_BYE, NULL, 0, NULL, 0, 0, NULL, NULL, 5);
+	if (!READ_ONCE(c->dead) &&
+	    !dmfs_rpc_conn(c, DMFS_OP_BYE, NULL, 0, NULL, 0, 0, &r, &rlen, 5,
+			   NULL))
+		kvfree(r);
 	dmfs_conn_kill(c, -ESHUTDOWN);
 	sbi->conn = NULL;
 	dmfs_conn_free(c);

@@ -47,7 +47,7 @@ extern unsigned int dmfs_debug;
 
 #define dmfs_dbg(fmt, ...) do { \
 	if (unlikely(dmfs_debug)) \
-		pr_info("dmfs: " fmt, ##__VA_ARGS__); \
+		pr_info(fmt, ##__VA_ARGS__); \
 } while (0)
 
 struct dmfs_sb_info;
@@ -67,7 +67,7 @@ struct dmfs_req {
 struct dmfs_conn {
 	struct dmfs_sb_info *sbi;
 	struct socket *sock;
-	struct mutex send_mutex;
+	struct mutex send_mutex;     /* one message at a time on the stream */
 	spinlock_t lock;             /* pending list, dead, next_id */
 	struct list_head pending;
 	wait_queue_head_t waitq;     /* replies and connection death */
@@ -104,16 +104,17 @@ struct dmfs_lock {
 
 struct dmfs_inode_info {
 	struct inode vfs_inode;
-	u64 data_version;           /* last data version seen from server */
 	struct mutex lock_mutex;    /* protects locks list and lock states */
 	struct list_head locks;
-	wait_queue_head_t lock_wq;  /* users dropping to 0, state changes */
 	int enqueues;               /* LOCK_ENQUEUEs in flight (lock_mutex) */
-	atomic_t exec_opens;
-	u64 exec_version;           /* data version recorded at exec open */
-	unsigned long attr_time;    /* jiffies of last attribute refresh */
 };
 
+/**
+ * DMFS_I() - the dmfs inode around a VFS inode
+ * @inode: an inode of a dmfs superblock
+ *
+ * Return: the &struct dmfs_inode_info that embeds @inode.
+ */
 static inline struct dmfs_inode_info *DMFS_I(struct inode *inode)
 {
 	return container_of(inode, struct dmfs_inode_info, vfs_inode);
@@ -130,7 +131,6 @@ struct dmfs_sb_info {
 	struct list_head lru;        /* unused locks, oldest first */
 	unsigned int lru_count;
 	struct list_head early_revokes; /* REVOKEs that overtook their grant */
-	atomic_t nr_locks;
 	atomic64_t grant_seq;
 	struct work_struct shrink_work;
 	struct work_struct dead_work;
@@ -143,8 +143,6 @@ struct dmfs_sb_info {
 	u64 root_id;
 	u64 prev_client_id;
 	u64 server_boot_id;
-	u32 max_io;
-	bool evicted;
 	bool closing;                /* umount in progress */
 	bool ignore_revokes;         /* sysfs test knob, this mount only */
 	bool kobj_registered;
@@ -152,6 +150,12 @@ struct dmfs_sb_info {
 	struct completion kobj_unregister;
 };
 
+/**
+ * DMFS_SB() - the mount's private data
+ * @sb: a dmfs superblock
+ *
+ * Return: the &struct dmfs_sb_info of @sb.
+ */
 static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
 {
 	return sb->s_fs_info;
@@ -160,27 +164,24 @@ static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
 /* conn.c */
 int dmfs_conn_open(struct dmfs_sb_info *sbi);
 void dmfs_conn_close(struct dmfs_sb_info *sbi);
-/*
- * Send a request (header + body + optional payload), wait for the reply.
- * On success *reply is a kvmalloc'd buffer of *reply_len bytes holding the
- * reply body (after the message header); free it with kvfree().
- */
+int dmfs_conn_reconnect(struct dmfs_sb_info *sbi);
+int dmfs_conn_error(struct dmfs_sb_info *sbi);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
-	     void **reply, u32 *reply_len, unsigned int timeout_s);
-int dmfs_conn_reconnect(struct dmfs_sb_info *sbi);
-int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
-		   struct dmfs_plock_rep *out);
+	     void **reply, u32 *reply_len);
+int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	      void *reply, u32 reply_len);
 int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
 		     const struct dmfs_lock_enqueue_req *rq,
 		     struct dmfs_lock_enqueue_rep *out,
 		     struct dmfs_conn **used);
+int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
+		   struct dmfs_plock_rep *out);
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
-int dmfs_conn_error(struct dmfs_sb_info *sbi);
 
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
-				u64 end, bool intr);
+				u64 end);
 void dmfs_lock_put(struct dmfs_lock *lk);
 void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 			 u64 cb_id, const struct dmfs_revoke_cb *cb);
@@ -188,25 +189,22 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
 void dmfs_lock_drop_inode(struct inode *inode, bool server_alive);
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
-u32 dmfs_lock_count(struct dmfs_sb_info *sbi);
 
 /* inode.c */
 extern const struct inode_operations dmfs_dir_iops;
 extern const struct inode_operations dmfs_file_iops;
 extern const struct file_operations dmfs_dir_fops;
+extern const struct dentry_operations dmfs_dentry_ops;
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
-int dmfs_refresh_attr(struct inode *inode);
+void dmfs_apply_server_size(struct inode *inode, loff_t size,
+			    const struct dmfs_lock *self);
 int dmfs_refresh_attr_sync(struct inode *inode);
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
-extern const struct dentry_operations dmfs_dentry_ops;
 
 /* file.c */
 extern const struct file_operations dmfs_file_fops;
 extern const struct address_space_operations dmfs_aops;
-
-/* super.c */
-struct inode *dmfs_alloc_inode(struct super_block *sb);
 
 /* sysfs.c */
 int dmfs_sysfs_register(struct dmfs_sb_info *sbi);

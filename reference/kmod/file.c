@@ -4,6 +4,8 @@
  * and mmap as the seeds design it (.fault = the RFC's do_no_page hook,
  * .page_mkwrite = its do_wp_page hook).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/mm.h>
@@ -39,13 +41,13 @@ static int dmfs_read_page_rpc(struct inode *inode, struct page *page)
 	rq.offset = cpu_to_le64(page_offset(page));
 	rq.length = cpu_to_le32(PAGE_SIZE);
 	err = dmfs_rpc(sbi, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
-		       sizeof(*rep), &r, &rlen, dmfs_request_timeout);
+		       sizeof(*rep), &r, &rlen);
 	if (err)
 		return err;
 	rep = r;
 	count = le32_to_cpu(rep->count);
 	if (count > PAGE_SIZE || rlen != sizeof(*rep) + count) {
-		pr_warn_ratelimited("dmfs: malformed READ reply (%u bytes, count %u)\n",
+		pr_warn_ratelimited("malformed READ reply (%u bytes, count %u)\n",
 				    rlen, count);
 		kvfree(r);
 		return -EIO;
@@ -77,11 +79,8 @@ static int dmfs_write_page_rpc(struct inode *inode, struct page *page,
 			       u32 len)
 {
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
-	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_write_req rq;
-	struct dmfs_write_rep *rep;
-	u32 rlen;
-	void *r, *kaddr;
+	void *kaddr;
 	int err;
 
 	memset(&rq, 0, sizeof(rq));
@@ -90,14 +89,9 @@ static int dmfs_write_page_rpc(struct inode *inode, struct page *page,
 	rq.length = cpu_to_le32(len);
 	kaddr = kmap_local_page(page);
 	err = dmfs_rpc(sbi, DMFS_OP_WRITE, &rq, sizeof(rq), kaddr, len,
-		       sizeof(*rep), &r, &rlen, dmfs_request_timeout);
+		       sizeof(struct dmfs_write_rep), NULL, NULL);
 	kunmap_local(kaddr);
-	if (err)
-		return err;
-	rep = r;
-	WRITE_ONCE(di->data_version, le64_to_cpu(rep->data_version));
-	kvfree(r);
-	return 0;
+	return err;
 }
 
 static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
@@ -119,7 +113,7 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 	folio_unlock(folio);
 	err = dmfs_write_page_rpc(inode, page, len);
 	if (err) {
-		pr_warn_ratelimited("dmfs: write-back of ino %lu @%lld failed: %d\n",
+		pr_warn_ratelimited("write-back of ino %lu @%lld failed: %d\n",
 				    inode->i_ino, off, err);
 		mapping_set_error(folio->mapping, err);
 		folio_set_error(folio);
@@ -223,7 +217,7 @@ static ssize_t dmfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	for (;;) {
 		want = iov_iter_count(to);
 		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, iocb->ki_pos,
-				   iocb->ki_pos + want, true);
+				   iocb->ki_pos + want);
 		if (IS_ERR(lk))
 			return done ? done : PTR_ERR(lk);
 		pagefault_disable();
@@ -264,7 +258,7 @@ static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			start = iocb->ki_pos;
 			end = iocb->ki_pos + iov_iter_count(from);
 		}
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, start, end, true);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, start, end);
 		if (IS_ERR(lk)) {
 			inode_unlock(inode);
 			return done ? done : PTR_ERR(lk);
@@ -322,13 +316,13 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 	}
 	/* the RFC's do_no_page hook: hold a lock covering the page */
 	lk = dmfs_lock_get(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR, pos,
-			   pos + PAGE_SIZE, false);
+			   pos + PAGE_SIZE);
 	if (IS_ERR(lk))
 		return VM_FAULT_SIGBUS;
 	/* HLD section 8: a running binary that changed meanwhile is not run */
 	if (df && df->exec && !dmfs_fi_skip_exec_check &&
 	    lk->seq > df->exec_seq && lk->data_version != df->exec_version) {
-		pr_warn_ratelimited("dmfs: ino %lu changed while executing (version %llu -> %llu): SIGBUS to %s[%d]\n",
+		pr_warn_ratelimited("ino %lu changed while executing (version %llu -> %llu): SIGBUS to %s[%d]\n",
 				    inode->i_ino, df->exec_version,
 				    lk->data_version, current->comm,
 				    task_pid_nr(current));
@@ -356,8 +350,7 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	sb_start_pagefault(inode->i_sb);
 	file_update_time(file);
 	if (!dmfs_fi_skip_mkwrite_pw) {
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, pos, pos + PAGE_SIZE,
-				   false);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, pos, pos + PAGE_SIZE);
 		if (IS_ERR(lk)) {
 			ret = VM_FAULT_SIGBUS;
 			goto out;
@@ -402,9 +395,8 @@ static int dmfs_open(struct inode *inode, struct file *file)
 {
 	struct dmfs_file *df;
 	struct dmfs_open_req rq;
-	struct dmfs_open_rep *rep;
-	u32 flags = 0, rlen;
-	void *r;
+	struct dmfs_open_rep rep;
+	u32 flags = 0;
 	int err;
 
 	df = kzalloc(sizeof(*df), GFP_KERNEL);
@@ -428,7 +420,7 @@ static int dmfs_open(struct inode *inode, struct file *file)
 			kfree(df);
 			return err;
 		}
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF, true);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
 		if (IS_ERR(lk)) {
 			kfree(df);
 			return PTR_ERR(lk);
@@ -442,22 +434,18 @@ static int dmfs_open(struct inode *inode, struct file *file)
 		rq.file_id = cpu_to_le64(inode->i_ino);
 		rq.flags = cpu_to_le32(flags);
 		df->gen = READ_ONCE(DMFS_SB(inode->i_sb)->generation);
-		err = dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_OPEN, &rq,
-			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen,
-			       dmfs_request_timeout);
+		err = dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_OPEN, &rq,
+				sizeof(rq), &rep, sizeof(rep));
 		if (err) {
 			kfree(df);
 			return err;
 		}
-		rep = r;
-		df->open_handle = le64_to_cpu(rep->open_handle);
+		df->open_handle = le64_to_cpu(rep.open_handle);
 		if (flags & DMFS_OPEN_EXEC) {
 			df->exec = true;
-			df->exec_version = le64_to_cpu(rep->attr.data_version);
-			atomic_inc(&DMFS_I(inode)->exec_opens);
+			df->exec_version = le64_to_cpu(rep.attr.data_version);
 		}
-		dmfs_update_inode(inode, &rep->attr);
-		kvfree(r);
+		dmfs_update_inode(inode, &rep.attr);
 	}
 	file->private_data = df;
 	return 0;
@@ -470,14 +458,12 @@ static int dmfs_release(struct inode *inode, struct file *file)
 
 	if (!df)
 		return 0;
-	if (df->exec)
-		atomic_dec(&DMFS_I(inode)->exec_opens);
 	/* a handle of an earlier session means nothing to this one */
 	if (df->open_handle && !dmfs_conn_error(DMFS_SB(inode->i_sb)) &&
 	    df->gen == READ_ONCE(DMFS_SB(inode->i_sb)->generation)) {
 		rq.open_handle = cpu_to_le64(df->open_handle);
-		dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_CLOSE, &rq, sizeof(rq),
-			 NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
+		dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_CLOSE, &rq,
+			  sizeof(rq), NULL, 0);
 	}
 	kfree(df);
 	return 0;
@@ -496,8 +482,8 @@ static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
 	memset(&rq, 0, sizeof(rq));
 	rq.file_id = cpu_to_le64(inode->i_ino);
 	rq.flags = cpu_to_le32(datasync ? DMFS_FSYNC_DATASYNC : 0);
-	return dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_FSYNC, &rq, sizeof(rq),
-			NULL, 0, 0, NULL, NULL, dmfs_request_timeout);
+	return dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_FSYNC, &rq, sizeof(rq),
+			 NULL, 0);
 }
 
 /*
@@ -601,7 +587,7 @@ static int dmfs_flock(struct file *file, int cmd, struct file_lock *fl)
 /*
  * close() of a writer writes its dirty pages back and reports a write-back
  * error, as NFS's close-to-open does: data written with write() and closed
- * no longer depends on a later revoke to reach the server, and an eviction
+ * does not depend on a later revoke to reach the server, and an eviction
  * between close() and that revoke cannot lose it silently. Dirty pages of a
  * MAP_SHARED mapping that outlives the descriptor still go at the revoke.
  */

@@ -4,9 +4,10 @@
  *
  * Names are revalidated against the server on every path walk (another
  * client may have created, removed or renamed them); attributes are fetched
- * on every getattr. Simple and coherent; a lease-based attribute cache is
- * future work.
+ * on every getattr.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/namei.h>
@@ -21,18 +22,54 @@ static void dmfs_attr_time(struct timespec64 *ts, __le64 sec, __le32 nsec)
 }
 
 /*
- * Apply server attributes. The size is taken unless this client has
- * unwritten (dirty) data or holds a PW lock, in which case it only grows.
+ * Does this client hold writes the server has not seen: dirty or writeback
+ * pages, or a granted PW lock other than @self? Caller holds lock_mutex.
+ */
+static bool dmfs_has_local_writes(struct inode *inode,
+				  const struct dmfs_lock *self)
+{
+	struct dmfs_lock *lk;
+
+	list_for_each_entry(lk, &DMFS_I(inode)->locks, ilist)
+		if (lk != self && lk->mode == DMFS_LOCK_PW &&
+		    lk->state == DMFS_LK_GRANTED)
+			return true;
+	return mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
+	       mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK);
+}
+
+/**
+ * dmfs_apply_server_size() - take a file size the server sent
+ * @inode: the file (DMFS_I(inode)->lock_mutex held)
+ * @size: the server's size
+ * @self: a lock being granted with this size, not counted as a local
+ *	writer; or NULL
+ *
+ * The server's size replaces ours unless this client has writes the server
+ * has not seen; then it only grows, so our own unwritten extension is not
+ * undone by an older size.
+ */
+void dmfs_apply_server_size(struct inode *inode, loff_t size,
+			    const struct dmfs_lock *self)
+{
+	if (!dmfs_has_local_writes(inode, self) || size > i_size_read(inode))
+		i_size_write(inode, size);
+}
+
+/**
+ * dmfs_update_inode() - apply attributes the server sent
+ * @inode: the inode
+ * @attr: its attributes
+ *
+ * The size as dmfs_apply_server_size() says; with local writes pending,
+ * mtime and ctime only advance too.
  */
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	umode_t mode = le32_to_cpu(attr->mode);
-	loff_t size = le64_to_cpu(attr->size);
-	struct dmfs_lock *lk;
-	bool local_writes = false;
-
 	struct timespec64 mtime, ctime;
+	bool local_writes;
 
 	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~S_IFMT);
 	set_nlink(inode, le32_to_cpu(attr->nlink));
@@ -45,15 +82,8 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 	inode->i_generation = le32_to_cpu(attr->generation);
 
 	mutex_lock(&di->lock_mutex);
-	di->data_version = le64_to_cpu(attr->data_version);
-	list_for_each_entry(lk, &di->locks, ilist)
-		if (lk->mode == DMFS_LOCK_PW && lk->state == DMFS_LK_GRANTED)
-			local_writes = true;
-	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
-	    mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK))
-		local_writes = true;
-	if (!local_writes || size > i_size_read(inode))
-		i_size_write(inode, size);
+	local_writes = dmfs_has_local_writes(inode, NULL);
+	dmfs_apply_server_size(inode, le64_to_cpu(attr->size), NULL);
 	/*
 	 * Our own unwritten stores (file_update_time at write()/page_mkwrite)
 	 * are newer than what the server saw: times only advance then.
@@ -63,9 +93,17 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 	if (!local_writes || timespec64_compare(&ctime, &inode->i_ctime) > 0)
 		inode->i_ctime = ctime;
 	mutex_unlock(&di->lock_mutex);
-	di->attr_time = jiffies;
 }
 
+/**
+ * dmfs_iget() - the inode of a file the server described
+ * @sb: the superblock
+ * @attr: the file's attributes (a LOOKUP, CREATE or GETATTR reply)
+ *
+ * Return: a referenced inode, its attributes updated; ERR_PTR(-EIO) for a
+ * file id of 0 or an unsupported type, -ESTALE if a cached inode of that
+ * id has another type, -ENOMEM.
+ */
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr)
 {
 	u64 id = le64_to_cpu(attr->file_id);
@@ -108,22 +146,25 @@ static int dmfs_getattr_rpc(struct dmfs_sb_info *sbi, u64 id,
 			    struct dmfs_attr *attr)
 {
 	struct dmfs_fid_req rq = { .file_id = cpu_to_le64(id) };
-	u32 rlen;
-	void *r;
 	int err;
 
-	err = dmfs_rpc(sbi, DMFS_OP_GETATTR, &rq, sizeof(rq), NULL, 0,
-		       sizeof(struct dmfs_attr_rep), &r, &rlen,
-		       dmfs_request_timeout);
+	err = dmfs_call(sbi, DMFS_OP_GETATTR, &rq, sizeof(rq), attr,
+			sizeof(*attr));
 	if (err)
 		return err;
-	memcpy(attr, r, sizeof(*attr));
-	kvfree(r);
 	if (le64_to_cpu(attr->file_id) != id)
 		return -EIO;
 	return 0;
 }
 
+/**
+ * dmfs_getattr_root() - attributes of the root directory
+ * @sbi: the mount, connected
+ * @attr: filled in
+ *
+ * Return: 0, -ENOTDIR if the server's root is no directory, or an error of
+ * dmfs_call().
+ */
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr)
 {
 	int err = dmfs_getattr_rpc(sbi, sbi->root_id, attr);
@@ -133,7 +174,7 @@ int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr)
 	return err;
 }
 
-int dmfs_refresh_attr(struct inode *inode)
+static int dmfs_refresh_attr(struct inode *inode)
 {
 	struct dmfs_attr attr;
 	loff_t old = i_size_read(inode);
@@ -150,12 +191,17 @@ int dmfs_refresh_attr(struct inode *inode)
 	return 0;
 }
 
-/*
- * Attributes as of now, cluster-wide. For a regular file another client may
- * hold dirty pages (a mapped store, a write()) that changed size and mtime
- * only in its cache; a PR lock on the whole file revokes every PW lock, so
- * that data is written back before the GETATTR (the HLD's size "glimpse",
- * done with a real lock). Cached PR/PW locks of this client make it free.
+/**
+ * dmfs_refresh_attr_sync() - attributes as of now, cluster-wide
+ * @inode: the inode
+ *
+ * For a regular file another client may hold dirty pages (a mapped store,
+ * a write()) that changed size and mtime only in its cache; a PR lock on
+ * the whole file revokes every PW lock, so that data is written back before
+ * the GETATTR (the HLD's size "glimpse", done with a real lock). Cached
+ * PR/PW locks of this client make it free.
+ *
+ * Return: 0 or a negative errno.
  */
 int dmfs_refresh_attr_sync(struct inode *inode)
 {
@@ -163,7 +209,7 @@ int dmfs_refresh_attr_sync(struct inode *inode)
 	int err;
 
 	if (S_ISREG(inode->i_mode) && inode->i_nlink) {
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF, true);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
 		if (IS_ERR(lk))
 			return PTR_ERR(lk);
 	}
@@ -181,7 +227,7 @@ static int dmfs_name_rpc(struct dmfs_sb_info *sbi, u16 op, void *fixed,
 	if (name->len == 0 || name->len > DMFS_MAX_NAME)
 		return -ENAMETOOLONG;
 	return dmfs_rpc(sbi, op, fixed, flen, name->name, name->len, min_reply,
-			reply, rlen, dmfs_request_timeout);
+			reply, rlen);
 }
 
 static int dmfs_lookup_rpc(struct inode *dir, const struct qstr *name,
@@ -215,11 +261,9 @@ static struct dentry *dmfs_lookup(struct inode *dir, struct dentry *dentry,
 	if (dentry->d_name.len > DMFS_MAX_NAME)
 		return ERR_PTR(-ENAMETOOLONG);
 	err = dmfs_lookup_rpc(dir, &dentry->d_name, &attr);
-	if (err == -ENOENT)
-		inode = NULL;
-	else if (err)
+	if (err && err != -ENOENT)
 		return ERR_PTR(err);
-	else
+	if (!err)
 		inode = dmfs_iget(dir->i_sb, &attr);
 	return d_splice_alias(inode, dentry);
 }
@@ -282,7 +326,8 @@ static int dmfs_create_common(struct inode *dir, struct dentry *dentry,
 	kvfree(r);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	if ((op == DMFS_OP_MKDIR) != !!S_ISDIR(inode->i_mode)) {
+	if (op == DMFS_OP_MKDIR ? !S_ISDIR(inode->i_mode) :
+				  S_ISDIR(inode->i_mode)) {
 		iput(inode);
 		return -EIO;
 	}
@@ -366,7 +411,7 @@ static int dmfs_rename(struct user_namespace *ns, struct inode *old_dir,
 	rq.new_namelen = cpu_to_le16(new_dentry->d_name.len);
 	err = dmfs_rpc(DMFS_SB(old_dir->i_sb), DMFS_OP_RENAME, &rq, sizeof(rq),
 		       names, old_dentry->d_name.len + new_dentry->d_name.len,
-		       0, NULL, NULL, dmfs_request_timeout);
+		       0, NULL, NULL);
 	kfree(names);
 	if (err)
 		return err;
@@ -404,9 +449,9 @@ static int dmfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 {
 	struct inode *inode = d_inode(dentry);
 	struct dmfs_setattr_req rq;
+	struct dmfs_attr attr;
 	struct dmfs_lock *lk = NULL;
-	u32 valid = 0, rlen;
-	void *r;
+	u32 valid = 0;
 	int err;
 
 	err = setattr_prepare(ns, dentry, ia);
@@ -448,8 +493,7 @@ static int dmfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		valid |= DMFS_SA_SIZE;
 		rq.size = cpu_to_le64(ia->ia_size);
 		/* a truncate is a write to [new size, EOF): PW first */
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, ia->ia_size, DMFS_EOF,
-				   true);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, ia->ia_size, DMFS_EOF);
 		if (IS_ERR(lk))
 			return PTR_ERR(lk);
 		/* our own dirty data below the new size must reach the server first */
@@ -460,15 +504,13 @@ static int dmfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	if (!valid)
 		goto out;
 	rq.valid = cpu_to_le32(valid);
-	err = dmfs_rpc(DMFS_SB(inode->i_sb), DMFS_OP_SETATTR, &rq, sizeof(rq),
-		       NULL, 0, sizeof(struct dmfs_attr_rep), &r, &rlen,
-		       dmfs_request_timeout);
+	err = dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_SETATTR, &rq, sizeof(rq),
+			&attr, sizeof(attr));
 	if (err)
 		goto out;
 	if (valid & DMFS_SA_SIZE)
 		truncate_setsize(inode, ia->ia_size);
-	dmfs_update_inode(inode, r);
-	kvfree(r);
+	dmfs_update_inode(inode, &attr);
 out:
 	if (lk && !IS_ERR(lk))
 		dmfs_lock_put(lk);
@@ -495,8 +537,7 @@ static int dmfs_readdir(struct file *file, struct dir_context *ctx)
 		rq.cookie = cpu_to_le64(ctx->pos - 2);
 		rq.max_bytes = cpu_to_le32(32768);
 		err = dmfs_rpc(DMFS_SB(dir->i_sb), DMFS_OP_READDIR, &rq,
-			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen,
-			       dmfs_request_timeout);
+			       sizeof(rq), NULL, 0, sizeof(*rep), &r, &rlen);
 		if (err)
 			return err;
 		rep = r;
@@ -534,7 +575,7 @@ static int dmfs_readdir(struct file *file, struct dir_context *ctx)
 		}
 		kvfree(r);
 		if (err) {
-			pr_warn_ratelimited("dmfs: malformed READDIR reply\n");
+			pr_warn_ratelimited("malformed READDIR reply\n");
 			return err;
 		}
 		if ((flags & DMFS_READDIR_EOF) || count == 0) {

@@ -15,6 +15,8 @@
  * Every page in the page cache was read or dirtied under a lock covering it,
  * and is gone before that lock is cancelled: that is the coherence argument.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/mm.h>
@@ -47,28 +49,6 @@ static void dmfs_lru_del(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
 	spin_unlock(&sbi->lru_lock);
 }
 
-/* Apply size/version of a grant; caller holds di->lock_mutex. */
-static void dmfs_lock_apply_attr(struct inode *inode, struct dmfs_lock *self,
-				 const struct dmfs_attr *attr)
-{
-	struct dmfs_inode_info *di = DMFS_I(inode);
-	struct dmfs_lock *lk;
-	loff_t size = le64_to_cpu(attr->size);
-	bool local_writes = false;
-
-	di->data_version = le64_to_cpu(attr->data_version);
-	list_for_each_entry(lk, &di->locks, ilist)
-		if (lk != self && lk->mode == DMFS_LOCK_PW &&
-		    lk->state == DMFS_LK_GRANTED)
-			local_writes = true;
-	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
-	    mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK))
-		local_writes = true;
-	/* our own unwritten extension must not be undone by an older size */
-	if (!local_writes || size > i_size_read(inode))
-		i_size_write(inode, size);
-}
-
 static bool dmfs_early_revoke_take(struct dmfs_sb_info *sbi, u64 handle)
 {
 	struct dmfs_early_revoke *er;
@@ -86,7 +66,6 @@ static bool dmfs_early_revoke_take(struct dmfs_sb_info *sbi, u64 handle)
 	spin_unlock(&sbi->lru_lock);
 	return found;
 }
-
 
 /*
  * Between the loss of a session (eviction, dead connection) and the
@@ -113,13 +92,21 @@ static int dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
 	return dmfs_conn_error(sbi);
 }
 
-/*
- * Get a reference on a lock of at least @mode covering [start, end),
- * from the cache or from the server. Returns ERR_PTR(-EIO) when the
- * connection is gone or the grant did not come in time.
+/**
+ * dmfs_lock_get() - take a reference on a lock covering a range
+ * @inode: the file
+ * @mode: DMFS_LOCK_PR or DMFS_LOCK_PW (a cached PW lock satisfies PR)
+ * @start: first byte (rounded down to a page)
+ * @end: end of the range, exclusive (rounded up), or DMFS_EOF
+ *
+ * From the lock cache, or else from the server. Release with
+ * dmfs_lock_put().
+ *
+ * Return: the lock, or ERR_PTR(-EIO) when there is no session or the grant
+ * did not come in time, -ENOMEM, or -ERESTARTSYS/-EINTR on a fatal signal.
  */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
-				u64 end, bool intr)
+				u64 end)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
@@ -176,7 +163,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	if (!rep.lock_handle || le32_to_cpu(rep.mode) != mode ||
 	    gstart > start || gend < end || gstart % DMFS_PAGE_SIZE ||
 	    le64_to_cpu(rep.attr.file_id) != inode->i_ino) {
-		pr_warn_ratelimited("dmfs: bad grant for %lu [%llu,%llu) mode %u\n",
+		pr_warn_ratelimited("bad grant for %lu [%llu,%llu) mode %u\n",
 				    inode->i_ino, gstart, gend,
 				    le32_to_cpu(rep.mode));
 		kfree(nlk);
@@ -211,11 +198,10 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	ihold(inode);
 	di->enqueues--;
 	list_add_tail(&nlk->ilist, &di->locks);
-	dmfs_lock_apply_attr(inode, nlk, &rep.attr);
+	dmfs_apply_server_size(inode, le64_to_cpu(rep.attr.size), nlk);
 	if (dmfs_early_revoke_take(sbi, nlk->handle))
 		nlk->revoke_pending = true;
 	mutex_unlock(&di->lock_mutex);
-	atomic_inc(&sbi->nr_locks);
 	dmfs_dbg("grant ino %lu [%llu,%llu) %s h%llu v%llu\n", inode->i_ino,
 		 gstart, gend, mode == DMFS_LOCK_PW ? "PW" : "PR", nlk->handle,
 		 nlk->data_version);
@@ -252,7 +238,7 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
 	if (lk->mode == DMFS_LOCK_PW && server_alive && !dmfs_fi_skip_writeback) {
 		err = filemap_write_and_wait_range(mapping, lstart, lend);
 		if (err)
-			pr_warn_ratelimited("dmfs: write-back before cancel of ino %lu failed: %d\n",
+			pr_warn_ratelimited("write-back before cancel of ino %lu failed: %d\n",
 					    inode->i_ino, err);
 	}
 	/* the seed RFC's call: even_cows = 0 keeps MAP_PRIVATE copies */
@@ -274,8 +260,8 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
 	if (server_alive && lk->gen == sbi->generation) {
 		memset(&cr, 0, sizeof(cr));
 		cr.lock_handle = cpu_to_le64(lk->handle);
-		err = dmfs_rpc(sbi, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr), NULL,
-			       0, 0, NULL, NULL, dmfs_request_timeout);
+		err = dmfs_call(sbi, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr),
+				NULL, 0);
 		if (err && err != -ENOLCK)
 			dmfs_dbg("cancel h%llu: %d\n", lk->handle, err);
 	}
@@ -286,8 +272,6 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
 	list_del_init(&lk->ilist);
 	lk->state = DMFS_LK_DEAD;
 	mutex_unlock(&di->lock_mutex);
-	wake_up_all(&di->lock_wq);
-	atomic_dec(&sbi->nr_locks);
 	iput(inode);
 	kfree(lk);
 }
@@ -299,6 +283,14 @@ static void dmfs_lock_revoke_workfn(struct work_struct *work)
 	dmfs_lock_flush_cancel(lk, !dmfs_conn_error(DMFS_SB(lk->inode->i_sb)));
 }
 
+/**
+ * dmfs_lock_put() - drop a reference taken by dmfs_lock_get()
+ * @lk: the lock
+ *
+ * The last user runs a revoke that waited for it, or puts the lock on the
+ * mount's LRU. Never sleeps on the server: callers hold folio locks or
+ * mmap_lock.
+ */
 void dmfs_lock_put(struct dmfs_lock *lk)
 {
 	struct inode *inode = lk->inode;
@@ -326,7 +318,16 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 	}
 }
 
-/* REVOKE callback, runs on the mount's workqueue. */
+/**
+ * dmfs_lock_revoke_cb() - handle a REVOKE callback
+ * @sbi: the mount
+ * @c: the session the callback came on (answered there)
+ * @cb_id: the callback's request id
+ * @cb: the callback body
+ *
+ * Runs on the mount's workqueue. Acknowledges at once; an unused lock is
+ * flushed and cancelled now, a busy one when its last user leaves.
+ */
 void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 			 u64 cb_id, const struct dmfs_revoke_cb *cb)
 {
@@ -393,11 +394,14 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 	iput(inode);
 }
 
-/*
- * Cancel unused locks of @inode (unlink, eviction). With @all, wait for
- * busy ones too (umount, connection loss: users are failing out).
+/**
+ * dmfs_lock_drop_inode() - give back every unused lock of a file
+ * @inode: the file (unlinked, or its session is gone)
+ * @server_alive: write back and cancel at the server; when false, cached
+ *	pages are dropped and busy locks are marked to go when their last
+ *	user leaves
  */
-static void dmfs_lock_drop_inode_locks(struct inode *inode, bool server_alive)
+void dmfs_lock_drop_inode(struct inode *inode, bool server_alive)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
@@ -420,12 +424,13 @@ again:
 	mutex_unlock(&di->lock_mutex);
 }
 
-void dmfs_lock_drop_inode(struct inode *inode, bool server_alive)
-{
-	dmfs_lock_drop_inode_locks(inode, server_alive);
-}
-
-/* Shrink the LRU to its bound; locks of mapped files stay (HLD 5.1). */
+/**
+ * dmfs_lock_shrink() - cancel unused locks beyond lock_cache_max
+ * @sbi: the mount
+ *
+ * Oldest first; locks of mapped files stay (HLD 5.1). Runs on the mount's
+ * workqueue, never in a lock user's context.
+ */
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_lock *lk, *victim;
@@ -464,7 +469,10 @@ void dmfs_lock_shrink(struct dmfs_sb_info *sbi)
 	}
 }
 
-/* umount / connection loss: cancel every unused lock of the mount. */
+/**
+ * dmfs_lock_drop_all() - give back every unused lock of the mount (umount)
+ * @sbi: the mount
+ */
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_lock *lk;
@@ -481,22 +489,18 @@ void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
 		spin_unlock(&sbi->lru_lock);
 		if (!inode)
 			break;
-		dmfs_lock_drop_inode_locks(inode, !dmfs_conn_error(sbi));
+		dmfs_lock_drop_inode(inode, !dmfs_conn_error(sbi));
 		iput(inode);
 	}
 	flush_workqueue(sbi->wq);
 }
 
-u32 dmfs_lock_count(struct dmfs_sb_info *sbi)
-{
-	return atomic_read(&sbi->nr_locks);
-}
-
-/*
- * The connection is gone (server death, eviction): no lock is valid any
- * more, so no cached page is. Drop them all (dirty data cannot be written:
- * it is lost and the mapping records -EIO); later faults get SIGBUS and
- * later read()/write() EIO.
+/**
+ * dmfs_lock_conn_lost() - drop every lock and cached page of a dead session
+ * @sbi: the mount
+ *
+ * No lock is valid any more, so no cached page is: dirty data cannot be
+ * written, it is lost and the mapping records -EIO.
  */
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
 {
@@ -518,7 +522,7 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
 		iput(toput);
 		if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY))
 			mapping_set_error(inode->i_mapping, -EIO);
-		dmfs_lock_drop_inode_locks(inode, false);
+		dmfs_lock_drop_inode(inode, false);
 		toput = inode;
 		spin_lock(&sb->s_inode_list_lock);
 	}

@@ -2,6 +2,8 @@
 /*
  * dmfs: module entry points, filesystem type, mount options, superblock.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/init.h>
@@ -53,20 +55,16 @@ MODULE_PARM_DESC(debug, "log protocol events");
 
 static struct kmem_cache *dmfs_inode_cachep;
 
-struct inode *dmfs_alloc_inode(struct super_block *sb)
+static struct inode *dmfs_alloc_inode(struct super_block *sb)
 {
 	struct dmfs_inode_info *di;
 
 	di = alloc_inode_sb(sb, dmfs_inode_cachep, GFP_KERNEL);
 	if (!di)
 		return NULL;
-	di->data_version = 0;
 	mutex_init(&di->lock_mutex);
 	INIT_LIST_HEAD(&di->locks);
-	init_waitqueue_head(&di->lock_wq);
-	atomic_set(&di->exec_opens, 0);
-	di->exec_version = 0;
-	di->attr_time = 0;
+	di->enqueues = 0;
 	return &di->vfs_inode;
 }
 
@@ -90,27 +88,22 @@ static void dmfs_evict_inode(struct inode *inode)
 
 static int dmfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
-	struct dmfs_sb_info *sbi = DMFS_SB(dentry->d_sb);
-	struct dmfs_statfs_rep *rep;
-	void *r;
-	u32 rlen;
+	struct dmfs_statfs_rep rep;
 	int err;
 
-	err = dmfs_rpc(sbi, DMFS_OP_STATFS, NULL, 0, NULL, 0, sizeof(*rep),
-		       &r, &rlen, dmfs_request_timeout);
+	err = dmfs_call(DMFS_SB(dentry->d_sb), DMFS_OP_STATFS, NULL, 0, &rep,
+			sizeof(rep));
 	if (err)
 		return err;
-	rep = r;
 	buf->f_type = DMFS_SUPER_MAGIC;
-	buf->f_bsize = le32_to_cpu(rep->bsize) ?: PAGE_SIZE;
+	buf->f_bsize = le32_to_cpu(rep.bsize) ?: PAGE_SIZE;
 	buf->f_frsize = buf->f_bsize;
-	buf->f_blocks = le64_to_cpu(rep->blocks);
-	buf->f_bfree = le64_to_cpu(rep->bfree);
-	buf->f_bavail = le64_to_cpu(rep->bavail);
-	buf->f_files = le64_to_cpu(rep->files);
-	buf->f_ffree = le64_to_cpu(rep->ffree);
+	buf->f_blocks = le64_to_cpu(rep.blocks);
+	buf->f_bfree = le64_to_cpu(rep.bfree);
+	buf->f_bavail = le64_to_cpu(rep.bavail);
+	buf->f_files = le64_to_cpu(rep.files);
+	buf->f_ffree = le64_to_cpu(rep.ffree);
 	buf->f_namelen = DMFS_MAX_NAME;
-	kvfree(r);
 	return 0;
 }
 
@@ -136,11 +129,11 @@ static const struct super_operations dmfs_sops = {
 
 /* ---- mount options (fs_context) ---- */
 
-enum { Opt_server, Opt_secret };
+enum { OPT_SERVER, OPT_SECRET };
 
 static const struct fs_parameter_spec dmfs_fs_parameters[] = {
-	fsparam_string("server", Opt_server),
-	fsparam_string("secret", Opt_secret),
+	fsparam_string("server", OPT_SERVER),
+	fsparam_string("secret", OPT_SECRET),
 	{}
 };
 
@@ -233,12 +226,12 @@ static int dmfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	if (opt < 0)
 		return opt;
 	switch (opt) {
-	case Opt_server:
+	case OPT_SERVER:
 		if (dmfs_parse_server(fc, param->string, &ctx->addr))
 			return -EINVAL;
 		ctx->have_server = true;
 		return 0;
-	case Opt_secret:
+	case OPT_SECRET:
 		return dmfs_read_secret(fc, param->string, ctx);
 	}
 	return -EINVAL;
@@ -274,13 +267,13 @@ static void dmfs_reconnect_workfn(struct work_struct *work)
 	err = dmfs_conn_reconnect(sbi);
 	if (!err) {
 		wake_up_all(&sbi->reconnect_wq);
-		pr_info("dmfs: reconnected to %pI4:%u as client %llu (generation %llu): earlier locks, cached pages and open registrations are gone\n",
+		pr_info("reconnected to %pI4:%u as client %llu (generation %llu): earlier locks, cached pages and open registrations are gone\n",
 			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
 			sbi->conn->client_id, sbi->generation);
 		return;
 	}
 	sbi->reconnect_delay = min(sbi->reconnect_delay * 2, 30U);
-	pr_warn_ratelimited("dmfs: reconnect to %pI4:%u failed (%d), next try in %us\n",
+	pr_warn_ratelimited("reconnect to %pI4:%u failed (%d), next try in %us\n",
 			    &sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
 			    err, sbi->reconnect_delay);
 	if (!READ_ONCE(sbi->closing))
@@ -307,7 +300,6 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	spin_lock_init(&sbi->lru_lock);
 	INIT_LIST_HEAD(&sbi->lru);
 	INIT_LIST_HEAD(&sbi->early_revokes);
-	atomic_set(&sbi->nr_locks, 0);
 	INIT_WORK(&sbi->shrink_work, dmfs_shrink_workfn);
 	INIT_WORK(&sbi->dead_work, dmfs_dead_workfn);
 	INIT_DELAYED_WORK(&sbi->reconnect_work, dmfs_reconnect_workfn);
@@ -340,7 +332,7 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	err = dmfs_conn_open(sbi);
 	if (err) {
-		errorfc(fc, "dmfs: cannot connect to %pI4:%u: %d",
+		errorfc(fc, "cannot connect to %pI4:%u: %d",
 			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port), err);
 		return err;
 	}
@@ -366,7 +358,7 @@ static int dmfs_get_tree(struct fs_context *fc)
 	struct dmfs_fs_context *ctx = fc->fs_private;
 
 	if (!ctx->have_server)
-		return invalfc(fc, "dmfs: missing server=IPV4:PORT");
+		return invalfc(fc, "missing server=IPV4:PORT");
 	/* every mount is its own client: never share a superblock */
 	return get_tree_nodev(fc, dmfs_fill_super);
 }
@@ -386,7 +378,7 @@ static int dmfs_reconfigure(struct fs_context *fc)
 	struct dmfs_fs_context *ctx = fc->fs_private;
 
 	if (ctx->have_server || ctx->secret)
-		return invalfc(fc, "dmfs: server/secret cannot be changed by remount");
+		return invalfc(fc, "server/secret cannot be changed by remount");
 	return 0;
 }
 
@@ -468,7 +460,7 @@ static int __init dmfs_init(void)
 	err = register_filesystem(&dmfs_fs_type);
 	if (err)
 		goto out_sysfs;
-	pr_info("dmfs: registered (protocol %u)\n", DMFS_PROTO_VERSION);
+	pr_info("registered (protocol %u)\n", DMFS_PROTO_VERSION);
 	return 0;
 
 out_sysfs:
@@ -484,7 +476,7 @@ static void __exit dmfs_exit(void)
 	dmfs_sysfs_exit();
 	rcu_barrier(); /* inodes freed by RCU */
 	kmem_cache_destroy(dmfs_inode_cachep);
-	pr_info("dmfs: unloaded\n");
+	pr_info("unloaded\n");
 }
 
 module_init(dmfs_init);

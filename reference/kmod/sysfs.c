@@ -15,6 +15,8 @@
  * and dmfs_sysfs_unregister() waits for the release before the caller
  * frees the superblock info, as ext4 does with s_kobj_unregister.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 #include <linux/kdev_t.h>
@@ -97,7 +99,12 @@ static const struct kobj_type dmfs_sb_ktype = {
 	.release	= dmfs_sb_release,
 };
 
-/* after sb->s_dev is set (sget_fc) and sbi->addr is filled in */
+/**
+ * dmfs_sysfs_register() - create /sys/fs/dmfs/<MAJ>:<MIN>/ for a mount
+ * @sbi: the mount; sb->s_dev is set (sget_fc) and sbi->addr filled in
+ *
+ * Return: 0 or a negative errno (nothing is left registered then).
+ */
 int dmfs_sysfs_register(struct dmfs_sb_info *sbi)
 {
 	dev_t dev = sbi->sb->s_dev;
@@ -116,7 +123,12 @@ int dmfs_sysfs_register(struct dmfs_sb_info *sbi)
 	return 0;
 }
 
-/* idempotent; on return no attribute method runs or will run on sbi */
+/**
+ * dmfs_sysfs_unregister() - remove the mount's sysfs directory
+ * @sbi: the mount
+ *
+ * Idempotent. On return no attribute method runs or will run on @sbi.
+ */
 void dmfs_sysfs_unregister(struct dmfs_sb_info *sbi)
 {
 	if (!sbi->kobj_registered)
@@ -127,12 +139,20 @@ void dmfs_sysfs_unregister(struct dmfs_sb_info *sbi)
 	sbi->kobj_registered = false;
 }
 
+/**
+ * dmfs_sysfs_init() - create /sys/fs/dmfs/ at module load
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int __init dmfs_sysfs_init(void)
 {
 	dmfs_kset = kset_create_and_add("dmfs", NULL, fs_kobj);
 	return dmfs_kset ? 0 : -ENOMEM;
 }
 
+/**
+ * dmfs_sysfs_exit() - remove /sys/fs/dmfs/ (module unload, or a failed load)
+ */
 void dmfs_sysfs_exit(void)
 {
 	kset_unregister(dmfs_kset);
