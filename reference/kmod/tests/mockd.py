@@ -5,6 +5,10 @@ NOT dmfsd: a small independent implementation of docs/protocol.md (no auth,
 no durability guarantees, no eviction timer) so the kernel client can be
 exercised before/independently of dmfsd. Backing store: a directory.
 usage: mockd.py ROOT PORT
+Misbehaviour on demand, for the client's fault tests: MOCKD_BAD_GRANTS=N
+makes the first N lock grants answer with the other mode (a grant that does
+not answer the request); every LOCK_CANCEL is logged on stderr as
+"cancel HANDLE STATUS".
 """
 import asyncio, os, struct, sys, stat, itertools
 
@@ -19,6 +23,7 @@ ids = {}            # file_id -> path
 versions = {}       # file_id -> data version
 handles = itertools.count(1)
 boot = int.from_bytes(os.urandom(8), 'little')
+bad_grants = int(os.environ.get('MOCKD_BAD_GRANTS', '0'))
 
 
 def fid_of(path):
@@ -53,6 +58,7 @@ def conflicts(a_s, a_e, a_mode, b):
 
 
 def scan(fid):
+    global bad_grants
     q = waiting.get(fid, [])
     i = 0
     while i < len(q):
@@ -69,8 +75,13 @@ def scan(fid):
             granted.setdefault(fid, []).append(l)
             cl.locks[l.h] = l
             a = attr(ids[fid])
+            sent_mode = mode
+            if bad_grants > 0:
+                bad_grants -= 1
+                sent_mode = PR + PW - mode
+                print(f'bad grant {l.h}', file=sys.stderr, flush=True)
             cl.send(19, HF_REPLY, rid, 0,
-                    struct.pack('<QQQII', l.h, gs, ge, mode, 0) + a)
+                    struct.pack('<QQQII', l.h, gs, ge, sent_mode, 0) + a)
             continue
         for l in blockers:
             if not l.revoking:
@@ -200,6 +211,8 @@ def handle(cl, op, rid, body):
     if op == 20:
         h, fl = struct.unpack_from('<QI', body)
         l = cl.locks.get(h)
+        print(f'cancel {h} {"ok" if l else "nolck"}', file=sys.stderr,
+              flush=True)
         if not l:
             raise OSError(37, 'nolck')
         drop_lock(l)

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data operations of the dmfs fault tests (tests/fault-*.sh), one per
+ * invocation, so a shell script can interleave them across clients:
+ *
+ *   fill FILE OFF LEN BYTE [CHUNK]  pwrite LEN bytes BYTE at OFF in CHUNK-sized
+ *                                   write() calls (default 1 MiB)
+ *   check FILE OFF LEN BYTE         pread: all LEN bytes at OFF are BYTE
+ *   readat FILE OFF LEN             one pread; prints "COUNT FIRSTBYTE"
+ *   mapstore FILE OFF LEN BYTE      MAP_SHARED store, munmap, no msync
+ *   mapload FILE OFF                MAP_SHARED load of one byte; prints it
+ *   fadvise FILE OFF LEN            posix_fadvise(WILLNEED)
+ *   storm FILE PAGES BYTE SECS      mapped stores and loads over PAGES pages
+ *                                   for SECS s, SIGUSR1 caught (see storm())
+ *   sigwrite FILE LEN BYTE SECS     write LEN bytes BYTE from 0 in steps the
+ *                                   test paces, then fsync; retries the fsync
+ *                                   while it fails with EINTR for SECS s
+ *                                   (see sigwrite())
+ *
+ * BYTE is a character or a number. Exit status 0 on success, 1 with a
+ * message on stderr otherwise (a signal ends the process as usual, e.g.
+ * SIGBUS: status 135).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static int die(const char *what)
+{
+	fprintf(stderr, "faulttool: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static long long num(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 0);
+
+	if (*end == 'K' || *end == 'k')
+		v <<= 10;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30;
+	return v;
+}
+
+static int byte(const char *s)
+{
+	return s[0] && !s[1] && (s[0] < '0' || s[0] > '9') ? s[0] : (int)num(s);
+}
+
+static int fill(const char *path, long long off, long long len, int b,
+		long long chunk)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	char *buf;
+
+	if (fd < 0)
+		return die("open");
+	buf = malloc(chunk);
+	if (!buf)
+		return die("malloc");
+	memset(buf, b, chunk);
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len < chunk ? len : chunk, off);
+
+		if (n <= 0)
+			return die("pwrite");
+		off += n;
+		len -= n;
+	}
+	if (close(fd))
+		return die("close");
+	return 0;
+}
+
+static int check(const char *path, long long off, long long len, int b)
+{
+	int fd = open(path, O_RDONLY);
+	static char buf[1 << 20];
+	long long at = off;
+
+	if (fd < 0)
+		return die("open");
+	while (at < off + len) {
+		long long want = off + len - at;
+		ssize_t n = pread(fd, buf, want < (long long)sizeof(buf) ?
+				  want : (long long)sizeof(buf), at);
+
+		if (n < 0)
+			return die("pread");
+		if (n == 0) {
+			fprintf(stderr, "faulttool: %s: EOF at %lld, expected %lld bytes 0x%02x from %lld\n",
+				path, at, len, b, off);
+			return 1;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if ((unsigned char)buf[i] != (unsigned char)b) {
+				fprintf(stderr, "faulttool: %s: byte %lld is 0x%02x, expected 0x%02x\n",
+					path, at + i, (unsigned char)buf[i], b);
+				return 1;
+			}
+		}
+		at += n;
+	}
+	return 0;
+}
+
+static int readat(const char *path, long long off, long long len)
+{
+	int fd = open(path, O_RDONLY);
+	char *buf = malloc(len ? len : 1);
+	ssize_t n;
+
+	if (fd < 0 || !buf)
+		return die("open");
+	n = pread(fd, buf, len, off);
+	if (n < 0)
+		return die("pread");
+	printf("%zd %d\n", n, n > 0 ? (unsigned char)buf[0] : -1);
+	return 0;
+}
+
+static char *map(const char *path, long long off, long long len, int prot,
+		 long long *delta)
+{
+	int fd = open(path, prot & PROT_WRITE ? O_RDWR : O_RDONLY);
+	long long base = off & ~4095LL;
+	char *p;
+
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, off - base + len, prot, MAP_SHARED, fd, base);
+	close(fd);
+	*delta = off - base;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Takes the file's lock with a first page, says "ready" and waits for
+ * SIGUSR2 (the test stops the server meanwhile), writes the rest to the
+ * page cache, says "written", then fsync()s, which blocks once the socket
+ * buffers are full; caught SIGUSR1s interrupt it.
+ */
+static int sigwrite(const char *path, long long len, int b, int secs)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	static char buf[1 << 20];
+	sigset_t usr2, old;
+	time_t until;
+	long long off = 0;
+	int fd, eintr = 0;
+
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: EINTR is visible */
+	sigaction(SIGUSR2, &sa, NULL);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, &old);
+	memset(buf, b, sizeof(buf));
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		return die("open");
+	if (pwrite(fd, buf, 4096, 0) != 4096)
+		return die("pwrite");
+	printf("ready\n");
+	fflush(stdout);
+	sigsuspend(&old);
+	while (off < len) {
+		ssize_t n = pwrite(fd, buf, len - off < (long long)sizeof(buf) ?
+				   len - off : (long long)sizeof(buf), off);
+
+		if (n <= 0)
+			return die("pwrite");
+		off += n;
+	}
+	printf("written\n");
+	fflush(stdout);
+	until = time(NULL) + secs;
+	while (fsync(fd)) {
+		if (errno != EINTR || time(NULL) > until)
+			return die("fsync");
+		eintr++;
+	}
+	printf("fsync ok after %d EINTR\n", eintr);
+	return 0;
+}
+
+static volatile sig_atomic_t signals;
+
+static void on_storm(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+/*
+ * Stores and loads BYTE over the first PAGES pages of FILE through a
+ * MAP_SHARED mapping for SECS seconds, with a no-op SIGUSR1 handler (no
+ * SA_RESTART), while the test throws signals at it; another client does
+ * the same, so every fault is contended. Prints loops and signals seen.
+ */
+static int storm(const char *path, int pages, int b, int secs)
+{
+	struct sigaction sa = { .sa_handler = on_storm };
+	time_t until = time(NULL) + secs;
+	long long delta, loops = 0;
+	volatile char *p;
+	int i;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	p = (volatile char *)map(path, 0, pages * 4096LL,
+				 PROT_READ | PROT_WRITE, &delta);
+	if (!p)
+		return die("mmap");
+	while (time(NULL) < until) {
+		for (i = 0; i < pages; i++) {
+			p[i * 4096 + (loops & 63)] = (char)b;
+			(void)p[i * 4096 + 64 + (loops & 63)];
+		}
+		loops++;
+	}
+	printf("%lld loops, %d signals\n", loops, (int)signals);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	long long delta;
+	char *p;
+
+	if (!strcmp(cmd, "fill") && (argc == 6 || argc == 7))
+		return fill(argv[2], num(argv[3]), num(argv[4]), byte(argv[5]),
+			    argc == 7 ? num(argv[6]) : 1 << 20);
+	if (!strcmp(cmd, "check") && argc == 6)
+		return check(argv[2], num(argv[3]), num(argv[4]), byte(argv[5]));
+	if (!strcmp(cmd, "readat") && argc == 5)
+		return readat(argv[2], num(argv[3]), num(argv[4]));
+	if (!strcmp(cmd, "mapstore") && argc == 6) {
+		p = map(argv[2], num(argv[3]), num(argv[4]),
+			PROT_READ | PROT_WRITE, &delta);
+		if (!p)
+			return die("mmap");
+		memset(p + delta, byte(argv[5]), num(argv[4]));
+		return munmap(p, delta + num(argv[4])) ? die("munmap") : 0;
+	}
+	if (!strcmp(cmd, "mapload") && argc == 4) {
+		p = map(argv[2], num(argv[3]), 1, PROT_READ, &delta);
+		if (!p)
+			return die("mmap");
+		printf("%d\n", (unsigned char)p[delta]);
+		return 0;
+	}
+	if (!strcmp(cmd, "fadvise") && argc == 5) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0)
+			return die("open");
+		errno = posix_fadvise(fd, num(argv[3]), num(argv[4]),
+				      POSIX_FADV_WILLNEED);
+		return errno ? die("posix_fadvise") : 0;
+	}
+	if (!strcmp(cmd, "storm") && argc == 6)
+		return storm(argv[2], (int)num(argv[3]), byte(argv[4]),
+			     (int)num(argv[5]));
+	if (!strcmp(cmd, "sigwrite") && argc == 6)
+		return sigwrite(argv[2], num(argv[3]), byte(argv[4]),
+				(int)num(argv[5]));
+	fprintf(stderr, "usage: see the comment at the top of faulttool.c\n");
+	return 2;
+}
