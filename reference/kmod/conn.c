@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dmfs: TCP transport. One connection per mount (= per client).
+ * dmfs: TCP transport. One connection per mount (= per client) at a time.
  *
  * Requests are numbered; a receive kthread reads every message, checks its
  * length against the protocol limits before looking at it, hands replies to
  * their waiters by request id, and queues server callbacks (REVOKE) to the
- * mount's workqueue. Waiters sleep with a timeout; a broken connection
- * fails every waiter and every later request with -EIO.
+ * mount's workqueue. Waiters sleep with a timeout. A session is dead once
+ * its connection broke, the server evicted it, or the server left a request
+ * unanswered for request_timeout: every waiter and every later request of
+ * it fails with -EIO at once, and the reconnect worker starts a new one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,21 +20,26 @@
 #include <linux/siphash.h>
 #include <linux/utsname.h>
 #include <linux/tcp.h>
+#include <linux/uio.h>
 #include <net/sock.h>
 #include <net/net_namespace.h>
 
 #include "dmfs.h"
+#include "dmfs_check.h"
 
+/* work on the mount's workqueue: a callback, or a request sent detached */
 struct dmfs_cb_work {
 	struct work_struct work;
-	struct dmfs_sb_info *sbi;
-	struct dmfs_conn *conn;     /* the session the callback came on */
+	struct dmfs_conn *conn;     /* the session it belongs to */
 	u16 opcode;
-	u64 req_id;
+	u64 req_id;                 /* a callback's id */
+	u32 len;
 	union {
 		struct dmfs_revoke_cb revoke;
-		struct dmfs_lock_cancel_req cancel; /* orphan grants */
-	};
+		struct dmfs_lock_cancel_req cancel;
+		struct dmfs_close_req close;
+		struct dmfs_plock_req plock;
+	} body;
 };
 
 static void dmfs_req_release(struct kref *ref)
@@ -43,30 +50,63 @@ static void dmfs_req_release(struct kref *ref)
 	kfree(req);
 }
 
-static u64 dmfs_next_id(struct dmfs_conn *c)
-{
-	u64 id;
-
-	spin_lock(&c->lock);
-	id = ++c->next_id;
-	spin_unlock(&c->lock);
-	return id;
-}
-
+/*
+ * Send a whole message. Half a message would corrupt the stream, so once
+ * the first byte is out the rest goes too, or the session dies: a user
+ * task's signals are blocked meanwhile (as cifs does), and SIGKILL, which
+ * cannot be, only makes us poll for buffer space. The socket's send timeout
+ * (request_timeout) bounds each wait.
+ *
+ * Return: 0; -ERESTARTSYS when a fatal signal came before the first byte
+ * (the stream is intact); -ETIMEDOUT or another error otherwise.
+ */
 static int dmfs_sock_send(struct socket *sock, struct kvec *vec, int nvec,
 			  size_t total)
 {
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	int ret;
+	long timeo = sock->sk->sk_sndtimeo;
+	bool user = !(current->flags & PF_KTHREAD);
+	sigset_t all, saved;
+	size_t sent = 0;
+	int ret = 0;
 
-	ret = kernel_sendmsg(sock, &msg, vec, nvec, total);
-	if (ret < 0)
-		return ret;
-	if (ret != total)
-		return -EIO; /* a partial message corrupts the stream */
-	return 0;
+	if (user) {
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &saved);
+	}
+	iov_iter_kvec(&msg.msg_iter, WRITE, vec, nvec, total);
+	while (sent < total) {
+		ret = sock_sendmsg(sock, &msg);
+		if (ret > 0) {
+			sent += ret;
+			ret = 0;
+			continue;
+		}
+		if (ret == -EAGAIN)
+			ret = -ETIMEDOUT;
+		if ((ret != -EINTR && ret != -ERESTARTSYS) || !sent)
+			break;
+		/* SIGKILL in the middle of the message: finish it */
+		if (timeo <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		timeo -= HZ / 100 - schedule_timeout_uninterruptible(HZ / 100);
+	}
+	if (user)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (ret == -EINTR)
+		ret = -ERESTARTSYS;
+	return ret;
 }
 
+/*
+ * Receive exactly @len bytes. The receive thread's socket has no timeout;
+ * it ends when dmfs_conn_kill() shuts the socket down. The handshake (in
+ * the mounting task or the reconnect worker) is bounded by the socket's
+ * receive timeout, ended by a signal to the mounting task, and by umount
+ * shutting the socket down (dmfs_kill_sb()).
+ */
 static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
 {
 	struct msghdr msg = { .msg_flags = MSG_WAITALL | MSG_NOSIGNAL };
@@ -81,11 +121,10 @@ static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
 				     MSG_WAITALL | MSG_NOSIGNAL);
 		if (ret == 0)
 			return -ECONNRESET;
-		if (ret == -EINTR || ret == -ERESTARTSYS || ret == -EAGAIN) {
-			if (kthread_should_stop())
-				return -ESHUTDOWN;
-			continue;
-		}
+		if (ret == -EAGAIN)
+			return -ETIMEDOUT;
+		if (ret == -ERESTARTSYS)
+			return -EINTR;
 		if (ret < 0)
 			return ret;
 		done += ret;
@@ -93,11 +132,11 @@ static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
 	return 0;
 }
 
-/* Mark the connection broken and fail every waiter. */
+/* Mark the session dead, fail every waiter, shut the socket down. */
 static void dmfs_conn_kill(struct dmfs_conn *c, int err)
 {
+	struct dmfs_sb_info *sbi = c->sbi;
 	struct dmfs_req *req;
-
 	bool first = false;
 
 	spin_lock(&c->lock);
@@ -115,11 +154,11 @@ static void dmfs_conn_kill(struct dmfs_conn *c, int err)
 	wake_up_all(&c->waitq);
 	if (c->sock)
 		kernel_sock_shutdown(c->sock, SHUT_RDWR);
-	if (first && err != -ESHUTDOWN && !READ_ONCE(c->sbi->closing)) {
-		pr_warn("connection to %pI4:%u lost (%d): cached data dropped, I/O fails with EIO\n",
-			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
-			err);
-		queue_work(c->sbi->wq, &c->sbi->dead_work);
+	if (first && err != -ESHUTDOWN && !READ_ONCE(sbi->closing)) {
+		pr_warn("session %llu with %pI4:%u lost (%d): cached data dropped, I/O fails with EIO until a new session\n",
+			c->client_id, &sbi->addr.sin_addr,
+			ntohs(sbi->addr.sin_port), err);
+		queue_work(sbi->wq, &sbi->dead_work);
 	}
 }
 
@@ -137,26 +176,32 @@ int dmfs_conn_error(struct dmfs_sb_info *sbi)
 	return (!c || READ_ONCE(c->dead)) ? -EIO : 0;
 }
 
-static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
-			 s32 status, const void *body, u32 body_len,
-			 const void *payload, u32 payload_len)
+/**
+ * dmfs_session_live() - is @c the mount's current session, alive?
+ * @c: a session (sessions stay allocated until umount)
+ *
+ * Return: true if requests on @c may still succeed.
+ */
+bool dmfs_session_live(struct dmfs_conn *c)
 {
-	struct dmfs_hdr hdr;
-	struct kvec vec[3];
-	int nvec = 0, err;
-	u32 total = sizeof(hdr) + body_len + payload_len;
-	unsigned int nofs;
+	return c == READ_ONCE(c->sbi->conn) && !READ_ONCE(c->dead);
+}
 
-	if (total > DMFS_MAX_MSG)
-		return -EINVAL;
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.length = cpu_to_le32(total);
-	hdr.opcode = cpu_to_le16(op);
-	hdr.flags = cpu_to_le16(flags);
-	hdr.req_id = cpu_to_le64(id);
-	hdr.status = cpu_to_le32((u32)status);
-	vec[nvec].iov_base = &hdr;
-	vec[nvec++].iov_len = sizeof(hdr);
+/* header + body + payload, the vectors for one message */
+static int dmfs_msg_vec(struct kvec *vec, struct dmfs_hdr *hdr, u16 op,
+			u16 flags, u64 id, s32 status, const void *body,
+			u32 body_len, const void *payload, u32 payload_len)
+{
+	int nvec = 0;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->length = cpu_to_le32(sizeof(*hdr) + body_len + payload_len);
+	hdr->opcode = cpu_to_le16(op);
+	hdr->flags = cpu_to_le16(flags);
+	hdr->req_id = cpu_to_le64(id);
+	hdr->status = cpu_to_le32((u32)status);
+	vec[nvec].iov_base = hdr;
+	vec[nvec++].iov_len = sizeof(*hdr);
 	if (body_len) {
 		vec[nvec].iov_base = (void *)body;
 		vec[nvec++].iov_len = body_len;
@@ -165,17 +210,47 @@ static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
 		vec[nvec].iov_base = (void *)payload;
 		vec[nvec++].iov_len = payload_len;
 	}
+	return nvec;
+}
+
+/*
+ * Send one message on a live session. A message that cannot be sent whole
+ * kills the session (the stream would be corrupt, or the server takes no
+ * data for request_timeout).
+ *
+ * Return: 0; -ERESTARTSYS when a fatal signal came before the first byte
+ * (nothing sent, the session lives); -EIO when the session is dead.
+ */
+static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
+			 s32 status, const void *body, u32 body_len,
+			 const void *payload, u32 payload_len)
+{
+	struct dmfs_hdr hdr;
+	struct kvec vec[3];
+	unsigned int nofs;
+	int nvec, err;
+
+	if (sizeof(hdr) + body_len + payload_len > DMFS_MAX_MSG)
+		return -EINVAL;
+	nvec = dmfs_msg_vec(vec, &hdr, op, flags, id, status, body, body_len,
+			    payload, payload_len);
 	nofs = memalloc_nofs_save();
 	mutex_lock(&c->send_mutex);
 	if (READ_ONCE(c->dead))
 		err = -EIO;
 	else
-		err = dmfs_sock_send(c->sock, vec, nvec, total);
+		err = dmfs_sock_send(c->sock, vec, nvec,
+				     le32_to_cpu(hdr.length));
 	mutex_unlock(&c->send_mutex);
 	memalloc_nofs_restore(nofs);
-	if (err && err != -EIO)
-		dmfs_conn_kill(c, err);
-	return err ? -EIO : 0;
+	if (err == -ERESTARTSYS || err == -EIO || !err)
+		return err;
+	if (err == -ETIMEDOUT)
+		pr_warn("server %pI4:%u took no data for %lus: session %llu declared dead\n",
+			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
+			c->sock->sk->sk_sndtimeo / HZ, c->client_id);
+	dmfs_conn_kill(c, err);
+	return -EIO;
 }
 
 /* register a request in the pending table; the caller sends it */
@@ -209,78 +284,96 @@ static void dmfs_req_free(struct dmfs_conn *c, struct dmfs_req *req)
 	kref_put(&req->ref, dmfs_req_release);
 }
 
+static int dmfs_detach(struct dmfs_conn *c, u16 op, const void *body,
+		       u32 len);
+
+/*
+ * A grant that came for an enqueue nobody waits for any more: give it back
+ * (the server would otherwise wait for its cancel at the next revoke, and
+ * evict us).
+ */
+static void dmfs_req_orphan_grant(struct dmfs_conn *c, struct dmfs_req *req)
+{
+	struct dmfs_lock_enqueue_rep *rep = req->reply;
+	struct dmfs_lock_cancel_req cr = {};
+
+	if (req->expect_op != DMFS_OP_LOCK_ENQUEUE || !req->done ||
+	    req->status || req->reply_len < sizeof(*rep))
+		return;
+	cr.lock_handle = rep->lock_handle;
+	dmfs_detach(c, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr));
+}
+
+/*
+ * Wait for a request's reply. Killable, not interruptible: a fault or a
+ * write-back must not be aborted by an ordinary signal, but kill -9 always
+ * works. A request the server leaves unanswered for @timeout_s means the
+ * server is stalled: the session is declared dead, once, instead of
+ * waiting that long for each of its requests. A lock grant may take longer
+ * (@kill_on_timeout false): the caller withdraws the request instead.
+ */
+static int dmfs_req_wait(struct dmfs_conn *c, struct dmfs_req *req,
+			 unsigned int timeout_s, bool kill_on_timeout)
+{
+	long left;
+
+	left = wait_event_killable_timeout(c->waitq, READ_ONCE(req->done),
+					   timeout_s ? timeout_s * HZ
+						     : MAX_SCHEDULE_TIMEOUT);
+	if (left < 0)
+		return -EINTR; /* sent; a fatal signal ended the wait */
+	if (left > 0)
+		return req->status;
+	if (!kill_on_timeout)
+		return -ETIMEDOUT;
+	pr_warn("server %pI4:%u left request %llu (op %u) unanswered for %us: session %llu declared dead\n",
+		&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port), req->id,
+		req->expect_op, timeout_s, c->client_id);
+	dmfs_conn_kill(c, -ETIMEDOUT);
+	return -EIO;
+}
+
 static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 			 u32 body_len, const void *payload, u32 payload_len,
 			 u32 min_reply, void **reply, u32 *reply_len,
 			 unsigned int timeout_s, u64 *id_out)
 {
+	bool enqueue = op == DMFS_OP_LOCK_ENQUEUE;
 	struct dmfs_req *req;
-	long left;
 	int err;
 
-	if (reply)
-		*reply = NULL;
+	*reply = NULL;
 	req = dmfs_req_alloc(c, op);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	if (id_out)
 		*id_out = req->id;
-
 	err = dmfs_send_msg(c, op, 0, req->id, 0, body, body_len, payload,
 			    payload_len);
-	if (err)
-		goto out;
-
-	/*
-	 * Killable, not interruptible: a fault or write-back must not be
-	 * aborted by an ordinary signal, but kill -9 always works.
-	 */
-	left = wait_event_killable_timeout(c->waitq, READ_ONCE(req->done),
-					   timeout_s ? timeout_s * HZ
-						     : MAX_SCHEDULE_TIMEOUT);
-	if (left == 0) {
-		pr_warn_ratelimited("request op %u id %llu timed out after %us\n",
-				    op, req->id, timeout_s);
-		err = -ETIMEDOUT;
-		goto out;
-	}
-	if (left < 0) {
-		err = left; /* -ERESTARTSYS: fatal signal */
-		goto out;
-	}
-	err = req->status;
+	if (!err)
+		err = dmfs_req_wait(c, req, timeout_s, !enqueue);
 	if (!err && req->reply_len < min_reply) {
 		pr_warn_ratelimited("short reply op %u: %u < %u bytes\n",
 				    op, req->reply_len, min_reply);
 		err = -EIO;
 	}
-	if (!err && reply) {
+	if (!err) {
 		*reply = req->reply;
 		*reply_len = req->reply_len;
 		req->reply = NULL;
 	}
-out:
 	spin_lock(&c->lock);
 	list_del(&req->list);
 	spin_unlock(&c->lock);
-	/* a lock grant that arrived for an abandoned enqueue: give it back */
-	if (err && op == DMFS_OP_LOCK_ENQUEUE && req->done && req->status == 0 &&
-	    req->reply_len >= sizeof(struct dmfs_lock_enqueue_rep)) {
-		struct dmfs_lock_enqueue_rep *rep = req->reply;
-		struct dmfs_lock_cancel_req cr = {
-			.lock_handle = rep->lock_handle,
-		};
-
-		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
-			      &cr, sizeof(cr), NULL, 0);
-	}
+	if (err)
+		dmfs_req_orphan_grant(c, req);
 	kref_put(&req->ref, dmfs_req_release);
 	return err;
 }
 
 /**
- * dmfs_rpc() - send a request on the current session and wait for its reply
- * @sbi: the mount
+ * dmfs_session_rpc() - send a request on a session and wait for its reply
+ * @c: the session
  * @op: DMFS_OP_* opcode
  * @body: fixed request body
  * @body_len: its size
@@ -291,24 +384,25 @@ out:
  *	kvfree(); NULL if the body is not wanted
  * @reply_len: set to the reply body's size (may be NULL with @reply)
  *
- * The wait is killable and bounded by request_timeout.
+ * The wait is killable and bounded by request_timeout, after which the
+ * session is declared dead.
  *
- * Return: 0, the server's negative errno, -EIO if the session is dead,
- * -ETIMEDOUT, or -ERESTARTSYS on a fatal signal.
+ * Return: 0, the server's negative errno, -EIO if the session is (now)
+ * dead, -ERESTARTSYS if a fatal signal came before the request was sent,
+ * -EINTR if it came after.
  */
-int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
-	     const void *payload, u32 payload_len, u32 min_reply,
-	     void **reply, u32 *reply_len)
+int dmfs_session_rpc(struct dmfs_conn *c, u16 op, const void *body,
+		     u32 body_len, const void *payload, u32 payload_len,
+		     u32 min_reply, void **reply, u32 *reply_len)
 {
-	struct dmfs_conn *c = READ_ONCE(sbi->conn);
 	u32 dummy_len;
 	void *dummy;
 	int err;
 
 	if (!c)
 		return -EIO;
-	err = dmfs_rpc_conn(c, op, body, body_len, payload,
-			    payload_len, min_reply, reply ? reply : &dummy,
+	err = dmfs_rpc_conn(c, op, body, body_len, payload, payload_len,
+			    min_reply, reply ? reply : &dummy,
 			    reply_len ? reply_len : &dummy_len,
 			    dmfs_request_timeout, NULL);
 	if (!reply && !err)
@@ -317,23 +411,47 @@ int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 }
 
 /**
- * dmfs_call() - a request with a fixed-size body and a fixed-size reply
+ * dmfs_rpc() - dmfs_session_rpc() on the mount's current session
  * @sbi: the mount
+ * @op: DMFS_OP_* opcode
+ * @body: fixed request body
+ * @body_len: its size
+ * @payload: bytes sent right after @body, or NULL
+ * @payload_len: their number
+ * @min_reply: the shortest reply body accepted
+ * @reply: set to a kvmalloc'd copy of the reply body, or NULL
+ * @reply_len: set to the reply body's size
+ *
+ * Return: as dmfs_session_rpc().
+ */
+int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	     const void *payload, u32 payload_len, u32 min_reply,
+	     void **reply, u32 *reply_len)
+{
+	return dmfs_session_rpc(READ_ONCE(sbi->conn), op, body, body_len,
+				payload, payload_len, min_reply, reply,
+				reply_len);
+}
+
+/**
+ * dmfs_session_call() - a request with fixed-size body and reply on a session
+ * @c: the session
  * @op: DMFS_OP_* opcode
  * @body: request body, or NULL
  * @body_len: its size
  * @reply: where the reply body is copied, or NULL when none is expected
  * @reply_len: the reply struct's size; a shorter reply is -EIO
  *
- * Return: as dmfs_rpc().
+ * Return: as dmfs_session_rpc().
  */
-int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
-	      void *reply, u32 reply_len)
+int dmfs_session_call(struct dmfs_conn *c, u16 op, const void *body,
+		      u32 body_len, void *reply, u32 reply_len)
 {
 	void *r;
 	int err;
 
-	err = dmfs_rpc(sbi, op, body, body_len, NULL, 0, reply_len, &r, NULL);
+	err = dmfs_session_rpc(c, op, body, body_len, NULL, 0, reply_len, &r,
+			       NULL);
 	if (err)
 		return err;
 	if (reply)
@@ -343,43 +461,78 @@ int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 }
 
 /**
- * dmfs_rpc_enqueue() - ask the server for an extent lock
+ * dmfs_call() - dmfs_session_call() on the mount's current session
  * @sbi: the mount
+ * @op: DMFS_OP_* opcode
+ * @body: request body, or NULL
+ * @body_len: its size
+ * @reply: where the reply body is copied, or NULL when none is expected
+ * @reply_len: the reply struct's size
+ *
+ * Return: as dmfs_session_rpc().
+ */
+int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
+	      void *reply, u32 reply_len)
+{
+	return dmfs_session_call(READ_ONCE(sbi->conn), op, body, body_len,
+				 reply, reply_len);
+}
+
+/**
+ * dmfs_session_release() - a request that gives something back
+ * @c: the session that holds it
+ * @op: DMFS_OP_LOCK_CANCEL, DMFS_OP_CLOSE or DMFS_OP_PLOCK (unlock)
+ * @body: the request body (at most the size of &struct dmfs_plock_req)
+ * @len: its size
+ *
+ * A lock or an open registration the server would keep after the caller
+ * gave up on it is a leak every other client pays for (a revoke that ends
+ * in our eviction, ETXTBSY, a lock wait that never ends). So a request a
+ * fatal signal kept from being sent is sent from the workqueue instead.
+ *
+ * Return: 0 (sent, or handed to the workqueue), or an error from the
+ * server or of the session.
+ */
+int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
+			 u32 len)
+{
+	int err = dmfs_session_call(c, op, body, len, NULL, 0);
+
+	if (err == -ERESTARTSYS)
+		return dmfs_detach(c, op, body, len);
+	return err == -EINTR ? 0 : err;
+}
+
+/**
+ * dmfs_rpc_enqueue() - ask the server for an extent lock
+ * @c: the session to ask
  * @rq: the LOCK_ENQUEUE request
  * @out: the grant
- * @used: set to the session the request went to (a grant is valid only
- *	while that session lives)
  *
- * Like dmfs_rpc(), bounded by lock_timeout; an enqueue the caller stops
- * waiting for is withdrawn at the server (LOCK_CANCEL by request id).
+ * Bounded by lock_timeout; an enqueue the caller stops waiting for is
+ * withdrawn at the server (LOCK_CANCEL by request id), and a grant that
+ * comes anyway is cancelled (dmfs_req_orphan_grant(), dmfs_rx_one()).
  *
  * Return: 0 with @out filled in, or a negative errno.
  */
-int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
+int dmfs_rpc_enqueue(struct dmfs_conn *c,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out,
-		     struct dmfs_conn **used)
+		     struct dmfs_lock_enqueue_rep *out)
 {
-	struct dmfs_conn *c = READ_ONCE(sbi->conn);
+	struct dmfs_lock_cancel_req cr = {
+		.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
+	};
+	u64 id = 0;
 	u32 rlen;
 	void *r;
-	u64 id = 0;
 	int err;
 
-	if (!c)
-		return -EIO;
-	*used = c;
 	err = dmfs_rpc_conn(c, DMFS_OP_LOCK_ENQUEUE, rq, sizeof(*rq), NULL, 0,
 			    sizeof(*out), &r, &rlen, dmfs_lock_timeout, &id);
-	if (err == -ETIMEDOUT || err == -ERESTARTSYS) {
-		struct dmfs_lock_cancel_req cr = {
-			.lock_handle = cpu_to_le64(id),
-			.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
-		};
-
+	if (err == -ETIMEDOUT || err == -EINTR) {
 		/* the -ECANCELED reply finds no waiter and is dropped */
-		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
-			      &cr, sizeof(cr), NULL, 0);
+		cr.lock_handle = cpu_to_le64(id);
+		dmfs_detach(c, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr));
 		return err == -ETIMEDOUT ? -EIO : err;
 	}
 	if (err)
@@ -417,13 +570,12 @@ static int dmfs_plock_wait(struct dmfs_conn *c, const struct dmfs_plock_req *rq)
 		goto out;
 	err = wait_event_interruptible(c->waitq, READ_ONCE(req->done));
 	if (err) {
-		/* its reply (-ENOLCK if the lock was set first) is dropped */
+		/* its own reply (-ENOLCK if the lock was set first) is dropped */
 		cr.lock_handle = cpu_to_le64(req->id);
-		dmfs_send_msg(c, DMFS_OP_LOCK_CANCEL, 0, dmfs_next_id(c), 0,
-			      &cr, sizeof(cr), NULL, 0);
+		dmfs_detach(c, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr));
 		/* not interruptible: a pending signal would end it at once */
 		if (!wait_event_timeout(c->waitq, READ_ONCE(req->done),
-					dmfs_request_timeout * HZ)) {
+					dmfs_request_jiffies())) {
 			/* end the session: its locks go with it */
 			pr_warn("no answer to a withdrawn lock wait within %us: closing the session\n",
 				dmfs_request_timeout);
@@ -447,6 +599,8 @@ out:
  * @rq: the request; with DMFS_PLKF_WAIT see dmfs_plock_wait()
  * @out: the reply body of a DMFS_PLKF_TEST request, else NULL
  *
+ * An unlock is always delivered (dmfs_session_release()).
+ *
  * Return: 0 (set, removed, or tested), -EAGAIN on a conflict, -ERESTARTSYS
  * for an interrupted wait, or another negative errno.
  */
@@ -454,23 +608,15 @@ int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 		   struct dmfs_plock_rep *out)
 {
 	struct dmfs_conn *c = READ_ONCE(sbi->conn);
-	u32 rlen;
-	void *r;
-	int err;
 
 	if (!c)
 		return -EIO;
 	if (le32_to_cpu(rq->flags) & DMFS_PLKF_WAIT)
 		return dmfs_plock_wait(c, rq);
-	err = dmfs_rpc_conn(c, DMFS_OP_PLOCK, rq, sizeof(*rq), NULL, 0,
-			    out ? sizeof(*out) : 0, &r, &rlen,
-			    dmfs_request_timeout, NULL);
-	if (err)
-		return err == -ETIMEDOUT ? -EIO : err;
-	if (out)
-		memcpy(out, r, sizeof(*out));
-	kvfree(r);
-	return 0;
+	if (le32_to_cpu(rq->type) == DMFS_PLK_UNLCK)
+		return dmfs_session_release(c, DMFS_OP_PLOCK, rq, sizeof(*rq));
+	return dmfs_session_call(c, DMFS_OP_PLOCK, rq, sizeof(*rq), out,
+				 out ? sizeof(*out) : 0);
 }
 
 /**
@@ -491,46 +637,53 @@ int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status)
 static void dmfs_cb_workfn(struct work_struct *work)
 {
 	struct dmfs_cb_work *w = container_of(work, struct dmfs_cb_work, work);
-	struct dmfs_sb_info *sbi = w->sbi;
 
 	/*
-	 * A callback of a session that has since been replaced (reconnect)
-	 * is stale: that session's locks are gone, and its handles may
-	 * collide with the new session's.
+	 * Work of a session that has since died or been replaced is stale:
+	 * its locks are gone, and its handles may collide with the new
+	 * session's.
 	 */
-	if (w->conn != READ_ONCE(sbi->conn) || READ_ONCE(w->conn->dead)) {
+	if (!dmfs_session_live(w->conn)) {
 		kfree(w);
 		return;
 	}
-	switch (w->opcode) {
-	case DMFS_OP_REVOKE:
-		dmfs_lock_revoke_cb(sbi, w->conn, w->req_id, &w->revoke);
-		break;
-	case DMFS_OP_LOCK_CANCEL:
-		dmfs_call(sbi, DMFS_OP_LOCK_CANCEL, &w->cancel,
-			  sizeof(w->cancel), NULL, 0);
-		break;
-	}
+	if (w->opcode == DMFS_OP_REVOKE)
+		dmfs_lock_revoke_cb(w->conn, w->req_id, &w->body.revoke);
+	else
+		dmfs_session_call(w->conn, w->opcode, &w->body, w->len, NULL,
+				  0);
 	kfree(w);
 }
 
-static int dmfs_queue_cb(struct dmfs_conn *c, u16 op, u64 id,
-			 const void *body, u32 len)
+static int dmfs_queue_work(struct dmfs_conn *c, u16 op, u64 id,
+			   const void *body, u32 len)
 {
-	struct dmfs_sb_info *sbi = c->sbi;
 	struct dmfs_cb_work *w;
 
+	if (WARN_ON_ONCE(len > sizeof(w->body)))
+		return -EINVAL;
 	w = kzalloc(sizeof(*w), GFP_NOFS);
 	if (!w)
 		return -ENOMEM;
 	INIT_WORK(&w->work, dmfs_cb_workfn);
-	w->sbi = sbi;
 	w->conn = c;
 	w->opcode = op;
 	w->req_id = id;
-	memcpy(&w->revoke, body, min_t(u32, len, sizeof(w->revoke)));
-	queue_work(sbi->wq, &w->work);
+	w->len = len;
+	memcpy(&w->body, body, len);
+	queue_work(c->sbi->wq, &w->work);
 	return 0;
+}
+
+/* send a request from the workqueue, where no signal interrupts it */
+static int dmfs_detach(struct dmfs_conn *c, u16 op, const void *body,
+		       u32 len)
+{
+	int err = dmfs_queue_work(c, op, 0, body, len);
+
+	if (err) /* nothing better: the session's locks end with it */
+		dmfs_conn_kill(c, err);
+	return err;
 }
 
 /* Process one received message; a negative return kills the connection. */
@@ -538,36 +691,25 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 		       void *body, u32 len)
 {
 	u16 op = le16_to_cpu(hdr->opcode);
-	u16 flags = le16_to_cpu(hdr->flags);
 	u64 id = le64_to_cpu(hdr->req_id);
 	s32 status = (s32)le32_to_cpu(hdr->status);
 	struct dmfs_req *req, *found = NULL;
 
-	if (flags & ~DMFS_HF_KNOWN)
+	switch (dmfs_check_msg(hdr, len)) {
+	case DMFS_MSG_REPLY:
+		break;
+	case DMFS_MSG_REVOKE:
+		return dmfs_queue_work(c, op, id, body,
+				       sizeof(struct dmfs_revoke_cb));
+	case DMFS_MSG_EVICTED:
+		pr_warn("evicted by server %pI4:%u (reason %u)\n",
+			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
+			len >= sizeof(struct dmfs_evicted_cb) ?
+			le32_to_cpu(((struct dmfs_evicted_cb *)body)->reason) : 0);
+		return -ECONNRESET;
+	default:
 		return -EPROTO;
-	if (flags & DMFS_HF_CALLBACK) {
-		if (flags & DMFS_HF_REPLY)
-			return -EPROTO; /* we never send callbacks */
-		switch (op) {
-		case DMFS_OP_REVOKE:
-			if (len < sizeof(struct dmfs_revoke_cb))
-				return -EPROTO;
-			return dmfs_queue_cb(c, op, id, body, len);
-		case DMFS_OP_EVICTED:
-			pr_warn("evicted by server %pI4:%u (reason %u)\n",
-				&c->sbi->addr.sin_addr,
-				ntohs(c->sbi->addr.sin_port),
-				len >= sizeof(struct dmfs_evicted_cb) ?
-				le32_to_cpu(((struct dmfs_evicted_cb *)body)->reason) : 0);
-			return -ECONNRESET;
-		default:
-			return -EPROTO;
-		}
 	}
-	if (!(flags & DMFS_HF_REPLY))
-		return -EPROTO;
-	if (status > 0 || status < -4095)
-		return -EPROTO;
 
 	spin_lock(&c->lock);
 	list_for_each_entry(req, &c->pending, list) {
@@ -600,7 +742,7 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 			    ((struct dmfs_lock_enqueue_rep *)body)->lock_handle,
 		};
 
-		dmfs_queue_cb(c, DMFS_OP_LOCK_CANCEL, 0, &cr, sizeof(cr));
+		dmfs_detach(c, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr));
 	}
 	kvfree(body);
 	return 0;
@@ -619,14 +761,12 @@ static int dmfs_rx_thread(void *data)
 		err = dmfs_sock_recv(c->sock, &hdr, sizeof(hdr));
 		if (err)
 			break;
-		len = le32_to_cpu(hdr.length);
-		if (len < sizeof(hdr) || len > DMFS_MAX_MSG) {
+		err = dmfs_check_length(&hdr, &len);
+		if (err) {
 			pr_warn("bad message length %u from server\n",
-				len);
-			err = -EPROTO;
+				le32_to_cpu(hdr.length));
 			break;
 		}
-		len -= sizeof(hdr);
 		body = NULL;
 		if (len) {
 			body = kvmalloc(len, GFP_KERNEL);
@@ -651,7 +791,7 @@ static int dmfs_rx_thread(void *data)
 	}
 	memalloc_nofs_restore(nofs);
 	dmfs_conn_kill(c, err);
-	/* wait to be reaped by dmfs_conn_close() */
+	/* wait to be reaped by dmfs_conn_shutdown() */
 	while (!kthread_should_stop()) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (!kthread_should_stop())
@@ -681,18 +821,25 @@ static u64 dmfs_auth_proof(const siphash_key_t *k, const char *label,
 	return siphash(m, sizeof(m), k);
 }
 
-/* synchronous exchange used only during the handshake (no rx thread yet) */
+/*
+ * A synchronous exchange of the handshake (no receive thread yet): bounded
+ * by the socket's timeouts, ended by a signal to the mounting task or by
+ * umount (dmfs_conn_stop_connecting()).
+ */
 static int dmfs_hs_call(struct dmfs_conn *c, u16 op, const void *body,
 			u32 blen, void *rep, u32 rlen, s32 *status)
 {
 	struct dmfs_hdr hdr;
+	struct kvec vec[2];
+	int nvec, err;
 	u32 len;
 	void *buf;
-	int err;
 
-	err = dmfs_send_msg(c, op, 0, ++c->next_id, 0, body, blen, NULL, 0);
+	nvec = dmfs_msg_vec(vec, &hdr, op, 0, ++c->next_id, 0, body, blen,
+			    NULL, 0);
+	err = dmfs_sock_send(c->sock, vec, nvec, le32_to_cpu(hdr.length));
 	if (err)
-		return err;
+		return err == -ERESTARTSYS ? -EINTR : err;
 	err = dmfs_sock_recv(c->sock, &hdr, sizeof(hdr));
 	if (err)
 		return err;
@@ -791,6 +938,37 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	return 0;
 }
 
+/*
+ * The socket a connect or handshake runs on, so that umount can end it
+ * (dmfs_conn_stop_connecting()); none once the mount is closing.
+ */
+static bool dmfs_set_connecting(struct dmfs_sb_info *sbi, struct socket *sock)
+{
+	bool ok;
+
+	mutex_lock(&sbi->connect_mutex);
+	ok = !sock || !sbi->closing;
+	sbi->connecting = ok ? sock : NULL;
+	mutex_unlock(&sbi->connect_mutex);
+	return ok;
+}
+
+/**
+ * dmfs_conn_stop_connecting() - umount: no new session from now on
+ * @sbi: the mount
+ *
+ * Sets sbi->closing and ends a connect or handshake in progress (the
+ * reconnect worker's), so that the worker returns promptly.
+ */
+void dmfs_conn_stop_connecting(struct dmfs_sb_info *sbi)
+{
+	mutex_lock(&sbi->connect_mutex);
+	WRITE_ONCE(sbi->closing, true);
+	if (sbi->connecting)
+		kernel_sock_shutdown(sbi->connecting, SHUT_RDWR);
+	mutex_unlock(&sbi->connect_mutex);
+}
+
 static struct dmfs_conn *dmfs_conn_create(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c;
@@ -812,14 +990,20 @@ static struct dmfs_conn *dmfs_conn_create(struct dmfs_sb_info *sbi)
 	if (err)
 		goto out_free;
 	c->sock->sk->sk_allocation = GFP_NOFS;
-	c->sock->sk->sk_sndtimeo = dmfs_request_timeout * HZ;
-	c->sock->sk->sk_rcvtimeo = dmfs_request_timeout * HZ; /* handshake */
+	c->sock->sk->sk_sndtimeo = dmfs_request_jiffies();
+	c->sock->sk->sk_rcvtimeo = dmfs_request_jiffies(); /* handshake */
 	tcp_sock_set_nodelay(c->sock->sk);
+	if (!dmfs_set_connecting(sbi, c->sock)) {
+		err = -ESHUTDOWN;
+		goto out_sock;
+	}
 	err = kernel_connect(c->sock, (struct sockaddr *)&sbi->addr,
 			     sizeof(sbi->addr), 0);
-	if (err)
-		goto out_sock;
-	err = dmfs_handshake(sbi, c);
+	if (!err)
+		err = dmfs_handshake(sbi, c);
+	dmfs_set_connecting(sbi, NULL);
+	if (err == -ERESTARTSYS)
+		err = -EINTR;
 	if (err)
 		goto out_sock;
 	c->sock->sk->sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
@@ -846,7 +1030,8 @@ out_free:
  * dmfs_conn_open() - connect the mount's first session
  * @sbi: the mount (mount time: no other user yet)
  *
- * Return: 0, or a negative errno from the connect or the handshake.
+ * Return: 0, or a negative errno from the connect or the handshake
+ * (-ETIMEDOUT: no answer within request_timeout; -EINTR: a signal).
  */
 int dmfs_conn_open(struct dmfs_sb_info *sbi)
 {
@@ -887,43 +1072,62 @@ int dmfs_conn_reconnect(struct dmfs_sb_info *sbi)
 	WRITE_ONCE(sbi->generation, c->gen);
 	if (old)
 		list_add_tail(&old->old_list, &sbi->old_conns);
+	WRITE_ONCE(sbi->replaying, true); /* until super.c has replayed */
 	WRITE_ONCE(sbi->conn, c);
 	wake_up_all(&c->waitq);
 	return 0;
 }
 
-static void dmfs_conn_free(struct dmfs_conn *c)
+static void dmfs_conn_stop(struct dmfs_conn *c)
 {
-	kthread_stop(c->rx_task);
-	put_task_struct(c->rx_task);
-	sock_release(c->sock);
-	WARN_ON(!list_empty(&c->pending));
-	kfree(c);
+	dmfs_conn_kill(c, -ESHUTDOWN);
+	if (c->rx_task) {
+		kthread_stop(c->rx_task);
+		put_task_struct(c->rx_task);
+		c->rx_task = NULL;
+	}
 }
 
 /**
- * dmfs_conn_close() - say BYE and free every session of the mount
- * @sbi: the mount, at umount (no request runs any more)
+ * dmfs_conn_shutdown() - umount: say BYE, end every session's receive thread
+ * @sbi: the mount; no request runs any more, no lock is left
+ *
+ * After this no callback is queued to the mount's workqueue.
  */
-void dmfs_conn_close(struct dmfs_sb_info *sbi)
+void dmfs_conn_shutdown(struct dmfs_sb_info *sbi)
 {
 	struct dmfs_conn *c = sbi->conn;
 	void *r;
 	u32 rlen;
 
-	if (!c)
-		return;
-	if (!READ_ONCE(c->dead) &&
+	if (c && !READ_ONCE(c->dead) &&
 	    !dmfs_rpc_conn(c, DMFS_OP_BYE, NULL, 0, NULL, 0, 0, &r, &rlen, 5,
 			   NULL))
 		kvfree(r);
-	dmfs_conn_kill(c, -ESHUTDOWN);
+	if (c)
+		dmfs_conn_stop(c);
+	list_for_each_entry(c, &sbi->old_conns, old_list)
+		dmfs_conn_stop(c);
+}
+
+/**
+ * dmfs_conn_free_all() - free every session of the mount
+ * @sbi: the mount, after dmfs_conn_shutdown() and after its workqueue,
+ *	whose work items point to sessions, is destroyed
+ */
+void dmfs_conn_free_all(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_conn *c;
+
+	if (sbi->conn)
+		list_add(&sbi->conn->old_list, &sbi->old_conns);
 	sbi->conn = NULL;
-	dmfs_conn_free(c);
 	while (!list_empty(&sbi->old_conns)) {
 		c = list_first_entry(&sbi->old_conns, struct dmfs_conn,
 				     old_list);
 		list_del(&c->old_list);
-		dmfs_conn_free(c);
+		sock_release(c->sock);
+		WARN_ON(!list_empty(&c->pending));
+		kfree(c);
 	}
 }

@@ -6,9 +6,9 @@
  *   mmap_lock (held by the MM around .fault/.page_mkwrite)
  *     inode->i_rwsem (write(), setattr)
  *       dmfs extent-lock *reference* (dmfs_lock_get .. dmfs_lock_put)
- *         folio lock
+ *         sbi->open_mutex (across OPEN requests) or folio lock
  *           dmfs_inode_info.lock_mutex (short, never across I/O or waits)
- *             dmfs_conn.lock (spinlock, request table)
+ *             dmfs_conn.lock, sbi->lru_lock (spinlocks), connect_mutex
  * No dmfs lock reference is ever held across a fault on user memory:
  * read()/write() copy with page faults disabled and, on a short copy,
  * drop their references, fault the buffer in, and retry.
@@ -44,6 +44,17 @@ extern unsigned int dmfs_request_timeout; /* seconds */
 extern unsigned int dmfs_lock_timeout;    /* seconds */
 extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
 extern unsigned int dmfs_debug;
+
+/**
+ * dmfs_request_jiffies() - request_timeout in jiffies (0: no limit)
+ *
+ * Return: the timeout for a wait or a socket.
+ */
+static inline long dmfs_request_jiffies(void)
+{
+	return dmfs_request_timeout ? (long)dmfs_request_timeout * HZ :
+				      MAX_SCHEDULE_TIMEOUT;
+}
 
 #define dmfs_dbg(fmt, ...) do { \
 	if (unlikely(dmfs_debug)) \
@@ -94,7 +105,7 @@ struct dmfs_lock {
 	u64 start, end;             /* byte range [start, end) */
 	u32 mode;                   /* DMFS_LOCK_PR / DMFS_LOCK_PW */
 	u64 data_version;           /* from the grant */
-	u64 gen;                    /* connection generation of the grant */
+	struct dmfs_conn *conn;     /* the session that granted it */
 	u64 seq;                    /* grant sequence number on this mount */
 	int users;                  /* references of read/write/fault */
 	enum dmfs_lock_state state;
@@ -104,9 +115,13 @@ struct dmfs_lock {
 
 struct dmfs_inode_info {
 	struct inode vfs_inode;
-	struct mutex lock_mutex;    /* protects locks list and lock states */
+	/* the lists below, lock states, size updates from the server */
+	struct mutex lock_mutex;
 	struct list_head locks;
-	int enqueues;               /* LOCK_ENQUEUEs in flight (lock_mutex) */
+	struct list_head early_revokes; /* REVOKEs that overtook their grant */
+	struct list_head lost_locks; /* owners of locks lost at a reconnect */
+	int enqueues;               /* LOCK_ENQUEUEs in flight */
+	u64 size_dv;                /* data version of the last size applied */
 };
 
 /**
@@ -130,20 +145,24 @@ struct dmfs_sb_info {
 	spinlock_t lru_lock;
 	struct list_head lru;        /* unused locks, oldest first */
 	unsigned int lru_count;
-	struct list_head early_revokes; /* REVOKEs that overtook their grant */
 	atomic64_t grant_seq;
 	struct work_struct shrink_work;
 	struct work_struct dead_work;
 	u64 generation;              /* bumped on reconnect */
 	u64 owner_key;               /* hides kernel pointers in PLOCK owners */
 	struct list_head old_conns;  /* dead sessions, freed at umount */
+	struct mutex open_mutex;     /* open_files, and their replay */
+	struct list_head open_files; /* open registrations (struct dmfs_file) */
 	struct delayed_work reconnect_work;
 	wait_queue_head_t reconnect_wq; /* woken by a reconnect or umount */
 	unsigned int reconnect_delay; /* seconds, doubles up to 30 */
 	u64 root_id;
 	u64 prev_client_id;
 	u64 server_boot_id;
+	struct mutex connect_mutex;  /* closing, connecting */
+	struct socket *connecting;   /* a connect or handshake in progress */
 	bool closing;                /* umount in progress */
+	bool replaying;              /* a new session's replay is under way */
 	bool ignore_revokes;         /* sysfs test knob, this mount only */
 	bool kobj_registered;
 	struct kobject kobj;         /* /sys/fs/dmfs/<MAJ>:<MIN> */
@@ -163,18 +182,27 @@ static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
 
 /* conn.c */
 int dmfs_conn_open(struct dmfs_sb_info *sbi);
-void dmfs_conn_close(struct dmfs_sb_info *sbi);
 int dmfs_conn_reconnect(struct dmfs_sb_info *sbi);
+void dmfs_conn_stop_connecting(struct dmfs_sb_info *sbi);
+void dmfs_conn_shutdown(struct dmfs_sb_info *sbi);
+void dmfs_conn_free_all(struct dmfs_sb_info *sbi);
 int dmfs_conn_error(struct dmfs_sb_info *sbi);
+bool dmfs_session_live(struct dmfs_conn *c);
+int dmfs_session_rpc(struct dmfs_conn *c, u16 op, const void *body,
+		     u32 body_len, const void *payload, u32 payload_len,
+		     u32 min_reply, void **reply, u32 *reply_len);
+int dmfs_session_call(struct dmfs_conn *c, u16 op, const void *body,
+		      u32 body_len, void *reply, u32 reply_len);
+int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
+			 u32 len);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	     const void *payload, u32 payload_len, u32 min_reply,
 	     void **reply, u32 *reply_len);
 int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	      void *reply, u32 reply_len);
-int dmfs_rpc_enqueue(struct dmfs_sb_info *sbi,
+int dmfs_rpc_enqueue(struct dmfs_conn *c,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out,
-		     struct dmfs_conn **used);
+		     struct dmfs_lock_enqueue_rep *out);
 int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 		   struct dmfs_plock_rep *out);
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
@@ -183,12 +211,15 @@ int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end);
 void dmfs_lock_put(struct dmfs_lock *lk);
-void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
-			 u64 cb_id, const struct dmfs_revoke_cb *cb);
+void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
+			 const struct dmfs_revoke_cb *cb);
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
-void dmfs_lock_drop_inode(struct inode *inode, bool server_alive);
+void dmfs_lock_drop_inode(struct inode *inode, bool busy_too);
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
+struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode);
+int dmfs_lock_init(void);
+void dmfs_lock_exit(void);
 
 /* inode.c */
 extern const struct inode_operations dmfs_dir_iops;
@@ -197,14 +228,22 @@ extern const struct file_operations dmfs_dir_fops;
 extern const struct dentry_operations dmfs_dentry_ops;
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
-void dmfs_apply_server_size(struct inode *inode, loff_t size,
-			    const struct dmfs_lock *self);
+void dmfs_apply_server_size(struct inode *inode, const struct dmfs_attr *attr);
+int dmfs_fetch_attr(struct inode *inode, struct dmfs_attr *attr);
 int dmfs_refresh_attr_sync(struct inode *inode);
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
 
 /* file.c */
 extern const struct file_operations dmfs_file_fops;
 extern const struct address_space_operations dmfs_aops;
+void dmfs_open_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c);
+
+/* plock.c */
+int dmfs_lock(struct file *file, int cmd, struct file_lock *fl);
+int dmfs_flock(struct file *file, int cmd, struct file_lock *fl);
+int dmfs_plock_check(struct file *file);
+void dmfs_plock_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c);
+void dmfs_plock_evict(struct inode *inode);
 
 /* sysfs.c */
 int dmfs_sysfs_register(struct dmfs_sb_info *sbi);

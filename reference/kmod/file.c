@@ -16,44 +16,49 @@
 #include <linux/uaccess.h>
 
 #include "dmfs.h"
+#include "dmfs_check.h"
 
 struct dmfs_file {
-	u64 open_handle;   /* server open registration, 0 if none */
-	u64 gen;           /* session (sbi->generation) of open_handle */
-	u64 exec_version;  /* data version when opened for exec */
-	u64 exec_seq;      /* lock grant sequence number at exec open */
-	bool exec;
+	struct list_head list;    /* sbi->open_files while registered */
+	struct file *file;
+	u64 open_handle;          /* server open registration, 0 if none */
+	struct dmfs_conn *conn;   /* the session of open_handle */
+	u32 flags;                /* DMFS_OPEN_* of the registration */
+	u64 exec_version;         /* data version when it began to run */
+	u64 exec_seq;             /* lock grant sequence number then */
+	bool exec;                /* executed, or mapped executable */
+	bool lost;                /* registration not set again: I/O fails */
 };
 
 /* ---- address space ---- */
 
-static int dmfs_read_page_rpc(struct inode *inode, struct page *page)
+/*
+ * READ one page on session @c; the reply carries at most a page, the rest
+ * of the page is zeroed (end of file).
+ */
+static int dmfs_read_page_rpc(struct dmfs_conn *c, struct inode *inode,
+			      struct page *page)
 {
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
-	struct dmfs_read_req rq;
-	struct dmfs_read_rep *rep;
-	u32 rlen, count;
+	struct dmfs_read_req rq = {};
+	u32 rlen;
 	void *r, *kaddr;
-	int err;
+	int count, err;
 
-	memset(&rq, 0, sizeof(rq));
 	rq.file_id = cpu_to_le64(inode->i_ino);
 	rq.offset = cpu_to_le64(page_offset(page));
 	rq.length = cpu_to_le32(PAGE_SIZE);
-	err = dmfs_rpc(sbi, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
-		       sizeof(*rep), &r, &rlen);
+	err = dmfs_session_rpc(c, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
+			       sizeof(struct dmfs_read_rep), &r, &rlen);
 	if (err)
 		return err;
-	rep = r;
-	count = le32_to_cpu(rep->count);
-	if (count > PAGE_SIZE || rlen != sizeof(*rep) + count) {
-		pr_warn_ratelimited("malformed READ reply (%u bytes, count %u)\n",
-				    rlen, count);
+	count = dmfs_check_read(r, rlen, PAGE_SIZE);
+	if (count < 0) {
+		pr_warn_ratelimited("malformed READ reply (%u bytes)\n", rlen);
 		kvfree(r);
 		return -EIO;
 	}
 	kaddr = kmap_local_page(page);
-	memcpy(kaddr, rep + 1, count);
+	memcpy(kaddr, (struct dmfs_read_rep *)r + 1, count);
 	memset(kaddr + count, 0, PAGE_SIZE - count);
 	kunmap_local(kaddr);
 	flush_dcache_page(page);
@@ -61,12 +66,23 @@ static int dmfs_read_page_rpc(struct inode *inode, struct page *page)
 	return 0;
 }
 
+/* read a page from the server, only under a lock covering it */
+static int dmfs_read_page(struct inode *inode, struct page *page)
+{
+	struct dmfs_conn *c;
+
+	c = dmfs_page_session(inode, page_offset(page), DMFS_LOCK_PR);
+	if (!c)
+		return -EIO;
+	return dmfs_read_page_rpc(c, inode, page);
+}
+
 static int dmfs_read_folio(struct file *file, struct folio *folio)
 {
 	struct inode *inode = folio->mapping->host;
 	int err;
 
-	err = dmfs_read_page_rpc(inode, &folio->page);
+	err = dmfs_read_page(inode, &folio->page);
 	if (!err)
 		folio_mark_uptodate(folio);
 	else
@@ -75,23 +91,90 @@ static int dmfs_read_folio(struct file *file, struct folio *folio)
 	return err;
 }
 
-static int dmfs_write_page_rpc(struct inode *inode, struct page *page,
-			       u32 len)
+/*
+ * Readahead (when root raised read_ahead_kb, or fadvise/madvise WILLNEED)
+ * reads only what this client's locks cover, stopping at the first page
+ * they do not: a page read without a lock would be served later as if it
+ * had been. That page stays not uptodate (a later read takes a lock and
+ * reads it); the core removes the folios not reached.
+ */
+static void dmfs_readahead(struct readahead_control *rac)
 {
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
-	struct dmfs_write_req rq;
-	void *kaddr;
+	struct inode *inode = rac->mapping->host;
+	struct folio *folio;
+	struct dmfs_conn *c;
+
+	while ((folio = readahead_folio(rac))) {
+		c = dmfs_page_session(inode, folio_pos(folio), DMFS_LOCK_PR);
+		if (c && !dmfs_read_page_rpc(c, inode, &folio->page))
+			folio_mark_uptodate(folio);
+		folio_unlock(folio);
+		if (!c)
+			return;
+	}
+}
+
+/* WRITE one page (its first @len bytes) on session @c */
+static int dmfs_write_page_rpc(struct dmfs_conn *c, struct inode *inode,
+			       struct page *page, u32 len)
+{
+	struct dmfs_write_req rq = {};
+	struct dmfs_write_rep *rep;
+	struct dmfs_attr attr = {};
+	u32 rlen;
+	void *r, *kaddr;
 	int err;
 
-	memset(&rq, 0, sizeof(rq));
 	rq.file_id = cpu_to_le64(inode->i_ino);
 	rq.offset = cpu_to_le64(page_offset(page));
 	rq.length = cpu_to_le32(len);
 	kaddr = kmap_local_page(page);
-	err = dmfs_rpc(sbi, DMFS_OP_WRITE, &rq, sizeof(rq), kaddr, len,
-		       sizeof(struct dmfs_write_rep), NULL, NULL);
+	err = dmfs_session_rpc(c, DMFS_OP_WRITE, &rq, sizeof(rq), kaddr, len,
+			       sizeof(*rep), &r, &rlen);
 	kunmap_local(kaddr);
-	return err;
+	if (err)
+		return err;
+	rep = r;
+	attr.size = rep->size;
+	attr.data_version = rep->data_version;
+	kvfree(r);
+	mutex_lock(&DMFS_I(inode)->lock_mutex);
+	dmfs_apply_server_size(inode, &attr);
+	mutex_unlock(&DMFS_I(inode)->lock_mutex);
+	return 0;
+}
+
+/*
+ * The session a dirty page may be written back on (its folio locked). A
+ * page dirtied under a session that is gone (by a write() that ran across
+ * the loss) has none: it is never written through another session, and
+ * never served (not uptodate: read again under a lock); the mapping
+ * records -EIO.
+ */
+static struct dmfs_conn *dmfs_writeback_session(struct folio *folio)
+{
+	struct inode *inode = folio->mapping->host;
+	struct dmfs_conn *c;
+
+	c = dmfs_page_session(inode, folio_pos(folio), DMFS_LOCK_PW);
+	if (!c) {
+		pr_warn_ratelimited("ino %lu @%lld: dirty without a lock of the current session, not written\n",
+				    inode->i_ino, folio_pos(folio));
+		mapping_set_error(folio->mapping, -EIO);
+		folio_clear_uptodate(folio);
+	}
+	return c;
+}
+
+/*
+ * Errors after which the page is still worth writing: memory, a signal to
+ * the task doing the write-back (before the WRITE went out, or while it
+ * waited for the answer: the WRITE is repeated, it is idempotent).
+ */
+static bool dmfs_write_error_transient(int err)
+{
+	return err == -ENOMEM || err == -EAGAIN || err == -EINTR ||
+	       err == -ERESTARTSYS;
 }
 
 static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
@@ -100,7 +183,7 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 	struct inode *inode = folio->mapping->host;
 	loff_t size = i_size_read(inode);
 	loff_t off = folio_pos(folio);
-	u32 len;
+	struct dmfs_conn *c;
 	int err;
 
 	if (off >= size) {
@@ -108,10 +191,21 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 		folio_unlock(folio);
 		return 0;
 	}
-	len = min_t(loff_t, PAGE_SIZE, size - off);
+	c = dmfs_writeback_session(folio);
+	if (!c) {
+		folio_unlock(folio);
+		return 0;
+	}
 	folio_start_writeback(folio);
 	folio_unlock(folio);
-	err = dmfs_write_page_rpc(inode, page, len);
+	err = dmfs_write_page_rpc(c, inode, page,
+				  min_t(loff_t, PAGE_SIZE, size - off));
+	if (err && dmfs_write_error_transient(err)) {
+		/* still dirty: written later; an fsync now reports it */
+		folio_redirty_for_writepage(wbc, folio);
+		folio_end_writeback(folio);
+		return wbc->sync_mode == WB_SYNC_ALL ? err : 0;
+	}
 	if (err) {
 		pr_warn_ratelimited("write-back of ino %lu @%lld failed: %d\n",
 				    inode->i_ino, off, err);
@@ -119,21 +213,36 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 		folio_set_error(folio);
 	}
 	folio_end_writeback(folio);
-	return err == -EIO ? 0 : err; /* the error is recorded in the mapping */
+	return 0;
 }
 
-/* invalidate_inode_pages2 on a dirty page: write it, don't lose it */
+/*
+ * invalidate_inode_pages2 on a dirty page (a revoke's eviction): write it.
+ * After a transient error the page stays dirty and the eviction is tried
+ * again; after another one the mapping has the error.
+ */
 static int dmfs_launder_folio(struct folio *folio)
 {
 	struct inode *inode = folio->mapping->host;
 	loff_t size = i_size_read(inode);
 	loff_t off = folio_pos(folio);
-	int err = 0;
+	struct dmfs_conn *c;
+	int err;
 
-	if (folio_clear_dirty_for_io(folio) && off < size)
-		err = dmfs_write_page_rpc(inode, &folio->page,
-					  min_t(loff_t, PAGE_SIZE, size - off));
-	return err;
+	if (!folio_clear_dirty_for_io(folio) || off >= size)
+		return 0;
+	c = dmfs_writeback_session(folio);
+	if (!c)
+		return 0;
+	err = dmfs_write_page_rpc(c, inode, &folio->page,
+				  min_t(loff_t, PAGE_SIZE, size - off));
+	if (err && dmfs_write_error_transient(err)) {
+		folio_mark_dirty(folio);
+		return err;
+	}
+	if (err)
+		mapping_set_error(folio->mapping, err);
+	return 0;
 }
 
 static int dmfs_write_begin(struct file *file, struct address_space *mapping,
@@ -155,7 +264,7 @@ static int dmfs_write_begin(struct file *file, struct address_space *mapping,
 		zero_user_segments(page, 0, from, from + len, PAGE_SIZE);
 		return 0;
 	}
-	err = dmfs_read_page_rpc(inode, page);
+	err = dmfs_read_page(inode, page);
 	if (err) {
 		unlock_page(page);
 		put_page(page);
@@ -170,6 +279,7 @@ static int dmfs_write_end(struct file *file, struct address_space *mapping,
 			  struct page *page, void *fsdata)
 {
 	struct inode *inode = mapping->host;
+	struct dmfs_inode_info *di = DMFS_I(inode);
 	loff_t last = pos + copied;
 
 	if (!PageUptodate(page)) {
@@ -180,9 +290,17 @@ static int dmfs_write_end(struct file *file, struct address_space *mapping,
 		}
 		SetPageUptodate(page);
 	}
-	if (last > i_size_read(inode))
-		i_size_write(inode, last);
+	/*
+	 * Dirty first, then the size: a grant's older size sees the dirty
+	 * page beyond it and leaves our extension alone.
+	 */
 	set_page_dirty(page);
+	if (last > i_size_read(inode)) {
+		mutex_lock(&di->lock_mutex);
+		if (last > i_size_read(inode))
+			i_size_write(inode, last);
+		mutex_unlock(&di->lock_mutex);
+	}
 out:
 	unlock_page(page);
 	put_page(page);
@@ -191,6 +309,7 @@ out:
 
 const struct address_space_operations dmfs_aops = {
 	.read_folio	= dmfs_read_folio,
+	.readahead	= dmfs_readahead,
 	.writepage	= dmfs_writepage,
 	.dirty_folio	= filemap_dirty_folio,
 	.write_begin	= dmfs_write_begin,
@@ -201,93 +320,143 @@ const struct address_space_operations dmfs_aops = {
 /* ---- read()/write() ---- */
 
 /*
- * read(): PR lock on the range; copy with page faults disabled so that no
+ * May the caller do I/O through @file? Not after its write registration
+ * or its application lock was lost at a reconnect (dmfs_open_replay(),
+ * dmfs_plock_replay()).
+ */
+static int dmfs_io_check(struct file *file, bool write)
+{
+	struct dmfs_file *df = file->private_data;
+
+	if (write && df && !df->exec && READ_ONCE(df->lost))
+		return -EIO;
+	return dmfs_plock_check(file);
+}
+
+/*
+ * read() and write() hold a lock reference for one step of at most
+ * DMFS_IO_STEP bytes at a time, so that a revoke waits for one step, not
+ * for the whole call: a 512 MiB uncached read would otherwise hold it off
+ * for 131072 synchronous READs, past the server's revoke timeout, and the
+ * client would be evicted. An O_APPEND write() is one step (atomic).
+ */
+#define DMFS_IO_STEP (64 * PAGE_SIZE)
+
+/* the length of the step at @pos for @count bytes, and its lock's end */
+static u64 dmfs_step(struct inode *inode, loff_t pos, size_t count,
+		     size_t *step)
+{
+	u64 end;
+
+	*step = min_t(size_t, count, DMFS_IO_STEP - (pos & (DMFS_IO_STEP - 1)));
+	end = pos + *step;
+	/*
+	 * A step that may reach our EOF locks to the end of the file: while
+	 * this client holds [pos, EOF), no other client can have changed
+	 * the size beyond pos, so i_size is exact there (a cached lock on a
+	 * smaller range says nothing about the size).
+	 */
+	return end > i_size_read(inode) ? DMFS_EOF : end;
+}
+
+/*
+ * read(): PR lock on each step; copy with page faults disabled so that no
  * dmfs lock is held while the user buffer (possibly a dmfs mapping) faults.
  * On a short copy, drop the lock, fault the buffer in, retry.
  */
 static ssize_t dmfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
+	size_t count, step;
 	struct dmfs_lock *lk;
 	ssize_t ret, done = 0;
-	size_t want, left;
+	u64 end;
 
-	if (!iov_iter_count(to))
-		return 0;
-	for (;;) {
-		want = iov_iter_count(to);
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, iocb->ki_pos,
-				   iocb->ki_pos + want);
+	ret = dmfs_io_check(iocb->ki_filp, false);
+	if (ret)
+		return ret;
+	while ((count = iov_iter_count(to))) {
+		end = dmfs_step(inode, iocb->ki_pos, count, &step);
+		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, iocb->ki_pos, end);
 		if (IS_ERR(lk))
 			return done ? done : PTR_ERR(lk);
+		iov_iter_truncate(to, step);
 		pagefault_disable();
 		ret = generic_file_read_iter(iocb, to);
 		pagefault_enable();
+		iov_iter_reexpand(to, iov_iter_count(to) + count - step);
 		dmfs_lock_put(lk);
 		if (ret > 0)
 			done += ret;
 		if (ret < 0 && ret != -EFAULT)
 			return done ? done : ret;
-		left = iov_iter_count(to);
-		if (!left || iocb->ki_pos >= i_size_read(inode))
-			return done;
-		if (ret == 0 && ret != -EFAULT && fatal_signal_pending(current))
-			return done ? done : -EINTR;
+		if (iocb->ki_pos >= i_size_read(inode))
+			break;
+		if ((size_t)ret == step)
+			continue;
 		/* the buffer was not resident: fault it in without locks */
-		left = min_t(size_t, left, SZ_1M);
-		if (fault_in_iov_iter_writeable(to, left) == left)
+		if (fatal_signal_pending(current))
+			return done ? done : -EINTR;
+		step = min_t(size_t, iov_iter_count(to), SZ_1M);
+		if (fault_in_iov_iter_writeable(to, step) == step)
 			return done ? done : -EFAULT;
 	}
+	return done;
 }
 
 static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
+	bool append = iocb->ki_flags & IOCB_APPEND;
+	size_t count, step;
 	struct dmfs_lock *lk;
 	ssize_t ret, done = 0;
-	size_t left;
 	u64 start, end;
 
-	for (;;) {
+	ret = dmfs_io_check(file, true);
+	if (ret)
+		return ret;
+	while ((count = iov_iter_count(from))) {
 		inode_lock(inode);
-		if (iocb->ki_flags & IOCB_APPEND) {
+		if (append) {
 			start = 0;
 			end = DMFS_EOF;
+			step = count;
 		} else {
 			start = iocb->ki_pos;
-			end = iocb->ki_pos + iov_iter_count(from);
+			dmfs_step(inode, start, count, &step);
+			end = start + step;
 		}
 		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, start, end);
 		if (IS_ERR(lk)) {
 			inode_unlock(inode);
 			return done ? done : PTR_ERR(lk);
 		}
+		iov_iter_truncate(from, step);
 		ret = generic_write_checks(iocb, from);
-		if (ret <= 0)
-			goto unlock;
-		if (!(iocb->ki_flags & IOCB_APPEND) || done == 0) {
-			ret = file_remove_privs(file);
-			if (ret)
-				goto unlock;
+		if (ret > 0 && (!append || done == 0))
+			ret = file_remove_privs(file) ?: ret;
+		if (ret > 0) {
+			pagefault_disable();
+			ret = generic_perform_write(iocb, from);
+			pagefault_enable();
 		}
-		pagefault_disable();
-		ret = generic_perform_write(iocb, from);
-		pagefault_enable();
 		if (ret > 0)
 			done += ret; /* generic_perform_write advanced ki_pos */
-unlock:
+		iov_iter_reexpand(from, iov_iter_count(from) + count - step);
 		dmfs_lock_put(lk);
 		inode_unlock(inode);
 		if (ret < 0 && ret != -EFAULT)
 			return done ? done : ret;
-		left = iov_iter_count(from);
-		if (!left || (ret == 0 && done == 0 && !iov_iter_count(from)))
+		if (ret == 0 && !done)
 			break;
+		if ((size_t)ret == step)
+			continue;
 		if (fatal_signal_pending(current))
 			return done ? done : -EINTR;
-		left = min_t(size_t, left, SZ_1M);
-		if (fault_in_iov_iter_readable(from, left) == left)
+		step = min_t(size_t, iov_iter_count(from), SZ_1M);
+		if (step && fault_in_iov_iter_readable(from, step) == step)
 			return done ? done : -EFAULT;
 	}
 	if (done > 0)
@@ -295,14 +464,198 @@ unlock:
 	return done;
 }
 
+/* ---- open/close, registrations ---- */
+
+/*
+ * The version a binary runs at: our own dirty data goes to the server
+ * first, and a PR lock makes every other client's too. A lock granted
+ * later must carry the same version, or the binary changed under us (HLD
+ * section 8). The version itself comes from the OPEN (or GETATTR) reply
+ * that follows.
+ */
+static int dmfs_exec_start(struct inode *inode, struct dmfs_file *df)
+{
+	struct dmfs_lock *lk;
+	int err;
+
+	err = filemap_write_and_wait(inode->i_mapping);
+	if (err)
+		return err;
+	lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
+	if (IS_ERR(lk))
+		return PTR_ERR(lk);
+	df->exec_seq = atomic64_read(&DMFS_SB(inode->i_sb)->grant_seq);
+	dmfs_lock_put(lk);
+	return 0;
+}
+
+/* OPEN on session @c: the registration, and the file's attributes */
+static int dmfs_register(struct inode *inode, struct dmfs_file *df,
+			 struct dmfs_conn *c, struct dmfs_attr *attr)
+{
+	struct dmfs_open_req rq = {};
+	struct dmfs_open_rep rep;
+	int err;
+
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.flags = cpu_to_le32(df->flags);
+	err = dmfs_session_call(c, DMFS_OP_OPEN, &rq, sizeof(rq), &rep,
+				sizeof(rep));
+	if (err)
+		return err;
+	df->open_handle = le64_to_cpu(rep.open_handle);
+	df->conn = c;
+	*attr = rep.attr;
+	return 0;
+}
+
+static int dmfs_open(struct inode *inode, struct file *file)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_attr attr;
+	struct dmfs_file *df;
+	int err = 0;
+
+	df = kzalloc(sizeof(*df), GFP_KERNEL);
+	if (!df)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&df->list);
+	df->file = file;
+	if (file->f_flags & __FMODE_EXEC)
+		df->flags |= DMFS_OPEN_EXEC | DMFS_OPEN_READ;
+	if (file->f_mode & FMODE_WRITE)
+		df->flags |= DMFS_OPEN_WRITE;
+	if (df->flags & DMFS_OPEN_EXEC)
+		err = dmfs_exec_start(inode, df);
+	if (!err && df->flags) {
+		/* registered opens: cluster-wide deny-write for binaries */
+		mutex_lock(&sbi->open_mutex);
+		err = dmfs_register(inode, df, READ_ONCE(sbi->conn), &attr);
+		if (!err)
+			list_add(&df->list, &sbi->open_files);
+		mutex_unlock(&sbi->open_mutex);
+		if (!err) {
+			df->exec_version = le64_to_cpu(attr.data_version);
+			df->exec = df->flags & DMFS_OPEN_EXEC;
+			dmfs_update_inode(inode, &attr);
+		}
+	}
+	if (err) {
+		kfree(df);
+		return err;
+	}
+	file->private_data = df;
+	return 0;
+}
+
+static int dmfs_release(struct inode *inode, struct file *file)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_file *df = file->private_data;
+	struct dmfs_close_req rq;
+
+	if (!df)
+		return 0;
+	mutex_lock(&sbi->open_mutex);
+	list_del(&df->list);
+	mutex_unlock(&sbi->open_mutex);
+	/* a handle of an earlier session means nothing to the current one */
+	if (df->open_handle && dmfs_session_live(df->conn)) {
+		rq.open_handle = cpu_to_le64(df->open_handle);
+		dmfs_session_release(df->conn, DMFS_OP_CLOSE, &rq, sizeof(rq));
+	}
+	kfree(df);
+	return 0;
+}
+
+/*
+ * A registration of a dead session, set again on the current one. A write
+ * open refused (ETXTBSY: another client runs the file now) is lost: I/O
+ * through it fails. So is an executed file that changed meanwhile.
+ */
+static void dmfs_reregister(struct file *file, struct dmfs_conn *c)
+{
+	struct inode *inode = file_inode(file);
+	struct dmfs_file *df = file->private_data;
+	struct dmfs_attr attr;
+	int err;
+
+	err = dmfs_register(inode, df, c, &attr);
+	if (!err && df->exec && !dmfs_fi_skip_exec_check &&
+	    le64_to_cpu(attr.data_version) != df->exec_version)
+		err = -ESTALE;
+	if (!err)
+		return;
+	WRITE_ONCE(df->lost, true);
+	pr_warn("ino %lu: %s registration not set again after the reconnect (%d): %s\n",
+		inode->i_ino, df->exec ? "exec" : "write", err,
+		df->exec ? "the binary changed, or is being written: SIGBUS at its next fault" :
+			   "writes through this descriptor fail with EIO");
+}
+
+/**
+ * dmfs_open_replay() - set the write registrations again on a new session
+ * @sbi: the mount
+ * @c: the new session
+ *
+ * Exec registrations are set again at the binary's next fault instead
+ * (dmfs_exec_check()): until then a writer elsewhere is not refused, and
+ * if it changes the binary that fault kills the process.
+ */
+void dmfs_open_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
+{
+	struct dmfs_file *df;
+
+	mutex_lock(&sbi->open_mutex);
+	list_for_each_entry(df, &sbi->open_files, list) {
+		if (df->exec || df->conn == c || READ_ONCE(df->lost))
+			continue;
+		dmfs_reregister(df->file, c);
+	}
+	mutex_unlock(&sbi->open_mutex);
+}
+
 /* ---- mmap ---- */
+
+/*
+ * HLD section 8: a running binary that changed meanwhile is not run: the
+ * process gets SIGBUS at its next fault. An exec registration of a dead
+ * session is set again first, on @lk's live session.
+ */
+static bool dmfs_exec_changed(struct file *file, struct dmfs_lock *lk)
+{
+	struct inode *inode = file_inode(file);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_file *df = file->private_data;
+
+	/* pairs with dmfs_mmap(): exec_version is set before exec */
+	if (!df || !smp_load_acquire(&df->exec))
+		return false;
+	if (df->open_handle && df->conn != lk->conn &&
+	    dmfs_session_live(lk->conn)) {
+		mutex_lock(&sbi->open_mutex);
+		if (df->conn != lk->conn && !df->lost)
+			dmfs_reregister(file, lk->conn);
+		mutex_unlock(&sbi->open_mutex);
+	}
+	if (READ_ONCE(df->lost) ||
+	    (!dmfs_fi_skip_exec_check && lk->seq > df->exec_seq &&
+	     lk->data_version != df->exec_version)) {
+		pr_warn_ratelimited("ino %lu changed while executing (version %llu -> %llu%s): SIGBUS to %s[%d]\n",
+				    inode->i_ino, df->exec_version,
+				    lk->data_version,
+				    df->lost ? ", registration lost" : "",
+				    current->comm, task_pid_nr(current));
+		return true;
+	}
+	return false;
+}
 
 static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct file *file = vma->vm_file;
 	struct inode *inode = file_inode(file);
-	struct dmfs_file *df = file->private_data;
 	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
 		     (vma->vm_flags & VM_SHARED);
 	u64 pos = (u64)vmf->pgoff << PAGE_SHIFT;
@@ -314,18 +667,17 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 			return VM_FAULT_SIGBUS;
 		return filemap_fault(vmf);
 	}
-	/* the RFC's do_no_page hook: hold a lock covering the page */
+	/*
+	 * The RFC's do_no_page hook: hold a lock covering the page; at or
+	 * beyond our EOF one up to the end of the file, so that the size
+	 * filemap_fault() checks is exact (see dmfs_step()).
+	 */
 	lk = dmfs_lock_get(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR, pos,
-			   pos + PAGE_SIZE);
+			   pos + PAGE_SIZE > i_size_read(inode) ?
+			   DMFS_EOF : pos + PAGE_SIZE);
 	if (IS_ERR(lk))
 		return VM_FAULT_SIGBUS;
-	/* HLD section 8: a running binary that changed meanwhile is not run */
-	if (df && df->exec && !dmfs_fi_skip_exec_check &&
-	    lk->seq > df->exec_seq && lk->data_version != df->exec_version) {
-		pr_warn_ratelimited("ino %lu changed while executing (version %llu -> %llu): SIGBUS to %s[%d]\n",
-				    inode->i_ino, df->exec_version,
-				    lk->data_version, current->comm,
-				    task_pid_nr(current));
+	if (dmfs_exec_changed(file, lk) || dmfs_io_check(file, write)) {
 		dmfs_lock_put(lk);
 		return VM_FAULT_SIGBUS;
 	}
@@ -348,6 +700,10 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_LOCKED;
 
 	sb_start_pagefault(inode->i_sb);
+	if (dmfs_io_check(file, true)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
 	file_update_time(file);
 	if (!dmfs_fi_skip_mkwrite_pw) {
 		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, pos, pos + PAGE_SIZE);
@@ -382,92 +738,35 @@ static const struct vm_operations_struct dmfs_vm_ops = {
 	.page_mkwrite	= dmfs_page_mkwrite,
 };
 
+/*
+ * A file mapped executable (a shared library ld.so maps) gets the same
+ * changed-binary protection as an executed one: the version it runs at is
+ * pinned now, a later fault of a changed version is SIGBUS. It gets no
+ * cluster-wide deny-write: Linux itself lets a mapped library be written.
+ */
 static int dmfs_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct inode *inode = file_inode(file);
+	struct dmfs_file *df = file->private_data;
+	struct dmfs_attr attr;
+	int err;
+
+	if ((vma->vm_flags & VM_EXEC) && df && !df->exec) {
+		err = dmfs_exec_start(inode, df);
+		if (!err)
+			err = dmfs_fetch_attr(inode, &attr);
+		if (err)
+			return err;
+		df->exec_version = le64_to_cpu(attr.data_version);
+		/* faults of this file's other mappings may be reading df */
+		smp_store_release(&df->exec, true);
+	}
 	file_accessed(file);
 	vma->vm_ops = &dmfs_vm_ops;
 	return 0;
 }
 
-/* ---- open/close, fsync ---- */
-
-static int dmfs_open(struct inode *inode, struct file *file)
-{
-	struct dmfs_file *df;
-	struct dmfs_open_req rq;
-	struct dmfs_open_rep rep;
-	u32 flags = 0;
-	int err;
-
-	df = kzalloc(sizeof(*df), GFP_KERNEL);
-	if (!df)
-		return -ENOMEM;
-	if (file->f_flags & __FMODE_EXEC)
-		flags |= DMFS_OPEN_EXEC | DMFS_OPEN_READ;
-	if (file->f_mode & FMODE_WRITE)
-		flags |= DMFS_OPEN_WRITE;
-	if (flags & DMFS_OPEN_EXEC) {
-		/*
-		 * The version a binary runs at: our own dirty data goes to the
-		 * server first, and a PR lock makes every other client's too.
-		 * Any lock granted later must carry the same version, or the
-		 * binary changed under us (HLD section 8).
-		 */
-		struct dmfs_lock *lk;
-
-		err = filemap_write_and_wait(inode->i_mapping);
-		if (err) {
-			kfree(df);
-			return err;
-		}
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
-		if (IS_ERR(lk)) {
-			kfree(df);
-			return PTR_ERR(lk);
-		}
-		df->exec_seq = atomic64_read(&DMFS_SB(inode->i_sb)->grant_seq);
-		dmfs_lock_put(lk);
-	}
-	if (flags) {
-		/* registered opens: cluster-wide deny-write for binaries */
-		memset(&rq, 0, sizeof(rq));
-		rq.file_id = cpu_to_le64(inode->i_ino);
-		rq.flags = cpu_to_le32(flags);
-		df->gen = READ_ONCE(DMFS_SB(inode->i_sb)->generation);
-		err = dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_OPEN, &rq,
-				sizeof(rq), &rep, sizeof(rep));
-		if (err) {
-			kfree(df);
-			return err;
-		}
-		df->open_handle = le64_to_cpu(rep.open_handle);
-		if (flags & DMFS_OPEN_EXEC) {
-			df->exec = true;
-			df->exec_version = le64_to_cpu(rep.attr.data_version);
-		}
-		dmfs_update_inode(inode, &rep.attr);
-	}
-	file->private_data = df;
-	return 0;
-}
-
-static int dmfs_release(struct inode *inode, struct file *file)
-{
-	struct dmfs_file *df = file->private_data;
-	struct dmfs_close_req rq;
-
-	if (!df)
-		return 0;
-	/* a handle of an earlier session means nothing to this one */
-	if (df->open_handle && !dmfs_conn_error(DMFS_SB(inode->i_sb)) &&
-	    df->gen == READ_ONCE(DMFS_SB(inode->i_sb)->generation)) {
-		rq.open_handle = cpu_to_le64(df->open_handle);
-		dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_CLOSE, &rq,
-			  sizeof(rq), NULL, 0);
-	}
-	kfree(df);
-	return 0;
-}
+/* ---- fsync, close(), llseek ---- */
 
 static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
 		      int datasync)
@@ -484,104 +783,6 @@ static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
 	rq.flags = cpu_to_le32(datasync ? DMFS_FSYNC_DATASYNC : 0);
 	return dmfs_call(DMFS_SB(inode->i_sb), DMFS_OP_FSYNC, &rq, sizeof(rq),
 			 NULL, 0);
-}
-
-/*
- * Application locks: fcntl() record locks and flock() are cluster-wide,
- * arbitrated by the server (PLOCK); left to the VFS they would be kept per
- * mount, i.e. per client, and not exclude other clients. A lock the server
- * set (or removed) is then recorded locally, so close() (locks_remove_posix
- * and locks_remove_flock only call us when the inode has local locks) and
- * /proc/locks see it, as fuse and nfs do.
- */
-static int dmfs_plock(struct file *file, int cmd, struct file_lock *fl,
-		      bool flock)
-{
-	struct inode *inode = file_inode(file);
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
-	struct dmfs_plock_req rq;
-	struct dmfs_plock_rep rep;
-	u32 type, flags = flock ? DMFS_PLKF_FLOCK : 0;
-	int err;
-
-	if (!S_ISREG(inode->i_mode))
-		return -ENOLCK;
-	switch (fl->fl_type) {
-	case F_RDLCK:
-		type = DMFS_PLK_RDLCK;
-		break;
-	case F_WRLCK:
-		type = DMFS_PLK_WRLCK;
-		break;
-	case F_UNLCK:
-		type = DMFS_PLK_UNLCK;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (fl->fl_start < 0 || fl->fl_end < fl->fl_start)
-		return -EINVAL;
-	if (IS_GETLK(cmd))
-		flags |= DMFS_PLKF_TEST;
-	else if (type != DMFS_PLK_UNLCK &&
-		 (flock ? fl->fl_flags & FL_SLEEP : IS_SETLKW(cmd)))
-		flags |= DMFS_PLKF_WAIT;
-	memset(&rq, 0, sizeof(rq));
-	rq.file_id = cpu_to_le64(inode->i_ino);
-	rq.owner = cpu_to_le64((u64)(unsigned long)fl->fl_owner ^ sbi->owner_key);
-	rq.start = cpu_to_le64(flock ? 0 : fl->fl_start);
-	rq.end = cpu_to_le64(flock || fl->fl_end == OFFSET_MAX ? DMFS_EOF :
-			     (u64)fl->fl_end + 1);
-	rq.type = cpu_to_le32(type);
-	rq.flags = cpu_to_le32(flags);
-	rq.pid = cpu_to_le32(fl->fl_pid);
-	err = dmfs_rpc_plock(sbi, &rq, flags & DMFS_PLKF_TEST ? &rep : NULL);
-	if (flags & DMFS_PLKF_TEST) {
-		u64 s, e;
-
-		if (err)
-			return err;
-		type = le32_to_cpu(rep.type);
-		s = le64_to_cpu(rep.start);
-		e = le64_to_cpu(rep.end);
-		if (type == DMFS_PLK_UNLCK) {
-			fl->fl_type = F_UNLCK;
-			return 0;
-		}
-		if ((type != DMFS_PLK_RDLCK && type != DMFS_PLK_WRLCK) ||
-		    s >= e || s > OFFSET_MAX)
-			return -EIO;
-		fl->fl_type = type == DMFS_PLK_RDLCK ? F_RDLCK : F_WRLCK;
-		fl->fl_start = s;
-		fl->fl_end = e == DMFS_EOF || e - 1 > OFFSET_MAX ?
-			     OFFSET_MAX : e - 1;
-		fl->fl_pid = le32_to_cpu(rep.pid);
-		return 0;
-	}
-	if (err && type != DMFS_PLK_UNLCK)
-		return err;
-	/*
-	 * Record locally. An unlock is always applied locally (also when the
-	 * server is gone: its locks went with the session).
-	 */
-	fl->fl_flags &= ~FL_SLEEP;
-	if (flock)
-		err = locks_lock_file_wait(file, fl);
-	else
-		err = posix_lock_file(file, fl, NULL);
-	return type == DMFS_PLK_UNLCK ? 0 : err;
-}
-
-static int dmfs_lock(struct file *file, int cmd, struct file_lock *fl)
-{
-	return dmfs_plock(file, cmd, fl, false);
-}
-
-static int dmfs_flock(struct file *file, int cmd, struct file_lock *fl)
-{
-	if (!(fl->fl_flags & FL_FLOCK))
-		return -ENOLCK;
-	return dmfs_plock(file, cmd, fl, true);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 
 #include "dmfs.h"
+#include "dmfs_check.h"
 
 static void dmfs_attr_time(struct timespec64 *ts, __le64 sec, __le32 nsec)
 {
@@ -23,37 +24,57 @@ static void dmfs_attr_time(struct timespec64 *ts, __le64 sec, __le32 nsec)
 
 /*
  * Does this client hold writes the server has not seen: dirty or writeback
- * pages, or a granted PW lock other than @self? Caller holds lock_mutex.
+ * pages, or a granted PW lock? Caller holds lock_mutex.
  */
-static bool dmfs_has_local_writes(struct inode *inode,
-				  const struct dmfs_lock *self)
+static bool dmfs_has_local_writes(struct inode *inode)
 {
 	struct dmfs_lock *lk;
 
 	list_for_each_entry(lk, &DMFS_I(inode)->locks, ilist)
-		if (lk != self && lk->mode == DMFS_LOCK_PW &&
-		    lk->state == DMFS_LK_GRANTED)
+		if (lk->mode == DMFS_LOCK_PW && lk->state == DMFS_LK_GRANTED)
 			return true;
 	return mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
 	       mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK);
 }
 
+/* dirty or writeback pages from the page holding byte @pos on? */
+static bool dmfs_unwritten_from(struct address_space *mapping, loff_t pos)
+{
+	pgoff_t index = pos >> PAGE_SHIFT;
+
+	if (xa_find(&mapping->i_pages, &index, ULONG_MAX, PAGECACHE_TAG_DIRTY))
+		return true;
+	index = pos >> PAGE_SHIFT;
+	return xa_find(&mapping->i_pages, &index, ULONG_MAX,
+		       PAGECACHE_TAG_WRITEBACK);
+}
+
 /**
  * dmfs_apply_server_size() - take a file size the server sent
  * @inode: the file (DMFS_I(inode)->lock_mutex held)
- * @size: the server's size
- * @self: a lock being granted with this size, not counted as a local
- *	writer; or NULL
+ * @attr: the size and the data version it goes with
  *
- * The server's size replaces ours unless this client has writes the server
- * has not seen; then it only grows, so our own unwritten extension is not
- * undone by an older size.
+ * Replies come in any order (a grant, a GETATTR, a WRITE, our own
+ * SETATTR): a size older than one already taken, by the file's data
+ * version, is ignored. Otherwise the server's size replaces ours, unless
+ * this client has unwritten data beyond it (dirty or writeback pages: our
+ * own extension, not yet on the server), which an older size must not
+ * undo. Nothing else can make our size larger than the server's: another
+ * client's truncate below our data would have revoked our lock first.
  */
-void dmfs_apply_server_size(struct inode *inode, loff_t size,
-			    const struct dmfs_lock *self)
+void dmfs_apply_server_size(struct inode *inode, const struct dmfs_attr *attr)
 {
-	if (!dmfs_has_local_writes(inode, self) || size > i_size_read(inode))
-		i_size_write(inode, size);
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	loff_t size = le64_to_cpu(attr->size);
+	u64 dv = le64_to_cpu(attr->data_version);
+
+	if (dv < di->size_dv)
+		return;
+	di->size_dv = dv;
+	if (size < i_size_read(inode) &&
+	    dmfs_unwritten_from(inode->i_mapping, size))
+		return;
+	i_size_write(inode, size);
 }
 
 /**
@@ -62,7 +83,7 @@ void dmfs_apply_server_size(struct inode *inode, loff_t size,
  * @attr: its attributes
  *
  * The size as dmfs_apply_server_size() says; with local writes pending,
- * mtime and ctime only advance too.
+ * mtime and ctime only advance.
  */
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 {
@@ -82,8 +103,8 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 	inode->i_generation = le32_to_cpu(attr->generation);
 
 	mutex_lock(&di->lock_mutex);
-	local_writes = dmfs_has_local_writes(inode, NULL);
-	dmfs_apply_server_size(inode, le64_to_cpu(attr->size), NULL);
+	local_writes = dmfs_has_local_writes(inode);
+	dmfs_apply_server_size(inode, attr);
 	/*
 	 * Our own unwritten stores (file_update_time at write()/page_mkwrite)
 	 * are newer than what the server saw: times only advance then.
@@ -174,18 +195,35 @@ int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr)
 	return err;
 }
 
+/**
+ * dmfs_fetch_attr() - GETATTR of an inode, applied to it
+ * @inode: the inode
+ * @attr: the attributes the server sent
+ *
+ * Return: 0, -ESTALE if the file's type changed, or an error of dmfs_call().
+ */
+int dmfs_fetch_attr(struct inode *inode, struct dmfs_attr *attr)
+{
+	int err;
+
+	err = dmfs_getattr_rpc(DMFS_SB(inode->i_sb), inode->i_ino, attr);
+	if (err)
+		return err;
+	if ((le32_to_cpu(attr->mode) & S_IFMT) != (inode->i_mode & S_IFMT))
+		return -ESTALE;
+	dmfs_update_inode(inode, attr);
+	return 0;
+}
+
 static int dmfs_refresh_attr(struct inode *inode)
 {
 	struct dmfs_attr attr;
 	loff_t old = i_size_read(inode);
 	int err;
 
-	err = dmfs_getattr_rpc(DMFS_SB(inode->i_sb), inode->i_ino, &attr);
+	err = dmfs_fetch_attr(inode, &attr);
 	if (err)
 		return err;
-	if ((le32_to_cpu(attr.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
-		return -ESTALE;
-	dmfs_update_inode(inode, &attr);
 	if (S_ISREG(inode->i_mode) && i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
 	return 0;
@@ -367,7 +405,7 @@ static int dmfs_remove(struct inode *dir, struct dentry *dentry, u16 op)
 		drop_nlink(inode);
 	dmfs_refresh_attr(dir);
 	if (S_ISREG(inode->i_mode) && !inode->i_nlink)
-		dmfs_lock_drop_inode(inode, !dmfs_conn_error(DMFS_SB(dir->i_sb)));
+		dmfs_lock_drop_inode(inode, false);
 	return 0;
 }
 
@@ -508,8 +546,14 @@ static int dmfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 			&attr, sizeof(attr));
 	if (err)
 		goto out;
-	if (valid & DMFS_SA_SIZE)
+	if (valid & DMFS_SA_SIZE) {
+		/* our truncate, as of its data version: older sizes are out */
+		mutex_lock(&DMFS_I(inode)->lock_mutex);
+		DMFS_I(inode)->size_dv = max(DMFS_I(inode)->size_dv,
+					     le64_to_cpu(attr.data_version));
+		mutex_unlock(&DMFS_I(inode)->lock_mutex);
 		truncate_setsize(inode, ia->ia_size);
+	}
 	dmfs_update_inode(inode, &attr);
 out:
 	if (lk && !IS_ERR(lk))
@@ -517,22 +561,47 @@ out:
 	return err;
 }
 
+/*
+ * Emit the records of one READDIR reply (checked by dmfs_check_dirent()).
+ * Return: 1 when @ctx is full, 0 when all were emitted, or -EIO/-EOVERFLOW.
+ */
+static int dmfs_readdir_emit(struct dir_context *ctx, const void *r, u32 rlen)
+{
+	const struct dmfs_readdir_rep *rep = r;
+	u32 i, nlen, off = sizeof(*rep);
+	const struct dmfs_dirent *de;
+	int reclen;
+
+	for (i = 0; i < le32_to_cpu(rep->count); i++) {
+		reclen = dmfs_check_dirent(r, rlen, off, &nlen);
+		if (reclen < 0) {
+			pr_warn_ratelimited("malformed READDIR reply\n");
+			return reclen;
+		}
+		de = r + off;
+		if (!dir_emit(ctx, (const char *)(de + 1), nlen,
+			      le64_to_cpu(de->file_id), de->type))
+			return 1;
+		ctx->pos = le64_to_cpu(de->next_cookie) + 2;
+		off += reclen;
+	}
+	return 0;
+}
+
 /* readdir: ctx->pos 0/1 are "." and "..", then pos = server cookie + 2 */
 static int dmfs_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
-	struct dmfs_readdir_req rq;
-	struct dmfs_readdir_rep *rep;
-	u32 rlen, count, off, i, flags;
+	struct dmfs_readdir_req rq = {};
+	const struct dmfs_readdir_rep *rep;
+	bool eof;
+	u32 rlen;
 	void *r;
 	int err;
 
 	if (!dir_emit_dots(file, ctx))
 		return 0;
-	for (;;) {
-		if (ctx->pos < 2 || ctx->pos == LLONG_MAX)
-			return 0;
-		memset(&rq, 0, sizeof(rq));
+	while (ctx->pos >= 2 && ctx->pos != LLONG_MAX) {
 		rq.dir_id = cpu_to_le64(dir->i_ino);
 		rq.cookie = cpu_to_le64(ctx->pos - 2);
 		rq.max_bytes = cpu_to_le32(32768);
@@ -541,48 +610,16 @@ static int dmfs_readdir(struct file *file, struct dir_context *ctx)
 		if (err)
 			return err;
 		rep = r;
-		count = le32_to_cpu(rep->count);
-		flags = le32_to_cpu(rep->flags);
-		off = sizeof(*rep);
-		for (i = 0; i < count; i++) {
-			struct dmfs_dirent *de = r + off;
-			u32 nlen, reclen;
-			u64 next;
-
-			if (rlen - off < sizeof(*de)) {
-				err = -EIO;
-				break;
-			}
-			nlen = le16_to_cpu(de->namelen);
-			reclen = DMFS_DIRENT_RECLEN(nlen);
-			if (nlen == 0 || nlen > DMFS_MAX_NAME ||
-			    rlen - off < reclen) {
-				err = -EIO;
-				break;
-			}
-			next = le64_to_cpu(de->next_cookie);
-			if (next >= LLONG_MAX - 2) {
-				err = -EOVERFLOW;
-				break;
-			}
-			if (!dir_emit(ctx, (char *)(de + 1), nlen,
-				      le64_to_cpu(de->file_id), de->type)) {
-				kvfree(r);
-				return 0;
-			}
-			ctx->pos = next + 2;
-			off += reclen;
-		}
+		eof = (le32_to_cpu(rep->flags) & DMFS_READDIR_EOF) ||
+		      !rep->count;
+		err = dmfs_readdir_emit(ctx, r, rlen);
 		kvfree(r);
-		if (err) {
-			pr_warn_ratelimited("malformed READDIR reply\n");
-			return err;
-		}
-		if ((flags & DMFS_READDIR_EOF) || count == 0) {
+		if (err)
+			return err < 0 ? err : 0;
+		if (eof)
 			ctx->pos = LLONG_MAX;
-			return 0;
-		}
 	}
+	return 0;
 }
 
 const struct inode_operations dmfs_dir_iops = {

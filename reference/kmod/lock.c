@@ -4,8 +4,9 @@
  *
  * A granted lock covers [start, end) of one file in PR or PW mode. Users
  * (read(), write(), .fault, .page_mkwrite) take a reference for the duration
- * of one page-cache operation; a lock nobody uses sits on the mount's LRU.
- * Revocation waits until the lock has no users, then:
+ * of one page-cache operation (read() and write() one chunk at a time); a
+ * lock nobody uses sits on the mount's LRU. Revocation waits until the lock
+ * has no users, then:
  *   1. writes back dirty pages in the extent (filemap_write_and_wait_range),
  *   2. unmap_mapping_range(mapping, start, len, even_cows = 0): PTEs of
  *      privately copied (COW) pages of MAP_PRIVATE mappings survive,
@@ -14,6 +15,12 @@
  *   4. LOCK_CANCEL.
  * Every page in the page cache was read or dirtied under a lock covering it,
  * and is gone before that lock is cancelled: that is the coherence argument.
+ *
+ * A lock belongs to the session that granted it. Pages are read and written
+ * back only under a lock of the live current session, and on that session
+ * (dmfs_page_session()); when a session dies every cached page is dropped at
+ * once, locks in use or not (dmfs_lock_conn_lost()). So nothing read or
+ * dirtied under a lost session is served or written through the next one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,11 +30,17 @@
 #include <linux/writeback.h>
 
 #include "dmfs.h"
+#include "dmfs_check.h"
 
+/* a REVOKE that overtook the insertion of its grant (lock_mutex) */
 struct dmfs_early_revoke {
 	struct list_head list;
+	struct dmfs_conn *conn;
 	u64 handle;
 };
+
+static struct kmem_cache *dmfs_lock_cachep;
+static struct kmem_cache *dmfs_early_cachep;
 
 static void dmfs_lru_add(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
 {
@@ -49,47 +62,158 @@ static void dmfs_lru_del(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
 	spin_unlock(&sbi->lru_lock);
 }
 
-static bool dmfs_early_revoke_take(struct dmfs_sb_info *sbi, u64 handle)
+/* Take the early revoke of @lk's grant, if one came; lock_mutex held. */
+static bool dmfs_early_revoke_take(struct dmfs_inode_info *di,
+				   const struct dmfs_lock *lk)
 {
 	struct dmfs_early_revoke *er;
-	bool found = false;
 
-	spin_lock(&sbi->lru_lock);
-	list_for_each_entry(er, &sbi->early_revokes, list) {
-		if (er->handle == handle) {
+	list_for_each_entry(er, &di->early_revokes, list) {
+		if (er->handle == lk->handle && er->conn == lk->conn) {
 			list_del(&er->list);
-			kfree(er);
-			found = true;
-			break;
+			kmem_cache_free(dmfs_early_cachep, er);
+			return true;
 		}
 	}
-	spin_unlock(&sbi->lru_lock);
-	return found;
+	return false;
+}
+
+/* No grant is on its way any more: early revokes are stale; lock_mutex held. */
+static void dmfs_early_revokes_drop(struct dmfs_inode_info *di)
+{
+	struct dmfs_early_revoke *er, *tmp;
+
+	list_for_each_entry_safe(er, tmp, &di->early_revokes, list) {
+		list_del(&er->list);
+		kmem_cache_free(dmfs_early_cachep, er);
+	}
 }
 
 /*
- * Between the loss of a session (eviction, dead connection) and the
- * reconnect's handshake, a lock request waits for the new session instead
- * of failing: a process that merely faults while its client recovers is
+ * Between the loss of a session (eviction, dead connection) and the end of
+ * the reconnect (handshake, then the replay of the old session's
+ * registrations and application locks), a lock request waits for the new
+ * session instead of failing: a process that merely faults while its client recovers is
  * not to be killed (HLD section 8 terminates only a changed binary, and
  * that is decided against the new session's grant). Bounded by
  * request_timeout, killable; without reconnect=1, or at umount, EIO at once.
  */
-static int dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
+static struct dmfs_conn *dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
 {
 	long left;
 
-	if (!dmfs_conn_error(sbi))
-		return 0;
-	if (!dmfs_reconnect || READ_ONCE(sbi->closing))
-		return -EIO;
-	left = wait_event_killable_timeout(sbi->reconnect_wq,
-					   !dmfs_conn_error(sbi) ||
-					   READ_ONCE(sbi->closing),
-					   (long)dmfs_request_timeout * HZ);
-	if (left < 0)
-		return left;
-	return dmfs_conn_error(sbi);
+	if (dmfs_conn_error(sbi) || READ_ONCE(sbi->replaying)) {
+		if (!dmfs_reconnect || READ_ONCE(sbi->closing))
+			return ERR_PTR(-EIO);
+		left = wait_event_killable_timeout(sbi->reconnect_wq,
+						   (!dmfs_conn_error(sbi) &&
+						    !READ_ONCE(sbi->replaying)) ||
+						   READ_ONCE(sbi->closing),
+						   dmfs_request_jiffies());
+		if (left < 0)
+			return ERR_PTR(left);
+		if (dmfs_conn_error(sbi))
+			return ERR_PTR(-EIO);
+	}
+	return READ_ONCE(sbi->conn);
+}
+
+/* a granted lock of a live session covering [start, end) in @mode or better */
+static bool dmfs_lock_usable(const struct dmfs_lock *lk, u32 mode, u64 start,
+			     u64 end)
+{
+	return lk->state == DMFS_LK_GRANTED && !lk->revoke_pending &&
+	       lk->mode >= mode && lk->start <= start && end <= lk->end &&
+	       !READ_ONCE(lk->conn->dead);
+}
+
+/*
+ * Ask the server for [start, end) in @mode; the lock returned is not yet
+ * in the inode's list. A grant that does not answer the request is given
+ * back and fails with -EIO.
+ */
+static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
+					   u64 start, u64 end,
+					   struct dmfs_attr *attr)
+{
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct dmfs_lock_enqueue_req rq = {};
+	struct dmfs_lock_enqueue_rep rep;
+	struct dmfs_lock_cancel_req cr = {};
+	struct dmfs_lock *lk;
+	struct dmfs_conn *c;
+	u64 gstart, gend;
+	int err;
+
+	c = dmfs_lock_wait_session(sbi);
+	if (IS_ERR(c))
+		return ERR_CAST(c);
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.start = cpu_to_le64(start);
+	rq.end = cpu_to_le64(end);
+	rq.mode = cpu_to_le32(mode);
+	err = dmfs_rpc_enqueue(c, &rq, &rep);
+	if (err)
+		return ERR_PTR(err);
+	gstart = le64_to_cpu(rep.start);
+	gend = le64_to_cpu(rep.end);
+	if (!dmfs_check_grant(&rq, &rep)) {
+		pr_warn_ratelimited("bad grant for %lu [%llu,%llu) mode %u: given back\n",
+				    inode->i_ino, gstart, gend,
+				    le32_to_cpu(rep.mode));
+		if (rep.lock_handle) {
+			cr.lock_handle = rep.lock_handle;
+			dmfs_session_release(c, DMFS_OP_LOCK_CANCEL, &cr,
+					     sizeof(cr));
+		}
+		return ERR_PTR(-EIO);
+	}
+	lk = kmem_cache_zalloc(dmfs_lock_cachep, GFP_NOFS);
+	if (!lk) {
+		cr.lock_handle = rep.lock_handle;
+		dmfs_session_release(c, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr));
+		return ERR_PTR(-ENOMEM);
+	}
+	INIT_LIST_HEAD(&lk->lru);
+	INIT_LIST_HEAD(&lk->ilist);
+	lk->inode = inode;
+	lk->conn = c;
+	lk->handle = le64_to_cpu(rep.lock_handle);
+	lk->start = gstart;
+	lk->end = gend;
+	lk->mode = mode;
+	lk->data_version = le64_to_cpu(rep.attr.data_version);
+	lk->users = 1;
+	lk->state = DMFS_LK_GRANTED;
+	lk->seq = atomic64_inc_return(&sbi->grant_seq);
+	*attr = rep.attr;
+	return lk;
+}
+
+/*
+ * Insert a new grant into the inode's list; lock_mutex held. A grant whose
+ * session died meanwhile is never cached: dmfs_lock_conn_lost() may already
+ * have swept this inode, and the server dropped the lock with the session.
+ */
+static struct dmfs_lock *dmfs_lock_insert(struct inode *inode,
+					  struct dmfs_lock *lk,
+					  const struct dmfs_attr *attr)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+
+	if (READ_ONCE(lk->conn->dead)) {
+		kmem_cache_free(dmfs_lock_cachep, lk);
+		return ERR_PTR(-EIO);
+	}
+	ihold(inode);
+	list_add_tail(&lk->ilist, &di->locks);
+	dmfs_apply_server_size(inode, attr);
+	if (dmfs_early_revoke_take(di, lk))
+		lk->revoke_pending = true;
+	dmfs_dbg("grant ino %lu [%llu,%llu) %s h%llu v%llu\n", inode->i_ino,
+		 lk->start, lk->end, lk->mode == DMFS_LOCK_PW ? "PW" : "PR",
+		 lk->handle, lk->data_version);
+	return lk;
 }
 
 /**
@@ -103,19 +227,16 @@ static int dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
  * dmfs_lock_put().
  *
  * Return: the lock, or ERR_PTR(-EIO) when there is no session or the grant
- * did not come in time, -ENOMEM, or -ERESTARTSYS/-EINTR on a fatal signal.
+ * did not come in time, -ENOMEM, or -EINTR/-ERESTARTSYS on a fatal signal.
  */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
-	struct dmfs_lock_enqueue_req rq;
-	struct dmfs_lock_enqueue_rep rep;
-	struct dmfs_lock *lk, *nlk;
-	struct dmfs_conn *used = NULL;
-	u64 gstart, gend;
-	int err;
+	struct dmfs_lock *lk;
+	struct dmfs_attr attr;
+	long err;
 
 	start = round_down(start, DMFS_PAGE_SIZE);
 	if (end != DMFS_EOF) {
@@ -129,8 +250,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 
 	mutex_lock(&di->lock_mutex);
 	list_for_each_entry(lk, &di->locks, ilist) {
-		if (lk->state == DMFS_LK_GRANTED && !lk->revoke_pending &&
-		    lk->mode >= mode && lk->start <= start && end <= lk->end) {
+		if (dmfs_lock_usable(lk, mode, start, end)) {
 			if (lk->users++ == 0)
 				dmfs_lru_del(sbi, lk);
 			mutex_unlock(&di->lock_mutex);
@@ -140,102 +260,78 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	di->enqueues++;
 	mutex_unlock(&di->lock_mutex);
 
-	err = dmfs_lock_wait_session(sbi);
-	if (err)
-		goto fail;
-	nlk = kzalloc(sizeof(*nlk), GFP_NOFS);
-	if (!nlk) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.file_id = cpu_to_le64(inode->i_ino);
-	rq.start = cpu_to_le64(start);
-	rq.end = cpu_to_le64(end);
-	rq.mode = cpu_to_le32(mode);
-	err = dmfs_rpc_enqueue(sbi, &rq, &rep, &used);
-	if (err) {
-		kfree(nlk);
-		goto fail;
-	}
-	gstart = le64_to_cpu(rep.start);
-	gend = le64_to_cpu(rep.end);
-	if (!rep.lock_handle || le32_to_cpu(rep.mode) != mode ||
-	    gstart > start || gend < end || gstart % DMFS_PAGE_SIZE ||
-	    le64_to_cpu(rep.attr.file_id) != inode->i_ino) {
-		pr_warn_ratelimited("bad grant for %lu [%llu,%llu) mode %u\n",
-				    inode->i_ino, gstart, gend,
-				    le32_to_cpu(rep.mode));
-		kfree(nlk);
-		err = -EIO;
-		goto fail;
-	}
-	INIT_LIST_HEAD(&nlk->lru);
-	INIT_LIST_HEAD(&nlk->ilist);
-	nlk->inode = inode;
-	nlk->handle = le64_to_cpu(rep.lock_handle);
-	nlk->start = gstart;
-	nlk->end = gend;
-	nlk->mode = mode;
-	nlk->data_version = le64_to_cpu(rep.attr.data_version);
-	nlk->users = 1;
-	nlk->state = DMFS_LK_GRANTED;
-	nlk->gen = used->gen;
-	nlk->seq = atomic64_inc_return(&sbi->grant_seq);
+	lk = dmfs_lock_request(inode, mode, start, end, &attr);
 
 	mutex_lock(&di->lock_mutex);
-	if (READ_ONCE(used->dead)) {
-		/*
-		 * The session died after granting: dmfs_lock_conn_lost may
-		 * already have swept this inode, and the server dropped the
-		 * lock with the session. Never cache it.
-		 */
-		di->enqueues--;
-		mutex_unlock(&di->lock_mutex);
-		kfree(nlk);
-		return ERR_PTR(-EIO);
-	}
-	ihold(inode);
-	di->enqueues--;
-	list_add_tail(&nlk->ilist, &di->locks);
-	dmfs_apply_server_size(inode, le64_to_cpu(rep.attr.size), nlk);
-	if (dmfs_early_revoke_take(sbi, nlk->handle))
-		nlk->revoke_pending = true;
+	if (!IS_ERR(lk))
+		lk = dmfs_lock_insert(inode, lk, &attr);
+	if (--di->enqueues == 0)
+		dmfs_early_revokes_drop(di);
 	mutex_unlock(&di->lock_mutex);
-	dmfs_dbg("grant ino %lu [%llu,%llu) %s h%llu v%llu\n", inode->i_ino,
-		 gstart, gend, mode == DMFS_LOCK_PW ? "PW" : "PR", nlk->handle,
-		 nlk->data_version);
-	return nlk;
+	if (!IS_ERR(lk))
+		return lk;
+	err = PTR_ERR(lk);
+	if (err == -ERESTARTSYS || err == -EINTR || err == -ENOMEM)
+		return lk;
+	return ERR_PTR(-EIO);
+}
 
-fail:
+static void dmfs_lock_free(struct dmfs_lock *lk)
+{
+	struct inode *inode = lk->inode;
+	struct dmfs_inode_info *di = DMFS_I(inode);
+
 	mutex_lock(&di->lock_mutex);
-	di->enqueues--;
+	list_del_init(&lk->ilist);
+	lk->state = DMFS_LK_DEAD;
 	mutex_unlock(&di->lock_mutex);
-	if (err == -ERESTARTSYS || err == -EINTR)
-		return ERR_PTR(err);
-	return ERR_PTR(err == -ENOMEM ? -ENOMEM : -EIO);
+	kmem_cache_free(dmfs_lock_cachep, lk);
+	iput(inode);
+}
+
+/*
+ * Evict [lstart, lend] from the page cache; a dirty page that raced in is
+ * written by .launder_folio. Pages that cannot be evicted after a few
+ * tries (in use, or their write-back keeps failing) are truncated; if one
+ * of them was dirty, the mapping records -EIO.
+ */
+static void dmfs_evict_range(struct address_space *mapping, loff_t lstart,
+			     loff_t lend)
+{
+	pgoff_t index = lstart >> PAGE_SHIFT;
+	int tries = 3;
+
+	while (invalidate_inode_pages2_range(mapping, lstart >> PAGE_SHIFT,
+					     lend >> PAGE_SHIFT)) {
+		if (!--tries) {
+			if (xa_find(&mapping->i_pages, &index,
+				    lend >> PAGE_SHIFT, PAGECACHE_TAG_DIRTY))
+				mapping_set_error(mapping, -EIO);
+			truncate_inode_pages_range(mapping, lstart, lend);
+			return;
+		}
+		filemap_write_and_wait_range(mapping, lstart, lend);
+	}
 }
 
 /*
  * Flush, unmap, evict, cancel. The lock is REVOKING (no new users) and has
- * no users; called without di->lock_mutex.
+ * no users; called without lock_mutex. A lock of a dead session covers
+ * nothing any more: its pages went in dmfs_lock_conn_lost().
  */
-static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
+static void dmfs_lock_flush_cancel(struct dmfs_lock *lk)
 {
 	struct inode *inode = lk->inode;
-	struct dmfs_inode_info *di = DMFS_I(inode);
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
 	struct address_space *mapping = inode->i_mapping;
 	loff_t lstart = lk->start;
 	loff_t lend = lk->end == DMFS_EOF || lk->end > LLONG_MAX ?
 		      LLONG_MAX : (loff_t)lk->end - 1; /* inclusive */
-	struct dmfs_lock_cancel_req cr;
+	struct dmfs_lock_cancel_req cr = {};
 	int err;
 
-	/* a lock of an earlier session (before a reconnect) covers nothing now */
-	if (lk->gen != READ_ONCE(sbi->generation))
-		server_alive = false;
-	if (lk->mode == DMFS_LOCK_PW && server_alive && !dmfs_fi_skip_writeback) {
+	if (!dmfs_session_live(lk->conn))
+		goto out;
+	if (lk->mode == DMFS_LOCK_PW && !dmfs_fi_skip_writeback) {
 		err = filemap_write_and_wait_range(mapping, lstart, lend);
 		if (err)
 			pr_warn_ratelimited("write-back before cancel of ino %lu failed: %d\n",
@@ -245,51 +341,34 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk, bool server_alive)
 	unmap_mapping_range(mapping, lstart,
 			    lend == LLONG_MAX ? 0 : lend - lstart + 1,
 			    dmfs_fi_even_cows ? 1 : 0);
-	if (dmfs_fi_skip_writeback || !server_alive) {
-		/* dirty data is dropped (fault injection, or nowhere to send) */
+	if (dmfs_fi_skip_writeback)
 		truncate_inode_pages_range(mapping, lstart, lend);
-	} else {
-		err = invalidate_inode_pages2_range(mapping, lstart >> PAGE_SHIFT,
-						    lend >> PAGE_SHIFT);
-		if (err) {
-			/* pages in use: fall back to truncation */
-			truncate_inode_pages_range(mapping, lstart, lend);
-		}
-	}
-
-	if (server_alive && lk->gen == sbi->generation) {
-		memset(&cr, 0, sizeof(cr));
-		cr.lock_handle = cpu_to_le64(lk->handle);
-		err = dmfs_call(sbi, DMFS_OP_LOCK_CANCEL, &cr, sizeof(cr),
-				NULL, 0);
-		if (err && err != -ENOLCK)
-			dmfs_dbg("cancel h%llu: %d\n", lk->handle, err);
-	}
+	else
+		dmfs_evict_range(mapping, lstart, lend);
+	cr.lock_handle = cpu_to_le64(lk->handle);
+	err = dmfs_session_release(lk->conn, DMFS_OP_LOCK_CANCEL, &cr,
+				   sizeof(cr));
+	if (err && err != -ENOLCK)
+		dmfs_dbg("cancel h%llu: %d\n", lk->handle, err);
+out:
 	dmfs_dbg("cancelled ino %lu [%llu,%llu) h%llu\n", inode->i_ino,
 		 lk->start, lk->end, lk->handle);
-
-	mutex_lock(&di->lock_mutex);
-	list_del_init(&lk->ilist);
-	lk->state = DMFS_LK_DEAD;
-	mutex_unlock(&di->lock_mutex);
-	iput(inode);
-	kfree(lk);
+	dmfs_lock_free(lk);
 }
 
 static void dmfs_lock_revoke_workfn(struct work_struct *work)
 {
-	struct dmfs_lock *lk = container_of(work, struct dmfs_lock, revoke_work);
-
-	dmfs_lock_flush_cancel(lk, !dmfs_conn_error(DMFS_SB(lk->inode->i_sb)));
+	dmfs_lock_flush_cancel(container_of(work, struct dmfs_lock,
+					    revoke_work));
 }
 
 /**
  * dmfs_lock_put() - drop a reference taken by dmfs_lock_get()
  * @lk: the lock
  *
- * The last user runs a revoke that waited for it, or puts the lock on the
- * mount's LRU. Never sleeps on the server: callers hold folio locks or
- * mmap_lock.
+ * The last user runs a revoke that waited for it (or frees a lock of a
+ * dead session), or puts the lock on the mount's LRU. Never sleeps on the
+ * server: callers hold folio locks or mmap_lock.
  */
 void dmfs_lock_put(struct dmfs_lock *lk)
 {
@@ -300,11 +379,11 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 
 	mutex_lock(&di->lock_mutex);
 	WARN_ON(lk->users <= 0);
-	if (--lk->users == 0) {
-		if (lk->revoke_pending && lk->state == DMFS_LK_GRANTED) {
+	if (--lk->users == 0 && lk->state == DMFS_LK_GRANTED) {
+		if (lk->revoke_pending || READ_ONCE(lk->conn->dead)) {
 			lk->state = DMFS_LK_REVOKING;
 			revoke = true;
-		} else if (lk->state == DMFS_LK_GRANTED) {
+		} else {
 			dmfs_lru_add(sbi, lk);
 		}
 	}
@@ -320,22 +399,24 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 
 /**
  * dmfs_lock_revoke_cb() - handle a REVOKE callback
- * @sbi: the mount
- * @c: the session the callback came on (answered there)
+ * @c: the live session the callback came on (answered there)
  * @cb_id: the callback's request id
  * @cb: the callback body
  *
  * Runs on the mount's workqueue. Acknowledges at once; an unused lock is
- * flushed and cancelled now, a busy one when its last user leaves.
+ * flushed and cancelled now, a busy one when its last user leaves. A
+ * REVOKE for a grant still on its way to its waiter is kept for it.
  */
-void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
-			 u64 cb_id, const struct dmfs_revoke_cb *cb)
+void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
+			 const struct dmfs_revoke_cb *cb)
 {
+	struct dmfs_sb_info *sbi = c->sbi;
 	u64 handle = le64_to_cpu(cb->lock_handle);
-	u64 file_id = le64_to_cpu(cb->file_id);
-	struct dmfs_inode_info *di;
 	struct dmfs_lock *lk, *found = NULL;
+	struct dmfs_early_revoke *er;
+	struct dmfs_inode_info *di;
 	struct inode *inode;
+	s32 status = 0;
 	bool now = false;
 
 	if (dmfs_debug_ignore_revokes || READ_ONCE(sbi->ignore_revokes)) {
@@ -343,7 +424,7 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 		dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
 		return;
 	}
-	inode = ilookup(sbi->sb, file_id);
+	inode = ilookup(sbi->sb, le64_to_cpu(cb->file_id));
 	if (!inode) {
 		dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, -ENOLCK);
 		return;
@@ -351,57 +432,43 @@ void dmfs_lock_revoke_cb(struct dmfs_sb_info *sbi, struct dmfs_conn *c,
 	di = DMFS_I(inode);
 	mutex_lock(&di->lock_mutex);
 	list_for_each_entry(lk, &di->locks, ilist) {
-		if (lk->handle == handle) {
+		if (lk->handle == handle && lk->conn == c) {
 			found = lk;
 			break;
 		}
 	}
-	if (!found) {
-		if (di->enqueues > 0) {
-			/* the grant is still on its way to its waiter */
-			struct dmfs_early_revoke *er;
-
-			er = kmalloc(sizeof(*er), GFP_NOFS);
-			if (er) {
-				er->handle = handle;
-				spin_lock(&sbi->lru_lock);
-				list_add(&er->list, &sbi->early_revokes);
-				spin_unlock(&sbi->lru_lock);
-			}
-			mutex_unlock(&di->lock_mutex);
-			dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
-		} else {
-			mutex_unlock(&di->lock_mutex);
-			dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, -ENOLCK);
-		}
-		iput(inode);
-		return;
-	}
-	if (found->state == DMFS_LK_GRANTED && !found->revoke_pending) {
+	if (found && found->state == DMFS_LK_GRANTED && !found->revoke_pending) {
 		found->revoke_pending = true;
 		if (found->users == 0) {
 			found->state = DMFS_LK_REVOKING;
 			dmfs_lru_del(sbi, found);
 			now = true;
 		}
+	} else if (!found && di->enqueues > 0) {
+		er = kmem_cache_alloc(dmfs_early_cachep, GFP_NOFS);
+		if (er) {
+			er->handle = handle;
+			er->conn = c;
+			list_add(&er->list, &di->early_revokes);
+		}
+	} else if (!found) {
+		status = -ENOLCK;
 	}
 	mutex_unlock(&di->lock_mutex);
-	dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, 0);
+	dmfs_send_reply(c, DMFS_OP_REVOKE, cb_id, status);
 	dmfs_dbg("revoke ino %lu h%llu%s\n", inode->i_ino, handle,
-		 now ? "" : " (deferred: in use)");
+		 now ? "" : found ? " (deferred: in use)" : " (not granted yet)");
 	if (now)
-		dmfs_lock_flush_cancel(found, !dmfs_conn_error(sbi));
+		dmfs_lock_flush_cancel(found);
 	iput(inode);
 }
 
 /**
  * dmfs_lock_drop_inode() - give back every unused lock of a file
  * @inode: the file (unlinked, or its session is gone)
- * @server_alive: write back and cancel at the server; when false, cached
- *	pages are dropped and busy locks are marked to go when their last
- *	user leaves
+ * @busy_too: also mark locks in use, to go when their last user leaves
  */
-void dmfs_lock_drop_inode(struct inode *inode, bool server_alive)
+void dmfs_lock_drop_inode(struct inode *inode, bool busy_too)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
@@ -410,18 +477,48 @@ void dmfs_lock_drop_inode(struct inode *inode, bool server_alive)
 again:
 	mutex_lock(&di->lock_mutex);
 	list_for_each_entry(lk, &di->locks, ilist) {
-		/* busy locks go when their last user leaves (dmfs_lock_put) */
-		if (!server_alive && lk->state == DMFS_LK_GRANTED && lk->users)
-			lk->revoke_pending = true;
-		if (lk->state == DMFS_LK_GRANTED && lk->users == 0) {
-			lk->state = DMFS_LK_REVOKING;
-			dmfs_lru_del(sbi, lk);
-			mutex_unlock(&di->lock_mutex);
-			dmfs_lock_flush_cancel(lk, server_alive);
-			goto again;
+		if (lk->state != DMFS_LK_GRANTED)
+			continue;
+		if (lk->users) {
+			if (busy_too)
+				lk->revoke_pending = true;
+			continue;
 		}
+		lk->state = DMFS_LK_REVOKING;
+		dmfs_lru_del(sbi, lk);
+		mutex_unlock(&di->lock_mutex);
+		dmfs_lock_flush_cancel(lk);
+		goto again;
 	}
 	mutex_unlock(&di->lock_mutex);
+}
+
+/*
+ * Take an unused lock off the LRU for cancelling. Under lru_lock a lock on
+ * the LRU is granted and unused, and cannot be freed: every path that
+ * frees one takes it off the LRU under its inode's lock_mutex first, which
+ * is tried here without dropping lru_lock (lock_mutex nests outside it).
+ */
+static struct dmfs_lock *dmfs_lru_victim(struct dmfs_sb_info *sbi)
+{
+	struct dmfs_lock *lk, *victim = NULL;
+	struct dmfs_inode_info *di;
+
+	spin_lock(&sbi->lru_lock);
+	list_for_each_entry(lk, &sbi->lru, lru) {
+		di = DMFS_I(lk->inode);
+		if (mapping_mapped(lk->inode->i_mapping) ||
+		    !mutex_trylock(&di->lock_mutex))
+			continue;
+		lk->state = DMFS_LK_REVOKING;
+		list_del_init(&lk->lru);
+		sbi->lru_count--;
+		mutex_unlock(&di->lock_mutex);
+		victim = lk;
+		break;
+	}
+	spin_unlock(&sbi->lru_lock);
+	return victim;
 }
 
 /**
@@ -433,39 +530,14 @@ again:
  */
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi)
 {
-	struct dmfs_lock *lk, *victim;
-	struct dmfs_inode_info *di;
+	struct dmfs_lock *victim;
 	int budget = 64;
 
 	while (budget-- > 0 && READ_ONCE(sbi->lru_count) > dmfs_lock_cache_max) {
-		victim = NULL;
-		spin_lock(&sbi->lru_lock);
-		list_for_each_entry(lk, &sbi->lru, lru) {
-			if (!mapping_mapped(lk->inode->i_mapping)) {
-				victim = lk;
-				ihold(victim->inode);
-				break;
-			}
-		}
-		spin_unlock(&sbi->lru_lock);
+		victim = dmfs_lru_victim(sbi);
 		if (!victim)
 			return;
-		di = DMFS_I(victim->inode);
-		mutex_lock(&di->lock_mutex);
-		/* re-check under the inode's mutex: still unused and cached? */
-		if (victim->state == DMFS_LK_GRANTED && victim->users == 0 &&
-		    !list_empty(&victim->lru)) {
-			struct inode *inode = victim->inode;
-
-			victim->state = DMFS_LK_REVOKING;
-			dmfs_lru_del(sbi, victim);
-			mutex_unlock(&di->lock_mutex);
-			dmfs_lock_flush_cancel(victim, !dmfs_conn_error(sbi));
-			iput(inode);
-		} else {
-			mutex_unlock(&di->lock_mutex);
-			iput(victim->inode);
-		}
+		dmfs_lock_flush_cancel(victim);
 	}
 }
 
@@ -489,18 +561,32 @@ void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
 		spin_unlock(&sbi->lru_lock);
 		if (!inode)
 			break;
-		dmfs_lock_drop_inode(inode, !dmfs_conn_error(sbi));
+		dmfs_lock_drop_inode(inode, false);
 		iput(inode);
 	}
 	flush_workqueue(sbi->wq);
+}
+
+/* One file of a dead session: every page and every unused lock goes now. */
+static void dmfs_inode_conn_lost(struct inode *inode)
+{
+	struct address_space *mapping = inode->i_mapping;
+
+	if (mapping_tagged(mapping, PAGECACHE_TAG_DIRTY) ||
+	    mapping_tagged(mapping, PAGECACHE_TAG_WRITEBACK))
+		mapping_set_error(mapping, -EIO);
+	unmap_mapping_range(mapping, 0, 0, 0); /* MAP_PRIVATE copies stay */
+	truncate_inode_pages(mapping, 0);
+	dmfs_lock_drop_inode(inode, true);
 }
 
 /**
  * dmfs_lock_conn_lost() - drop every lock and cached page of a dead session
  * @sbi: the mount
  *
- * No lock is valid any more, so no cached page is: dirty data cannot be
- * written, it is lost and the mapping records -EIO.
+ * No lock of the session is valid any more, so no cached page is, also
+ * under locks in use: dirty data cannot be written, it is lost and the
+ * mapping records -EIO. Runs before the reconnect starts a new session.
  */
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
 {
@@ -511,21 +597,86 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
 	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 		spin_lock(&inode->i_lock);
 		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
-		    !atomic_read(&inode->i_count) ||
-		    list_empty_careful(&DMFS_I(inode)->locks)) {
+		    (!inode->i_mapping->nrpages &&
+		     list_empty_careful(&DMFS_I(inode)->locks))) {
 			spin_unlock(&inode->i_lock);
 			continue;
 		}
-		ihold(inode);
+		__iget(inode);
 		spin_unlock(&inode->i_lock);
 		spin_unlock(&sb->s_inode_list_lock);
 		iput(toput);
-		if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY))
-			mapping_set_error(inode->i_mapping, -EIO);
-		dmfs_lock_drop_inode(inode, false);
+		dmfs_inode_conn_lost(inode);
 		toput = inode;
 		spin_lock(&sb->s_inode_list_lock);
 	}
 	spin_unlock(&sb->s_inode_list_lock);
 	iput(toput);
+}
+
+/**
+ * dmfs_page_session() - the session a page may be read or written back on
+ * @inode: the file
+ * @pos: the page's offset
+ * @mode: DMFS_LOCK_PR to read the page from the server (a PW lock does as
+ *	well), DMFS_LOCK_PW to write it back
+ *
+ * A page is read only under a granted lock that covers it, and written
+ * back only under a PW lock that covers it and is granted or being revoked
+ * (the revoke's own write-back), of the live current session. Readahead
+ * beyond the locks, and dirty pages of a lost session, find none. The
+ * fault-injection switches that skip taking the lock skip this check too,
+ * so that they still inject what their names say.
+ *
+ * Return: that session (valid until umount), or NULL.
+ */
+struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_conn *c = NULL;
+	struct dmfs_lock *lk;
+
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		if (lk->mode < mode || lk->start > pos ||
+		    pos + PAGE_SIZE > lk->end ||
+		    !(lk->state == DMFS_LK_GRANTED ||
+		      (mode == DMFS_LOCK_PW && lk->state == DMFS_LK_REVOKING)) ||
+		    !dmfs_session_live(lk->conn))
+			continue;
+		c = lk->conn;
+		break;
+	}
+	mutex_unlock(&di->lock_mutex);
+	if (!c && (mode == DMFS_LOCK_PR ? dmfs_fi_skip_fault_lock :
+		   dmfs_fi_skip_mkwrite_pw))
+		c = READ_ONCE(DMFS_SB(inode->i_sb)->conn);
+	return c;
+}
+
+/**
+ * dmfs_lock_init() - the slab caches of locks (module load)
+ *
+ * Their own caches: a lock or an early revoke left behind at umount shows
+ * as "objects remaining" when the module is unloaded.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int __init dmfs_lock_init(void)
+{
+	dmfs_lock_cachep = KMEM_CACHE(dmfs_lock, 0);
+	dmfs_early_cachep = KMEM_CACHE(dmfs_early_revoke, 0);
+	if (dmfs_lock_cachep && dmfs_early_cachep)
+		return 0;
+	dmfs_lock_exit();
+	return -ENOMEM;
+}
+
+/**
+ * dmfs_lock_exit() - destroy the slab caches of locks (module unload)
+ */
+void dmfs_lock_exit(void)
+{
+	kmem_cache_destroy(dmfs_early_cachep);
+	kmem_cache_destroy(dmfs_lock_cachep);
 }

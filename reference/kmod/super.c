@@ -33,7 +33,7 @@ module_param_named(fi_even_cows, dmfs_fi_even_cows, bool, 0644);
 MODULE_PARM_DESC(fi_even_cows, "FAULT INJECTION: on revoke, unmap_mapping_range(even_cows=1), discarding MAP_PRIVATE copies");
 bool dmfs_fi_skip_exec_check;
 module_param_named(fi_skip_exec_check, dmfs_fi_skip_exec_check, bool, 0644);
-MODULE_PARM_DESC(fi_skip_exec_check, "FAULT INJECTION: do not SIGBUS faults of a running binary whose data version changed");
+MODULE_PARM_DESC(fi_skip_exec_check, "FAULT INJECTION: do not SIGBUS a running binary (or mapped library) whose data version changed, at a fault or when its exec registration is set again after a reconnect");
 unsigned int dmfs_request_timeout = 30;
 bool dmfs_reconnect = true;
 module_param_named(reconnect, dmfs_reconnect, bool, 0644);
@@ -64,7 +64,10 @@ static struct inode *dmfs_alloc_inode(struct super_block *sb)
 		return NULL;
 	mutex_init(&di->lock_mutex);
 	INIT_LIST_HEAD(&di->locks);
+	INIT_LIST_HEAD(&di->early_revokes);
+	INIT_LIST_HEAD(&di->lost_locks);
 	di->enqueues = 0;
+	di->size_dv = 0;
 	return &di->vfs_inode;
 }
 
@@ -83,6 +86,7 @@ static void dmfs_inode_init_once(void *p)
 static void dmfs_evict_inode(struct inode *inode)
 {
 	truncate_inode_pages_final(&inode->i_data);
+	dmfs_plock_evict(inode);
 	clear_inode(inode);
 }
 
@@ -266,10 +270,13 @@ static void dmfs_reconnect_workfn(struct work_struct *work)
 		return;
 	err = dmfs_conn_reconnect(sbi);
 	if (!err) {
-		wake_up_all(&sbi->reconnect_wq);
-		pr_info("reconnected to %pI4:%u as client %llu (generation %llu): earlier locks, cached pages and open registrations are gone\n",
+		pr_info("reconnected to %pI4:%u as client %llu (generation %llu): cached pages and extent locks of the earlier session are gone, open registrations and application locks are set again\n",
 			&sbi->addr.sin_addr, ntohs(sbi->addr.sin_port),
 			sbi->conn->client_id, sbi->generation);
+		dmfs_open_replay(sbi, sbi->conn);
+		dmfs_plock_replay(sbi, sbi->conn);
+		WRITE_ONCE(sbi->replaying, false);
+		wake_up_all(&sbi->reconnect_wq);
 		return;
 	}
 	sbi->reconnect_delay = min(sbi->reconnect_delay * 2, 30U);
@@ -299,7 +306,9 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	ctx->secret = NULL;
 	spin_lock_init(&sbi->lru_lock);
 	INIT_LIST_HEAD(&sbi->lru);
-	INIT_LIST_HEAD(&sbi->early_revokes);
+	mutex_init(&sbi->connect_mutex);
+	mutex_init(&sbi->open_mutex);
+	INIT_LIST_HEAD(&sbi->open_files);
 	INIT_WORK(&sbi->shrink_work, dmfs_shrink_workfn);
 	INIT_WORK(&sbi->dead_work, dmfs_dead_workfn);
 	INIT_DELAYED_WORK(&sbi->reconnect_work, dmfs_reconnect_workfn);
@@ -401,36 +410,42 @@ static int dmfs_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/*
+ * Order: no new session, write back and give every lock back, end the
+ * sessions (no callback is queued after that), run what is queued, evict
+ * the inodes, and only then free the workqueue and the sessions its work
+ * items point to.
+ */
 static void dmfs_kill_sb(struct super_block *sb)
 {
 	struct dmfs_sb_info *sbi = DMFS_SB(sb);
 
-	if (sbi) {
-		/* no attribute method runs after this: sbi->conn is freed below */
-		dmfs_sysfs_unregister(sbi);
-		WRITE_ONCE(sbi->closing, true);
-		wake_up_all(&sbi->reconnect_wq);
-		if (sbi->wq) {
-			/* dead_work checks closing: no reconnect is queued after */
-			flush_work(&sbi->dead_work);
-			cancel_delayed_work_sync(&sbi->reconnect_work);
-		}
+	if (!sbi) {
+		kill_anon_super(sb);
+		return;
 	}
-	if (sbi && sb->s_root) {
+	/* no attribute method runs after this: the sessions go below */
+	dmfs_sysfs_unregister(sbi);
+	dmfs_conn_stop_connecting(sbi);
+	wake_up_all(&sbi->reconnect_wq);
+	if (sbi->wq) {
+		/* dead_work checks closing: no reconnect is queued after */
+		flush_work(&sbi->dead_work);
+		cancel_delayed_work_sync(&sbi->reconnect_work);
+	}
+	if (sb->s_root) {
 		/* write back under the PW locks, then give every lock back */
 		sync_filesystem(sb);
-		if (sbi->wq)
-			flush_workqueue(sbi->wq);
+		flush_workqueue(sbi->wq);
 		dmfs_lock_drop_all(sbi);
 	}
-	kill_anon_super(sb);
-	if (!sbi)
-		return;
-	if (sbi->wq) {
+	dmfs_conn_shutdown(sbi);
+	if (sbi->wq)
 		flush_workqueue(sbi->wq);
+	kill_anon_super(sb);
+	if (sbi->wq)
 		destroy_workqueue(sbi->wq);
-	}
-	dmfs_conn_close(sbi);
+	dmfs_conn_free_all(sbi);
 	kfree_sensitive(sbi->secret);
 	kfree(sbi);
 }
@@ -454,9 +469,12 @@ static int __init dmfs_init(void)
 					      dmfs_inode_init_once);
 	if (!dmfs_inode_cachep)
 		return -ENOMEM;
-	err = dmfs_sysfs_init();
+	err = dmfs_lock_init();
 	if (err)
 		goto out_cache;
+	err = dmfs_sysfs_init();
+	if (err)
+		goto out_lock;
 	err = register_filesystem(&dmfs_fs_type);
 	if (err)
 		goto out_sysfs;
@@ -465,6 +483,8 @@ static int __init dmfs_init(void)
 
 out_sysfs:
 	dmfs_sysfs_exit();
+out_lock:
+	dmfs_lock_exit();
 out_cache:
 	kmem_cache_destroy(dmfs_inode_cachep);
 	return err;
@@ -475,6 +495,7 @@ static void __exit dmfs_exit(void)
 	unregister_filesystem(&dmfs_fs_type);
 	dmfs_sysfs_exit();
 	rcu_barrier(); /* inodes freed by RCU */
+	dmfs_lock_exit();
 	kmem_cache_destroy(dmfs_inode_cachep);
 	pr_info("unloaded\n");
 }
