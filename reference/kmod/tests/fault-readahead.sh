@@ -15,8 +15,11 @@ dmfsd_start s 7141
 mnt /run/ra-a 7141 || lib_finish
 mnt /run/ra-b 7141 || lib_finish
 a=/run/ra-a b=/run/ra-b
-echo 4096 >"/sys/class/bdi/$(stat -c '%Hd:%Ld' $a)/read_ahead_kb"
-t test "$(cat "/sys/class/bdi/$(stat -c '%Hd:%Ld' $a)/read_ahead_kb")" = 4096
+# super_setup_bdi() names a mount's bdi dmfs-N, not after its st_dev:
+# raise it on every dmfs bdi (before the files are opened: an open file
+# keeps the readahead size it was opened with)
+for f in /sys/class/bdi/dmfs-*/read_ahead_kb; do echo 4096 >"$f"; done
+t test "$(cat /sys/class/bdi/dmfs-*/read_ahead_kb | sort -u)" = 4096
 
 # $1: file; fadvise or sequential read as the readahead trigger ($2)
 ra_case() {

@@ -28,7 +28,8 @@ mnt /run/rc-a 7161 || lib_finish
 mnt /run/rc-b 7161 || lib_finish
 a=/run/rc-a b=/run/rc-b
 
-session() { cat "$(dev_of $a)/session"; }
+sysd_a=$(dev_of $a)   # stat(2) of the mount fails while A reconnects
+session() { cat "$sysd_a/session"; }
 
 # evict A at dmfsd; with "wait", also until A runs a new session
 evict_a() {
@@ -113,14 +114,14 @@ fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 print("got", flush=True)
 time.sleep(8)
-' $b/pll >/run/rc-pll-b.out 2>&1 &
+' $b/pll >/run/rc-pll-b.out 2>&1 & local bp=$!
   t says /run/rc-pll-b.out got
   sleep 3   # A reconnected and tried to set its lock again
   exec 7>&-
   wait $p
   info "A's lock owner after the reconnect: $(tail -1 /run/rc-pll.out)"
   t grep -q "read EIO" /run/rc-pll.out
-  wait
+  wait $bp
 }
 
 case_writeopen() {

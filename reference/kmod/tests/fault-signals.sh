@@ -14,9 +14,13 @@ shift 3
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(caught killed)
 lib_init
+# Small socket buffers, so that one 4 KiB WRITE blocks in the middle of its
+# message (each write-back task has one request in flight at a time)
+wmem=$(sysctl -n net.ipv4.tcp_wmem) rmem=$(sysctl -n net.ipv4.tcp_rmem)
+sysctl -qw net.ipv4.tcp_wmem="4096 4096 4096" net.ipv4.tcp_rmem="4096 4096 4096"
 dmfsd_start s 7111
 mnt /run/sg-a 7111 || lib_finish
-size=24M
+size=4M
 
 # wait until a sigwrite's output says $2
 says() {
@@ -77,4 +81,5 @@ for c in "${cases[@]}"; do
   echo "== $c"
   "case_$c"
 done
+sysctl -qw net.ipv4.tcp_wmem="$wmem" net.ipv4.tcp_rmem="$rmem"
 lib_finish
