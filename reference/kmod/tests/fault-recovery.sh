@@ -48,6 +48,8 @@ evict_a() {
 
 # a process holding an fcntl write lock on $1 until its stdin closes; then
 # it reads the file and says what read() did: "read ok" or "read EIO"
+# (its stdin is a fifo, fd 7 of this shell: a process started in the
+# background while fd 7 is open gets "7>&-", or the holder never sees EOF)
 hold_lock() {
   python3 -c '
 import errno, fcntl, os, sys
@@ -105,22 +107,30 @@ case_plocklost() {
   hold_lock $a/pll </run/rc-pll.in >/run/rc-pll.out & p=$!
   exec 7>/run/rc-pll.in
   t says /run/rc-pll.out locked
-  evict_a
-  # B, before A's reconnect (1 s after the loss), takes the lock; a B
-  # process keeps it
+  # B takes the lock between A's eviction and A's reconnect (1 s after the
+  # loss): B's process is started first (python starts slowly in a TCG
+  # guest) and tries the moment the eviction is done; it keeps the lock
+  mkfifo /run/rc-pll-b.in
   python3 -c '
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)
+print("ready", flush=True)
+sys.stdin.readline()
 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 print("got", flush=True)
 time.sleep(8)
-' $b/pll >/run/rc-pll-b.out 2>&1 & local bp=$!
+' $b/pll </run/rc-pll-b.in >/run/rc-pll-b.out 2>&1 7>&- & local bp=$!
+  exec 8>/run/rc-pll-b.in
+  t says /run/rc-pll-b.out ready
+  evict_a
+  echo go >&8
   t says /run/rc-pll-b.out got
   sleep 3   # A reconnected and tried to set its lock again
   exec 7>&-
   wait $p
   info "A's lock owner after the reconnect: $(tail -1 /run/rc-pll.out)"
   t grep -q "read EIO" /run/rc-pll.out
+  exec 8>&-
   wait $bp
 }
 
@@ -144,7 +154,7 @@ except OSError as e:
   t says /run/rc-wo.out open
   t sh -c "! $b/wo.bin 0 2>/dev/null"       # ETXTBSY while A writes it
   evict_a
-  $b/wo.bin 6 & local run=$!                # B runs it while A is evicted
+  $b/wo.bin 6 7>&- & local run=$!           # B runs it while A is evicted
   sleep 3
   exec 7>&-
   wait $w
@@ -194,7 +204,7 @@ case_restart() {
   t "$TOOL" mapstore $a/unsynced 0 4096 v   # dirty, never written back
   kill -9 "$srv_s"
   wait "$srv_s" 2>/dev/null
-  "$DMFSD" --root "$exp_s" --listen 127.0.0.1:7161 --admin $admin >>/run/dmfsd-s.log 2>&1 &
+  "$DMFSD" --root "$exp_s" --listen 127.0.0.1:7161 --admin $admin >>/run/dmfsd-s.log 2>&1 7>&- &
   srv_s=$!
   lib_pids+=($!)
   port_wait 7161
