@@ -1052,10 +1052,10 @@ int dmfs_conn_open(struct dmfs_sb_info *sbi)
  * Handshakes again as a new client (HLD recovery). Runs only on the
  * reconnect work item, so there is one writer of sbi->conn; the old session
  * is kept, dead, until umount because other threads may still hold its
- * pointer. Open registrations and locks of the old session are not
- * re-established: files opened before keep working for I/O (ids are
- * stable), an exec'd binary whose data version changed meanwhile gets
- * SIGBUS on its next fault (file.c).
+ * pointer. What the old session held is not set again here: the caller
+ * replays open registrations and application locks on the new session
+ * (dmfs_open_replay(), dmfs_plock_replay()) while sbi->replaying holds
+ * lock requests back.
  *
  * Return: 0 (also when the current session is alive), or a negative errno.
  */
