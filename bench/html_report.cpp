@@ -120,17 +120,15 @@ std::string results_table(const std::vector<const Json*>& rows) {
 
 }  // namespace
 
-std::string html_report(const Json& doc) {
+std::string html_style() {
+  return "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
+         "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}td:first-child{text-align:left}"
+         ".charts{display:flex;flex-wrap:wrap;gap:8px}pre{background:#f4f4f4;padding:8px;font-size:11px}";
+}
+
+std::string html_sections(const Json& doc) {
   const auto rows = measured_rows(doc);
-  std::string out =
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dmmap-bench report</title>\n<style>"
-      "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
-      "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}td:first-child{text-align:left}"
-      ".charts{display:flex;flex-wrap:wrap;gap:8px}pre{background:#f4f4f4;padding:8px;font-size:11px}"
-      "</style></head><body>\n<h1>dmmap-bench report</h1>\n"
-      "<p>Latencies are per operation (one load, one store, one launch; one transfer for throughput), merged over "
-      "every rank and iteration. See docs/bench.md for what each measurement means.</p>\n";
-  out += results_table(rows);
+  std::string out = results_table(rows);
   if (const auto* checks = doc.find("dmmap_checks")) {
     out += "<h2>Per-operation vs block timing</h2>\n<table><tr><th>measurement</th><th>per-op mean ns</th>"
            "<th>block ns/op</th><th>difference</th></tr>\n";
@@ -140,8 +138,37 @@ std::string html_report(const Json& doc) {
                          r.at("block_ns_per_op").as_number(), r.at("difference_pct").as_number());
     out += "</table>\n";
   }
-  out += cdf_charts(rows);
-  out += scaling_charts(rows);
+  return out + cdf_charts(rows) + scaling_charts(rows);
+}
+
+std::string revocation_growth_chart(const Json& doc) {
+  std::map<double, const Json*> points;
+  for (const auto* row : measured_rows(doc)) {
+    std::string rest;
+    double dirty = 0;
+    const auto name = display_name(row->at("name").as_string());
+    if (name.rfind("revocation/", 0) == 0 && strip_parameter(name, "dirty", rest, dirty)) points[dirty] = row;
+  }
+  if (points.size() < 2) return "";
+  std::vector<Series> series{{"p50", {}}, {"p99", {}}, {"max", {}}};
+  for (auto [dirty, row] : points) {
+    const auto& d = row->at("distribution");
+    series[0].points.emplace_back(dirty, d.at("p50").as_number());
+    series[1].points.emplace_back(dirty, d.at("p99").as_number());
+    series[2].points.emplace_back(dirty, d.at("max").as_number());
+  }
+  return svg_line_chart({"revocation: lock recall over dirty pages", "pages held dirty (log scale)",
+                         "latency (ns, log scale)", true, true, false},
+                        series);
+}
+
+std::string html_report(const Json& doc) {
+  std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dmmap-bench report</title>\n<style>" +
+                    html_style() +
+                    "</style></head><body>\n<h1>dmmap-bench report</h1>\n"
+                    "<p>Latencies are per operation (one load, one store, one launch; one transfer for throughput), "
+                    "merged over every rank and iteration. See docs/bench.md for what each measurement means.</p>\n";
+  out += html_sections(doc);
   out += "<h2>Environment</h2>\n<pre>" + html_escape(doc.at("context").dump(2)) + "</pre>\n</body></html>\n";
   return out;
 }

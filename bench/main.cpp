@@ -3,9 +3,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "bench_options.hpp"
 #include "binding.hpp"
@@ -14,10 +12,7 @@
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/sync.hpp"
 #include "guard.hpp"
-#include "html_report.hpp"
-#include "registry.hpp"
-#include "report_json.hpp"
-#include "reporters.hpp"
+#include "session.hpp"
 
 namespace {
 
@@ -25,7 +20,6 @@ using namespace dmmap;
 using namespace dmmap::bench;
 
 using exit_status::kUsage;
-constexpr int kFailure = exit_status::kFailed;
 
 constexpr const char* kBenchmarkFlags =
     "\nGoogle Benchmark flags (passed through; note the = form):\n"
@@ -37,13 +31,15 @@ constexpr const char* kBenchmarkFlags =
 
 // Google Benchmark's own flags for this rank: only rank 0 writes the output
 // file (the others would truncate it); rank 0 gets one when only HTML was asked.
-std::string prepare_benchmark_flags(int& argc, char** argv, bool root, const std::string& html,
+// The filter is noted to count what will run.
+std::string prepare_benchmark_flags(int& argc, char** argv, bool root, const std::string& html, std::string& filter,
                                     std::vector<std::string>& storage, std::vector<char*>& out) {
   std::string json_path;
   out.assign(argv, argv + argc);
   for (auto it = out.begin() + 1; it != out.end();) {
     const std::string arg = *it;
     if (arg.rfind("--benchmark_out=", 0) == 0) json_path = arg.substr(16);
+    if (arg.rfind("--benchmark_filter=", 0) == 0) filter = arg.substr(19);
     if (!root && arg.rfind("--benchmark_out", 0) == 0) {
       it = out.erase(it);
     } else {
@@ -60,62 +56,17 @@ std::string prepare_benchmark_flags(int& argc, char** argv, bool root, const std
   return json_path;
 }
 
-void add_context(const Shared& shared, const std::string& binding, const Json& environment) {
-  benchmark::AddCustomContext("dmmap_version", DMMAP_VERSION);
-  benchmark::AddCustomContext("dmmap_ranks", std::to_string(shared.size));
-  benchmark::AddCustomContext("dmmap_bind", shared.settings.bind + ": rank 0 " + binding);
-  benchmark::AddCustomContext("dmmap_timer", "clock_gettime(CLOCK_MONOTONIC)");
-  benchmark::AddCustomContext("dmmap_timer_read_ns", fmt::format("{:.1f}", shared.timer.per_read_ns));
-  benchmark::AddCustomContext("dmmap_timer_empty_interval_ns", fmt::format("{:.1f}", shared.timer.empty_interval_ns));
-  benchmark::AddCustomContext("dmmap_timer_correction_ns", fmt::format("{:.1f}", shared.correction_ns));
-  std::string dirs;
-  for (const auto& v : shared.settings.target.views) dirs += (dirs.empty() ? "" : ",") + v.string();
-  benchmark::AddCustomContext("dmmap_target", dirs);
-  benchmark::AddCustomContext("dmmap_environment", environment.dump());
-}
-
-Json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return Json::parse(text.str());
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path);
-}
-
-// Rank 0, after the run: distributions into the JSON, the cross-check, HTML.
-void finish_outputs(const std::string& json_path, const std::string& html, const RunLog& log) {
-  if (json_path.empty()) return;
-  Json doc = read_json(json_path);
-  augment(doc, log);
-  if (!html.empty() && json_path == html + ".json") {
-    std::remove(json_path.c_str());  // only made for the HTML
-  } else {
-    write_file(json_path, doc.dump(1));
-  }
-  for (const auto& r : doc.at("dmmap_checks").at("per_op_vs_block").as_array())
-    fmt::print(stderr, "[dmmap-bench] per-op vs block: {}: {:.1f} vs {:.1f} ns ({:+.1f}%)\n",
-               r.at("measurement").as_string(), r.at("per_op_mean_ns").as_number(), r.at("block_ns_per_op").as_number(),
-               r.at("difference_pct").as_number());
-  if (!html.empty()) write_file(html, html_report(doc));
-}
-
 int run(MpiSession& session, CommandLine& line, int argc, char** argv) {
   auto& settings = line.settings;
   const bool root = session.is_root();
   std::vector<std::string> storage;
   std::vector<char*> bm_argv;
   storage.reserve(1);
-  const auto json_path = prepare_benchmark_flags(argc, argv, root, settings.html, storage, bm_argv);
+  const auto json_path = prepare_benchmark_flags(argc, argv, root, settings.html, settings.filter, storage, bm_argv);
   benchmark::Initialize(&argc, bm_argv.data());
   if (benchmark::ReportUnrecognizedArguments(argc, bm_argv.data())) return kUsage;
 
   Sync sync(session.comm(), settings.timeout);
-  Shared shared{session.comm(), session.rank(), session.size(), {}, {}, 0, settings};
   const auto binding = bind_rank(session.comm(), settings.bind);
   std::optional<ScratchArea> scratch;
   try {
@@ -124,40 +75,11 @@ int run(MpiSession& session, CommandLine& line, int argc, char** argv) {
     if (root) fmt::print(stderr, "dmmap-bench: {}\n", e.what());
     return kUsage;
   }
-  shared.scratch = scratch->path();
-  shared.timer = measure_timer_cost();
-  shared.correction_ns = settings.timer_correction ? shared.timer.empty_interval_ns : 0;
   sync.begin_phase("environment");
   const Json environment = gather_environment(sync, scratch->view());
   sync.finish_phase({});
-  if (root) add_context(shared, binding, environment);
-
   RunLog log(root);
-  log.set_total(register_benchmarks(shared, log));
-  if (root) {
-    ConsoleTable table;
-    JsonFile file;
-    benchmark::RunSpecifiedBenchmarks(&table, json_path.empty() ? nullptr : &file);
-  } else {
-    Silent silent;
-    benchmark::RunSpecifiedBenchmarks(&silent);
-  }
-  benchmark::Shutdown();
-  std::string failure;
-  if (root) {
-    try {
-      finish_outputs(json_path, settings.html, log);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  sync.begin_phase("finish");
-  const auto outcome = sync.finish_phase(failure);
-  if (!outcome.at(0).empty()) {
-    if (root) fmt::print(stderr, "dmmap-bench: {}\n", outcome.at(0));
-    return kFailure;
-  }
-  return 0;
+  return run_session(session, sync, settings, scratch->path(), environment, binding, {json_path, settings.html}, log);
 }
 
 }  // namespace

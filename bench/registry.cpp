@@ -2,6 +2,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <regex.h>
 
 #include <algorithm>
 #include <set>
@@ -12,9 +13,34 @@
 namespace dmmap::bench {
 namespace {
 
+// Whether Google Benchmark's filter selects `name`: a POSIX extended regular
+// expression, "" and "all" select everything, a leading '-' negates.
+class FilterMatch {
+ public:
+  explicit FilterMatch(std::string filter) {
+    negate_ = !filter.empty() && filter[0] == '-';
+    if (negate_) filter.erase(0, 1);
+    all_ = filter.empty() || filter == "all";
+    if (!all_ && ::regcomp(&regex_, filter.c_str(), REG_EXTENDED | REG_NOSUB) != 0)
+      throw UsageError(fmt::format("benchmark filter '{}' is not a regular expression", filter));
+  }
+  FilterMatch(const FilterMatch&) = delete;
+  FilterMatch& operator=(const FilterMatch&) = delete;
+  ~FilterMatch() {
+    if (!all_) ::regfree(&regex_);
+  }
+  bool operator()(const std::string& name) const {
+    return all_ || negate_ != (::regexec(&regex_, name.c_str(), 0, nullptr, 0) == 0);
+  }
+
+ private:
+  regex_t regex_{};
+  bool all_ = true, negate_ = false;
+};
+
 class Registrar {
  public:
-  Registrar(const Shared& shared, RunLog& log) : shared_(shared), log_(log) {}
+  Registrar(const Shared& shared, RunLog& log) : shared_(shared), log_(log), selected_(shared.settings.filter) {}
 
   void add(const std::string& name, int ranks, benchmark::TimeUnit unit, KernelFactory make) {
     const Shared* shared = &shared_;
@@ -25,14 +51,15 @@ class Registrar {
                                  })
         ->UseManualTime()
         ->Unit(unit);
-    ++count_;
+    if (selected_(name)) ++count_;
   }
   std::size_t count() const { return count_; }
 
  private:
   const Shared& shared_;
   RunLog& log_;
-  std::size_t count_ = 0;
+  FilterMatch selected_;
+  std::size_t count_ = 0;  // that the filter selects
 };
 
 void register_faults(Registrar& r, const Settings& s, const std::vector<int>& ranks) {

@@ -13,7 +13,7 @@ namespace dmmap::bench {
 // size), or 1, 2, 4, ... and the job size itself.
 std::vector<int> rank_counts(const Settings& settings, int job_size);
 
-// Registers all benchmarks; returns how many. `shared` and `log` must outlive
+// Registers all benchmarks; returns how many the filter (Settings::filter) selects. `shared` and `log` must outlive
 // RunSpecifiedBenchmarks.
 std::size_t register_benchmarks(const Shared& shared, RunLog& log);
 

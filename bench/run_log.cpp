@@ -9,7 +9,10 @@ void RunLog::progress(const std::string& name, std::int64_t iterations) {
     current_ = name;
     ++started_;
   }
-  if (prints_progress_)
+  if (!prints_progress_) return;
+  if (listener_)
+    listener_(name, started_, total_, iterations);
+  else
     fmt::print(stderr, "[dmmap-bench {}/{}] {} ({} iteration{})\n", started_, total_, name, iterations,
                iterations == 1 ? "" : "s");
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -13,7 +14,13 @@ namespace dmmap::bench {
 
 class RunLog {
  public:
+  // Benchmark `n` of `total` (1-based) runs `iterations` iterations.
+  using Listener =
+      std::function<void(const std::string& name, std::size_t n, std::size_t total, std::int64_t iterations)>;
+
   explicit RunLog(bool prints_progress) : prints_progress_(prints_progress) {}
+  // Progress goes to `listener` instead of dmmap-bench's own lines (dmmap-certify).
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
 
   // Identical sequence on every rank: runs happen in the same order everywhere.
   unsigned next_id() { return ++last_id_; }
@@ -29,6 +36,7 @@ class RunLog {
   unsigned last_id_ = 0;
   std::size_t total_ = 0, started_ = 0;
   std::string current_;
+  Listener listener_;
   std::map<unsigned, Histogram> histograms_;
 };
 

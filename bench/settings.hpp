@@ -27,6 +27,8 @@ struct Settings {
   bool timer_correction = true;
   std::string html;
   std::string exec_binary = "/bin/true";
+  // Google Benchmark's --benchmark_filter, to count what will run (progress n of N).
+  std::string filter;
 };
 
 // Fixed for the whole job once the scratch area exists.
