@@ -1,6 +1,7 @@
 #include "suite.hpp"
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -68,6 +69,25 @@ class CheckTest : public ::testing::Test {
 
 }  // namespace
 
+bool selected_by(const std::string& filter, const std::string& id) {
+  bool any_positive = false, included = false;
+  std::size_t begin = 0;
+  while (begin < filter.size()) {
+    const auto end = std::min(filter.find(':', begin), filter.size());
+    const std::string pattern = filter.substr(begin, end - begin);
+    begin = end + 1;
+    if (pattern.empty()) continue;
+    const bool excludes = pattern[0] == '-';
+    const bool matches = ::fnmatch(pattern.c_str() + (excludes ? 1 : 0), id.c_str(), 0) == 0;
+    if (excludes && matches) return false;
+    if (!excludes) {
+      any_positive = true;
+      included = included || matches;
+    }
+  }
+  return !any_positive || included;
+}
+
 Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment)
     : mpi_(mpi),
       sync_(sync),
@@ -80,6 +100,7 @@ Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig conf
 void Suite::register_checks() {
   for (const CheckInfo& info : catalog()) {
     if (config_.quick && !info.quick) continue;
+    if (!selected_by(config_.filter, info.id)) continue;
     ++selected_;
     const std::string family = info.id.substr(0, info.id.find('.'));
     ::testing::RegisterTest(
@@ -107,8 +128,15 @@ fs::path Suite::prepare_check_dir(const CheckInfo& info) {
   return scratch_.path() / dirname;
 }
 
+std::size_t Suite::to_run() const {
+  // GoogleTest filters narrow the selection after registration: count what will run.
+  const int n = ::testing::UnitTest::GetInstance()->test_to_run_count();
+  return n > 0 ? static_cast<std::size_t>(n) : selected_;
+}
+
 void Suite::run_check(const CheckInfo& info) {
   const auto start = Clock::now();
+  if (config_.observer && sync_.rank() == 0) config_.observer->check_started(info, results_.size() + 1, to_run());
   sync_.begin_phase(info.id);
   RankOutcome outcome;
   recording_ = &outcome;
@@ -118,6 +146,7 @@ void Suite::run_check(const CheckInfo& info) {
     on_hang(info, e);
   }
   recording_ = nullptr;
+  if (config_.observer) config_.observer->rank_outcome(info, outcome);
   conclude_check(info, outcome, start);
 }
 
@@ -162,13 +191,11 @@ void Suite::conclude_check(const CheckInfo& info, const RankOutcome& outcome, Cl
 
 void Suite::record(CheckResult result) {
   const std::string level = result.level ? std::string(to_string(*result.level)) : "";
-  // GoogleTest filters narrow the selection after registration: count what will run.
-  const int to_run = ::testing::UnitTest::GetInstance()->test_to_run_count();
-  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1,
-             to_run > 0 ? to_run : static_cast<int>(selected_), result.id, to_string(result.verdict), level,
-             result.duration_s, result.message.empty() ? "" : "  " + result.message);
+  fmt::print("[{:>2}/{}] {:<34} {:<5} {:<13} {:6.2f} s{}\n", results_.size() + 1, to_run(), result.id,
+             to_string(result.verdict), level, result.duration_s, result.message.empty() ? "" : "  " + result.message);
   std::fflush(stdout);
   results_.push_back(std::move(result));
+  if (config_.observer) config_.observer->check_done(results_.back(), results_.size(), to_run());
 }
 
 void Suite::on_hang(const CheckInfo& info, const HangError& error) {

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "check.hpp"
@@ -19,14 +21,34 @@
 
 namespace dmmap::conform {
 
+// What a program embedding the suite (dmmap-certify) hears while it runs.
+class SuiteObserver {
+ public:
+  virtual ~SuiteObserver() = default;
+  // Rank 0, before check `n` of `total` (1-based) starts.
+  virtual void check_started(const CheckInfo& info, std::size_t n, std::size_t total) = 0;
+  // Rank 0, once the check is concluded.
+  virtual void check_done(const CheckResult& result, std::size_t n, std::size_t total) = 0;
+  // Every rank, with what it saw itself (before the outcomes meet on rank 0).
+  virtual void rank_outcome(const CheckInfo& info, const RankOutcome& outcome) = 0;
+};
+
 struct SuiteConfig {
   Level expected = Level::strict;
   bool keep = false;
   bool quick = false;
+  // Check IDs to run: ':'-separated shell patterns (fnmatch); one starting
+  // with '-' excludes ("shared.*:exec.*:-exec.replace-*"). Without a
+  // positive pattern every check not excluded runs.
+  std::string filter;
+  SuiteObserver* observer = nullptr;
   std::optional<std::filesystem::path> report_dir;
   RunParams params;
   KnownFailures known_failures;
 };
+
+// Whether check `id` is selected by a SuiteConfig::filter.
+bool selected_by(const std::string& filter, const std::string& id);
 
 // Exit statuses: the table every dmmap program shares (docs/exit-status.md).
 inline constexpr int kExitPass = exit_status::kOk;
@@ -53,6 +75,7 @@ class Suite {
   [[noreturn]] void on_hang(const CheckInfo& info, const HangError& error);
   void write_reports(double duration_s) const;
   bool overall_pass() const;
+  std::size_t to_run() const;
 
   MpiSession& mpi_;
   Sync& sync_;
