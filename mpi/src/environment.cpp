@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -88,6 +89,65 @@ void find_mount(const fs::path& path, FilesystemInfo& info) {
   }
 }
 
+std::string read_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::vector<std::string> split_options(const std::string& options) {
+  std::vector<std::string> out;
+  std::istringstream in(options);
+  for (std::string option; std::getline(in, option, ',');)
+    if (!option.empty()) out.push_back(option);
+  return out;
+}
+
+// The kernel module behind a mountinfo type: "fuse.bindfs" is fuse's, "nfs4" nfs's.
+std::string module_of(const std::string& fs_type) {
+  const std::string base = fs_type.substr(0, fs_type.find('.'));
+  return base == "nfs4" ? "nfs" : base;
+}
+
+std::string filesystem_version(const FilesystemInfo& info) {
+  for (const auto& option : split_options(info.options))
+    if (option.rfind("vers=", 0) == 0) return fmt::format("{} {}", info.fs_type, option);
+  if (info.type == "lustre") {
+    const std::string lustre = read_line("/sys/fs/lustre/version");  // what `lctl get_param version` reads
+    if (!lustre.empty()) return "lustre " + lustre;
+  }
+  const std::string module = read_line(fs::path("/sys/module") / module_of(info.fs_type) / "version");
+  return module.empty() ? "" : fmt::format("{} module {}", module_of(info.fs_type), module);
+}
+
+bool is_cache_option(const std::string& option) {
+  static const char* const names[] = {
+      "ac",       "noac",       "actimeo",  "acregmin",   "acregmax",   "acdirmin",     "acdirmax",     "lookupcache",
+      "cto",      "nocto",      "fsc",      "nofsc",      "sharecache", "nosharecache", "cache",        "dcache",
+      "nodcache", "local_lock", "flock",    "localflock", "noflock",    "direct_io",    "kernel_cache", "auto_cache",
+      "dax",      "sync",       "lazytime", "rsize",      "wsize",      "rasize"};
+  const std::string name = option.substr(0, option.find('='));
+  for (const char* n : names)
+    if (name == n) return true;
+  return false;
+}
+
+std::vector<std::string> cache_modes(const FilesystemInfo& info) {
+  std::vector<std::string> modes;
+  for (const auto& option : split_options(info.options))
+    if (is_cache_option(option)) modes.push_back(option);
+  const auto from_options = static_cast<long>(modes.size());
+  std::error_code ec;
+  const fs::path parameters = fs::path("/sys/module") / module_of(info.fs_type) / "parameters";
+  for (const auto& entry : fs::directory_iterator(parameters, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find("cache") != std::string::npos) modes.push_back(fmt::format("{}={}", name, read_line(entry.path())));
+  }
+  std::sort(modes.begin() + from_options, modes.end());  // directory order is arbitrary
+  return modes;
+}
+
 Json topology_summary(std::string& binding) {
   hwloc_topology_t topology;
   Json out = Json::object();
@@ -123,6 +183,8 @@ FilesystemInfo describe_filesystem(const fs::path& path) {
     info.type = magic_name(info.magic);
   }
   find_mount(path, info);
+  info.version = filesystem_version(info);
+  info.cache_modes = cache_modes(info);
   return info;
 }
 
@@ -146,6 +208,10 @@ Json local_environment(const fs::path& view) {
   fsj["mount_point"] = fsinfo.mount_point;
   fsj["options"] = fsinfo.options;
   fsj["mountinfo"] = fsinfo.mountinfo;
+  if (!fsinfo.version.empty()) fsj["version"] = fsinfo.version;
+  Json modes = Json::array();
+  for (const auto& m : fsinfo.cache_modes) modes.push_back(m);
+  fsj["cache_modes"] = std::move(modes);
   env["filesystem"] = fsj;
   return env;
 }

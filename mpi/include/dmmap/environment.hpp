@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "dmmap/json.hpp"
 #include "dmmap/sync.hpp"
@@ -14,6 +15,12 @@ struct FilesystemInfo {
   unsigned long magic = 0;                            // statfs f_type
   std::string mountinfo;                              // the /proc/self/mountinfo line of the mount holding the path
   std::string mount_point, fs_type, source, options;  // fields of that line
+  // Where the system says it: the protocol version in the mount options
+  // (NFS, SMB), /sys/fs/lustre/version, the module's /sys/module/TYPE/version.
+  std::string version;
+  // The client cache settings readable here: cache-related mount options,
+  // and the filesystem module's parameters about caching.
+  std::vector<std::string> cache_modes;
 };
 FilesystemInfo describe_filesystem(const std::filesystem::path& path);
 
