@@ -32,6 +32,9 @@ class Dmmap(CMakePackage):
     depends_on("hwloc")
     depends_on("fmt")
     depends_on("benchmark")
+    # dmmap-certify: the INI configuration and the SHA-256 of the result files.
+    depends_on("libinih")
+    depends_on("openssl")
     # The conformance checks are GoogleTest tests: a link dependency, not test-only.
     depends_on("googletest")
 
