@@ -62,6 +62,22 @@ void check_listed(const fs::path& dir, const Json& entry, std::vector<std::strin
     problems.push_back(fmt::format("{}: content changed (SHA-256 differs)", path));
 }
 
+// Every listed file against the disk, every file on disk listed, the list's digest.
+void check_files(const fs::path& dir, const Json& doc, std::vector<std::string>& problems) {
+  std::vector<ManifestFile> listed;
+  std::map<std::string, bool> on_disk;
+  for (const auto& f : list_files(dir)) on_disk[f.path] = false;
+  for (const auto& entry : doc.at("files").as_array()) {
+    check_listed(dir, entry, problems);
+    on_disk[entry.at("path").as_string()] = true;
+    listed.push_back({entry.at("path").as_string(), entry.at("sha256").as_string(), 0});
+  }
+  for (const auto& [path, is_listed] : on_disk)
+    if (!is_listed) problems.push_back(fmt::format("{}: not in the manifest", path));
+  if (files_digest(listed) != doc.at("sha256").as_string())
+    problems.push_back("result.json: sha256 is not the digest of the listed files");
+}
+
 }  // namespace
 
 std::vector<ManifestFile> list_files(const fs::path& dir) {
@@ -108,27 +124,22 @@ std::vector<std::string> verify_manifest(const fs::path& dir) {
   Json doc;
   try {
     doc = Json::parse(text);
-    if (doc.at("suite").as_string() != "dmmap-certify") throw std::runtime_error("not dmmap-certify's");
   } catch (const std::runtime_error& e) {
-    throw std::runtime_error(fmt::format("{}: not a dmmap-certify manifest: {}", (dir / kManifest).string(), e.what()));
+    return {fmt::format("result.json: edited, no longer JSON ({})", e.what())};
   }
+  if (!doc.is_object() || !doc.contains("suite") || !doc.at("suite").is_string() ||
+      doc.at("suite").as_string() != "dmmap-certify")
+    throw std::runtime_error(fmt::format("{}: not a dmmap-certify manifest", (dir / kManifest).string()));
   std::vector<std::string> problems;
   if (text != doc.dump(kIndent) + "\n")
     problems.push_back("result.json: edited (not in the form dmmap-certify writes it)");
   else if (!doc.contains("manifest_sha256") || sha256_hex(hashed_form(doc)) != doc.at("manifest_sha256").as_string())
     problems.push_back("result.json: its fields changed (manifest_sha256 differs)");
-  std::vector<ManifestFile> listed;
-  std::map<std::string, bool> on_disk;
-  for (const auto& f : list_files(dir)) on_disk[f.path] = false;
-  for (const auto& entry : doc.at("files").as_array()) {
-    check_listed(dir, entry, problems);
-    on_disk[entry.at("path").as_string()] = true;
-    listed.push_back({entry.at("path").as_string(), entry.at("sha256").as_string(), 0});
+  try {
+    check_files(dir, doc, problems);
+  } catch (const std::runtime_error& e) {
+    problems.push_back(fmt::format("result.json: malformed ({})", e.what()));
   }
-  for (const auto& [path, is_listed] : on_disk)
-    if (!is_listed) problems.push_back(fmt::format("{}: not in the manifest", path));
-  if (files_digest(listed) != doc.at("sha256").as_string())
-    problems.push_back("result.json: sha256 is not the digest of the listed files");
   return problems;
 }
 

@@ -33,7 +33,8 @@ void write_manifest(const std::filesystem::path& dir, Json facts);
 
 // Every difference between DIR and its result.json (a changed, missing or
 // unlisted file, an edited manifest); empty when the directory is intact.
-// Throws std::runtime_error when DIR has no readable result.json.
+// Throws std::runtime_error when DIR has no readable result.json, or one
+// that is not dmmap-certify's.
 std::vector<std::string> verify_manifest(const std::filesystem::path& dir);
 
 }  // namespace dmmap::certify
