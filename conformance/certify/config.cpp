@@ -45,7 +45,7 @@ const std::vector<Key>& keys() {
       {"global", "dirs", "", "P0,P1,...: rank i uses P[i mod n] (several mounts of one filesystem on one node)",
        [](Config& c, const std::string& v) { c.dirs = v; }},
       {"global", "profile", "",
-       "target profile, NAME or FILE (recorded in the bundle; applied once dmmap-conform takes --profile)",
+       "target profile, NAME or FILE, as dmmap-conform --profile (empty: $DMMAP_PROFILE, else auto by filesystem type)",
        [](Config& c, const std::string& v) { c.profile = v; }},
       {"global", "hook", "", "target hook for the eviction checks (empty: $DMMAP_HOOK, else none and they SKIP)",
        [](Config& c, const std::string& v) { c.hook = v; }},

@@ -120,9 +120,7 @@ std::string report_html(const Json& facts, const Json& conformance, const Json& 
       "result.json (<code>dmmap-certify --verify DIR</code>).</p>\n",
       html_escape(facts.at("version").as_string()), html_escape(facts.at("host").as_string()),
       html_escape(facts.at("created").as_string()), html_escape(conformance.at("expected").as_string()),
-      html_escape(text_of(facts.at("profile").find("name")).empty() ? "none"
-                                                                    : text_of(facts.at("profile").find("name"))),
-      conformance.at("ranks").as_number());
+      html_escape(text_of(facts.at("profile").find("description"))), conformance.at("ranks").as_number());
   out += verdict_table(conformance);
   out += benchmarks(bench, facts);
   out += environment_section(facts, conformance);

@@ -17,6 +17,7 @@
 #include "guard.hpp"
 #include "progress.hpp"
 #include "result_dir.hpp"
+#include "run_profile.hpp"
 #include "seal.hpp"
 #include "session.hpp"
 #include "suite.hpp"
@@ -58,15 +59,13 @@ std::pair<std::string, Config> load_config(Sync& sync, const std::string& path) 
   }
 }
 
-// What only rank 0 needs to read: the known failures, a profile file.
+// What only rank 0 needs to read: the known failures.
 std::string check_root_files(const Config& c, conform::KnownFailures& known) {
   try {
     if (!c.known_failures.empty()) known = conform::KnownFailures::load(c.known_failures);
   } catch (const std::runtime_error& e) {
     return fmt::format("[conform] known_failures: {}", e.what());
   }
-  if (c.profile.find('/') != std::string::npos && !fs::is_regular_file(c.profile))
-    return fmt::format("[global] profile: {} is not a readable file", c.profile);
   return "";
 }
 
@@ -95,6 +94,8 @@ class Run {
   Config config_;
   conform::KnownFailures known_;
   fs::path hook_;
+  std::optional<conform::Profile> profile_;  // unset: auto
+  conform::RunProfile run_profile_;
   std::string binding_;
   std::optional<ScratchArea> scratch_;
   Json environment_;
@@ -113,6 +114,7 @@ void Run::set_up() {
   std::string complaint = mpi_.is_root() ? check_root_files(config_, known_) : "";
   try {
     hook_ = conform::resolve_hook(config_.hook);
+    profile_ = conform::requested_profile(config_.profile);
     binding_ = bench::bind_rank(mpi_.comm(), config_.bench.settings.bind);
   } catch (const std::exception& e) {
     complaint = fmt::format("rank {}: {}", mpi_.rank(), e.what());
@@ -124,6 +126,8 @@ void Run::set_up() {
     throw UsageFailure(fmt::format("cannot use the target:\n{}", e.what()));
   }
   environment_ = gather_environment(sync_, scratch_->view());
+  run_profile_ = conform::establish_profile(sync_, profile_, environment_, scratch_->path(), config_.timeout);
+  sync_.set_timeout(run_profile_.sync_timeout());
   if (mpi_.is_root()) clients_ = clients_of(environment_);
   log_.add("environment: " + local_environment(scratch_->view()).dump());
 }
@@ -147,6 +151,7 @@ int Run::conformance() {
   suite.params.seed = config_.seed;
   suite.params.ops = config_.ops;
   suite.params.hook = hook_;
+  suite.params.profile = run_profile_;
   suite.known_failures = known_;
   suite.observer = &progress_;
   if (dir_) suite.report_dir = dir_->path();
@@ -189,8 +194,8 @@ int Run::finish(int conform_status, int bench_status) {
   std::string failure;
   if (dir_) {
     try {
-      const SealInput in{*dir_,        config_path_,   config_text_, config_, clients_,
-                         environment_, conform_status, bench_status, logs};
+      const SealInput in{*dir_,        config_path_, config_text_,   config_,      clients_,
+                         environment_, run_profile_, conform_status, bench_status, logs};
       const fs::path tgz = seal(in);
       fmt::print("result: {} ({})\n", dir_->path().string(), tgz.string());
     } catch (const std::exception& e) {

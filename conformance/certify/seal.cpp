@@ -21,13 +21,14 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
-// The profile as named, and the copy of its file in the directory.
+// The profile as named and as the checks used it, and the copy of a profile file.
 Json profile_facts(const SealInput& in) {
   Json p = Json::object();
   const std::string& named = in.config.profile;
-  p["name"] = named.empty() ? Json() : Json(named);
-  p["applied"] = false;
-  p["note"] = "recorded only: this version's checks take no target profile yet (issue 12, --profile)";
+  p["name"] = in.profile.declared.name;
+  p["applied"] = true;
+  p["chosen_by"] = in.profile.declared.chosen_by;
+  p["description"] = in.profile.describe();
   if (!named.empty() && fs::is_regular_file(named)) {
     const std::string copy = "profile/" + fs::path(named).filename().string();
     in.dir.write(copy, read_text(named));

@@ -122,7 +122,7 @@ case $case_name in
   local)
     mkdir "$work/target"
     export DMMAP_HOOK=$source/conformance/tests/single-node-hook
-    write_config "$work/c.ini" "dir = $work/target" "allow_control_run = true"
+    write_config "$work/c.ini" "dir = $work/target" "allow_control_run = true" "profile = local"
     run 2 "$work/c.ini"
     [ "$status" -eq 0 ] || fail "exit $status: $(tail -20 "$work/err")"
     check_bundle
@@ -131,6 +131,9 @@ case $case_name in
     grep -q '<body>' "$bundle/report.html" && sed -n '/<body>/{n;p;q}' "$bundle/report.html" | grep -q 'CONTROL RUN' ||
       fail "report.html does not start with CONTROL RUN"
     [ "$(jq .control_run "$bundle/result.json")" = true ] || fail "result.json: control_run is not true"
+    [ "$(jq -r '.profile.name + " " + (.profile.applied | tostring)' "$bundle/result.json")" = "local true" ] ||
+      fail "result.json: the profile is not local, applied"
+    [ "$(jq -r .profile.name "$bundle/conformance.json")" = local ] || fail "the checks did not use profile local"
     cmp -s "$work/c.ini" "$bundle/config.ini" || fail "config.ini is not the configuration as given"
     grep -q '^allow_control_run = true$' "$bundle/config.resolved.ini" || fail "config.resolved.ini"
     grep -q '^min_time = 0.002$' "$bundle/config.resolved.ini" || fail "config.resolved.ini lacks min_time"
@@ -173,6 +176,9 @@ case $case_name in
     printf '[global]\ndir = %s\nretries = 3\n' "$work/target" >"$work/unknown.ini"
     run 1 "$work/unknown.ini"
     [ "$status" -eq 2 ] && grep -qF "$work/unknown.ini:3: unknown key 'retries'" "$work/err" || fail "unknown key: $(cat "$work/err")"
+    printf '[global]\ndir = %s\nprofile = no-such-profile\n' "$work/target" >"$work/profile.ini"
+    run 1 "$work/profile.ini"
+    [ "$status" -eq 2 ] && grep -q "no-such-profile" "$work/err" || fail "unknown profile: $(cat "$work/err")"
     run 1 "$work/missing.ini"
     [ "$status" -eq 2 ] && grep -q "cannot read the configuration" "$work/err" || fail "missing file: $(cat "$work/err")"
     printf '[global]\ndir = %s/nonexistent\nresultdir = %s\nallow_control_run = true\n' "$work" "$work/results" >"$work/nodir.ini"
