@@ -6,9 +6,14 @@
 // file for writing. Then the runner evicts its unexecuted pages, as memory
 // pressure would, and faults in every other page, each reporting its version.
 //
+// An unchanged copy (the control) runs alongside on the runner's client, and
+// the writer's own kernel is asked first what one node does (a runner on its
+// own client, opened for writing): both only to judge, never graded.
+//
 // PASS: the writer gets ETXTBSY; or the runner is terminated by SIGBUS/SIGKILL
-// before it executes a new page; or (noted) the filesystem keeps serving the
-// running version. FAIL: a mix of versions, or any other death.
+// before it executes a new page while the control runs on; or (noted) the
+// filesystem keeps serving the running version, its pages evicted first. FAIL:
+// a mix of versions, any other death, or the control terminated too.
 #include <gtest/gtest.h>
 
 #include "check.hpp"
@@ -20,16 +25,19 @@ namespace {
 void run(CheckContext& ctx) {
   ASSERT_EQ(std::filesystem::file_size(runner_v1(ctx)), std::filesystem::file_size(runner_v2(ctx)))
       << "runner versions differ in layout";
+  local_deny_write_control(ctx, kWriter);
   const auto binary = ctx.path("runner");
-  std::optional<ExecRunner> runner;
+  std::optional<ExecRunner> runner, control;
   if (!start_runner(ctx, binary, runner)) return;
+  if (!start_runner(ctx, ctx.path("control"), control)) return;
 
   std::string write_error;
   if (ctx.rank() == kWriter) write_error = overwrite_in_place(binary, runner_v2(ctx));
   write_error = ctx.allgather(write_error)[kWriter];
   if (ctx.rank() == kRunnerRank) {
     runner->go();
-    judge_changed_runner(ctx, runner->finish(), write_error);
+    control->go();
+    judge_changed(runner->finish(), control->finish(), write_error).record(ctx);
   }
   ctx.barrier();
 }
@@ -40,6 +48,7 @@ const CheckRegistration check({
     .quick = true,
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,
+    .runs_from_target = true,
     .run = run,
 });
 

@@ -36,6 +36,14 @@ bool refused_while_running(const std::string& error) {
 }
 
 void run(CheckContext& ctx) {
+  // One node first: a kernel that lets a local writer open a running binary
+  // (Linux 6.11, 6.12) gives no ETXTBSY to grade a cluster against.
+  const std::string local = local_deny_write_control(ctx, kOpener);
+  if (local != std::strerror(ETXTBSY))
+    throw CheckSkipped("the kernel of rank " + std::to_string(kOpener) +
+                       " does not refuse a local writer of a running binary with ETXTBSY (" +
+                       (local.empty() ? std::string("allowed") : local) +
+                       "): there is no one-node behaviour to expect");
   const auto binary = ctx.path("runner");
   std::optional<ExecRunner> runner;
   if (!start_runner(ctx, binary, runner)) return;
@@ -70,6 +78,7 @@ const CheckRegistration check({
     .quick = true,
     .helpers = {kRunnerV1},
     .distinct_clients = true,
+    .runs_from_target = true,
     .run = run,
 });
 

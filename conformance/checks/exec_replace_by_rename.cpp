@@ -2,6 +2,12 @@
 // managers and `install` do): write the new version under a temporary name on
 // one client and rename it over the running binary. The running process must
 // finish with the old code (its inode lives on); a new start runs the new one.
+//
+// The runner evicts the pages of the inode it runs (/proc/self/exe: after the
+// rename its path names the new file) and confirms with mincore() that they
+// are gone, so its later pages are faulted in from the renamed-over inode;
+// pages that stay resident (tmpfs keeps them) make it a SKIP: the check
+// would only show that this client's cache kept them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +20,20 @@
 
 namespace dmmap::conform {
 namespace {
+
+Judgement judge_renamed_over(const ChildOutcome& end) {
+  const PageVersions pv = parse_versions(end.output);
+  if (!(end.exited_with(0) && pv.complete(1)))
+    return {
+        .failure = fmt::format("the running binary, renamed over, did not finish with its old code: {} after {}; {}",
+                               end.describe(), pv.describe(), pv.describe_eviction())};
+  if (!pv.evicted())
+    return {.skip = fmt::format("the running binary's pages could not be evicted ({}): it finished from this client's "
+                                "cache, so whether the filesystem still serves the renamed-over inode at a fault is "
+                                "not shown",
+                                pv.describe_eviction())};
+  return {.note = "the runner finished on its old inode: " + pv.describe_eviction()};
+}
 
 void run(CheckContext& ctx) {
   const auto binary = ctx.path("runner");
@@ -28,10 +48,7 @@ void run(CheckContext& ctx) {
   if (ctx.rank() == kRunnerRank) {
     runner->go();
     const ChildOutcome& end = runner->finish();
-    const PageVersions pv = parse_versions(end.output);
-    if (!(end.exited_with(0) && pv.all(1) && !pv.wrong && pv.versions.size() >= 60))
-      ADD_FAILURE() << "the running binary, renamed over, did not finish with its old code: " << end.describe()
-                    << " after " << pv.describe();
+    judge_renamed_over(end).record(ctx);
   }
   ctx.barrier();
 
@@ -50,6 +67,7 @@ const CheckRegistration check({
     .summary = "a binary replaced by rename keeps running old code; a new start runs the new one",
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,
+    .runs_from_target = true,
     .run = run,
 });
 

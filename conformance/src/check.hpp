@@ -52,6 +52,7 @@ struct CheckInfo {
   std::vector<std::string> hook_actions{};  // target-hook actions it calls: "evict", "freeze", "thaw"
   std::vector<std::string> helpers{};       // helper programs it runs, built next to dmmap-conform
   bool distinct_clients = false;            // ranks 0 and 1 (its two roles) must be two clients of the filesystem
+  bool runs_from_target = false;            // runs programs stored on the filesystem: not on a noexec mount
   std::function<void(CheckContext&)> run;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -26,7 +27,11 @@ void copy_file_to(const fs::path& from, const fs::path& to, mode_t mode) {
   if (::fstat(in.get(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + from.string());
   auto bytes = pread_exact(in.get(), static_cast<std::size_t>(st.st_size), 0);
   Fd out = open_file(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
-  pwrite_exact(out.get(), bytes.data(), bytes.size(), 0);
+  // In pieces of the runner's block: one large write makes large folios on
+  // this client, and a folio one mapped page pins cannot be evicted, so the
+  // runner's eviction would not take where this client also runs it.
+  for (std::size_t at = 0; at < bytes.size(); at += kRunnerBlock)
+    pwrite_exact(out.get(), bytes.data() + at, std::min(kRunnerBlock, bytes.size() - at), static_cast<off_t>(at));
   fsync_file(out.get());
   if (::fchmod(out.get(), mode) != 0) throw std::system_error(errno, std::generic_category(), "fchmod " + to.string());
 }
@@ -36,7 +41,15 @@ PageVersions parse_versions(const std::string& output) {
   std::istringstream in(output);
   std::string line;
   while (std::getline(in, line)) {
-    int page = 0, version = 0;
+    int page = 0, version = 0, resident = 0;
+    if (std::sscanf(line.c_str(), "evict: %d of", &resident) == 1) {
+      pv.still_resident = resident;
+      continue;
+    }
+    if (line.rfind("evict: ", 0) == 0) {
+      pv.evict_errors.push_back(line.substr(7));
+      continue;
+    }
     if (std::sscanf(line.c_str(), "page %d version %d", &page, &version) != 2) continue;
     if (page != static_cast<int>(pv.versions.size())) pv.wrong = true;
     pv.versions.push_back(version);
@@ -57,6 +70,14 @@ std::string PageVersions::describe() const {
   return out;
 }
 
+std::string PageVersions::describe_eviction() const {
+  std::string out = still_resident
+                        ? fmt::format("{} of {} pages still resident after eviction", *still_resident, kRunnerPages - 1)
+                        : "eviction not reported";
+  for (auto& e : evict_errors) out += "; " + e;
+  return out;
+}
+
 bool PageVersions::all(int version) const {
   for (int v : versions)
     if (v != version) return false;
@@ -69,14 +90,15 @@ bool PageVersions::any(int version) const {
   return false;
 }
 
-ExecRunner::ExecRunner(fs::path binary) {
+ExecRunner::ExecRunner(fs::path binary, std::chrono::milliseconds deadline)
+    : deadline_(std::chrono::steady_clock::now() + deadline) {
   // READY/GO live in the node's temporary directory ($TMPDIR, else /tmp):
   // the filesystem under test must not carry the handshake.
   std::string tmpl = (fs::temp_directory_path() / "dmmap-runner-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
   local_dir_ = tmpl;
   ChildOptions options;
-  options.timeout = std::chrono::seconds(90);
+  options.timeout = deadline;
   options.capture_stdout = true;
   child_.emplace(AsyncChild::spawn(
       {binary.string(), "wait", (local_dir_ / "ready").string(), (local_dir_ / "go").string()}, options));
@@ -91,8 +113,8 @@ ExecRunner::~ExecRunner() {
   fs::remove_all(local_dir_, ec);
 }
 
-bool ExecRunner::wait_ready(int seconds) {
-  for (int i = 0; i < seconds * 1000; ++i) {
+bool ExecRunner::wait_ready() {
+  while (std::chrono::steady_clock::now() < deadline_) {
     if (fs::exists(local_dir_ / "ready")) return true;
     if (child_->ended()) return false;
     ::usleep(1000);
@@ -113,8 +135,8 @@ bool start_runner(CheckContext& ctx, const fs::path& binary, std::optional<ExecR
   ctx.barrier();
   bool ready = true;
   if (ctx.rank() == kRunnerRank) {
-    runner.emplace(binary);
-    ready = runner->wait_ready(30);
+    runner.emplace(binary, ctx.sync_timeout());
+    ready = runner->wait_ready();
     if (!ready) {
       runner->go();  // release a runner that is merely slow, so that finish() cannot block
       ADD_FAILURE() << "the runner did not start: " << runner->finish().describe();
@@ -140,27 +162,66 @@ std::string try_open_for_writing(const fs::path& target) {
   return out ? "" : std::strerror(errno);
 }
 
-void judge_changed_runner(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error) {
-  const PageVersions pv = parse_versions(end.output);
-  const bool wrote = write_error.empty();
-  const std::string what = fmt::format("writer {}; runner {} after executing {}",
-                                       wrote ? "overwrote the file" : "got " + write_error, end.describe(),
-                                       pv.describe());
-  if (pv.any(2) || pv.wrong) {
-    ADD_FAILURE() << "the runner executed new code: " << what;
-  } else if (end.killed_by(SIGBUS) || end.killed_by(SIGKILL)) {
-    ctx.note("runner terminated before executing new code: " + what);
-  } else if (!end.exited_with(0)) {
-    ADD_FAILURE() << "the runner died another way: " << what;
-  } else if (!pv.all(1) || pv.versions.size() < 60) {
-    ADD_FAILURE() << "the runner did not execute every page: " << what;
-  } else if (wrote) {
-    ctx.note("the filesystem kept serving the running version: " + what);
-  } else if (write_error != std::strerror(ETXTBSY)) {
-    ADD_FAILURE() << "the writer failed, but not with ETXTBSY: " << what;
-  } else {
-    ctx.note(what);
+std::string local_deny_write_control(CheckContext& ctx, int rank) {
+  std::string error;
+  if (ctx.rank() == rank) {
+    const auto binary = ctx.path("local-control");
+    copy_file_to(runner_v1(ctx), binary, 0755);
+    ExecRunner control(binary, ctx.sync_timeout());
+    if (!control.wait_ready()) {
+      control.go();
+      throw std::runtime_error("the same-client control runner did not start: " + control.finish().describe());
+    }
+    error = try_open_for_writing(binary);
+    control.go();
+    control.finish();
+    ctx.note(error.empty() ? "control: a writer on the runner's own client may open a running binary (the kernel "
+                             "gives no ETXTBSY even on one node)"
+                           : "control: a writer on the runner's own client gets " + error);
   }
+  return ctx.allgather(error)[static_cast<std::size_t>(rank)];
+}
+
+void Judgement::record(CheckContext& ctx) const {
+  if (!failure.empty()) {
+    ADD_FAILURE() << failure;
+  } else if (!skip.empty()) {
+    GTEST_SKIP() << skip;
+  } else if (!note.empty()) {
+    ctx.note(note);
+  }
+}
+
+Judgement judge_changed(const ChildOutcome& end, const ChildOutcome& control, const std::string& write_error) {
+  const PageVersions pv = parse_versions(end.output), cv = parse_versions(control.output);
+  const bool wrote = write_error.empty();
+  const std::string what = fmt::format("writer {}; runner {} after executing {}; {}",
+                                       wrote ? "overwrote the file" : "got " + write_error, end.describe(),
+                                       pv.describe(), pv.describe_eviction());
+  const std::string control_what = fmt::format("the unchanged control binary on the same client {} after executing {}",
+                                               control.describe(), cv.describe());
+  if (pv.any(2) || pv.wrong) return {.failure = "the runner executed new code: " + what};
+  if (end.killed_by(SIGBUS) || end.killed_by(SIGKILL)) {
+    if (!(control.exited_with(0) && cv.complete(1)))
+      return {.failure = "the runner was terminated, and so was what did not change: " + what + "; " + control_what +
+                         " (a client that kills every binary is not safe termination)"};
+    if (!cv.evicted())
+      return {.skip = "the runner was terminated, but the unchanged control binary's pages stayed resident (" +
+                      cv.describe_eviction() +
+                      "): that the client serves an unchanged binary at a fault is not shown; " + what};
+    return {.note = "runner terminated before executing new code, while the unchanged control binary ran on: " + what};
+  }
+  if (!end.exited_with(0)) return {.failure = "the runner died another way: " + what};
+  if (!pv.complete(1)) return {.failure = "the runner did not execute every page: " + what};
+  if (wrote) {
+    if (!pv.evicted())
+      return {.skip = "the file was overwritten and the runner ran on with its old code, but its pages were not "
+                      "evicted: they came from this client's cache, not from the filesystem at a fault; " +
+                      what};
+    return {.note = "the filesystem kept serving the running version: " + what};
+  }
+  if (write_error != std::strerror(ETXTBSY)) return {.failure = "the writer failed, but not with ETXTBSY: " + what};
+  return {.note = what};
 }
 
 }  // namespace dmmap::conform

@@ -3,6 +3,7 @@
 // and running a long-lived runner while the check's ranks synchronise.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,15 +30,29 @@ const std::filesystem::path& runner_v2(const CheckContext& ctx);
 // executable must not be open for writing when it is run.
 void copy_file_to(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode);
 
-// The versions a runner reported, in page order ("page I version V" lines);
-// `wrong` is set when a page's function returned another page's marker.
+// The runner's page functions, each alone in a block of 64 KiB (runner.c).
+inline constexpr std::size_t kRunnerPages = 60;
+inline constexpr std::size_t kRunnerBlock = 65536;
+
+// What a runner reported: the versions, in page order ("page I version V"
+// lines; `wrong` is set when a page's function returned another page's
+// marker), and, in `wait` mode, how its eviction went ("evict: ..." lines).
 struct PageVersions {
   std::vector<int> versions;
   bool wrong = false;
+  std::optional<int> still_resident;      // pages 1.. resident after the eviction (mincore)
+  std::vector<std::string> evict_errors;  // "posix_fadvise: Invalid argument"
   // "60 pages of version 1", "pages 0-3 version 1, pages 4-59 version 2"
   std::string describe() const;
   bool all(int version) const;
   bool any(int version) const;
+  // Every page function executed, all of `version`.
+  bool complete(int version) const { return all(version) && !wrong && versions.size() >= kRunnerPages; }
+  // The eviction is confirmed: no page after page 0 was resident when the
+  // runner went on, so each was faulted in from the filesystem.
+  bool evicted() const { return still_resident && *still_resident == 0; }
+  // "0 of 59 pages still resident after eviction", with the failed steps.
+  std::string describe_eviction() const;
 };
 PageVersions parse_versions(const std::string& output);
 
@@ -46,20 +61,23 @@ PageVersions parse_versions(const std::string& output);
 // are the handshake; the process itself is the probe library's.
 class ExecRunner {
  public:
-  explicit ExecRunner(std::filesystem::path binary);
+  // `deadline`: killed this long after its start (the check's sync timeout:
+  // no rank waits longer for the runner's rank at a sync point).
+  ExecRunner(std::filesystem::path binary, std::chrono::milliseconds deadline);
   ~ExecRunner();
   ExecRunner(const ExecRunner&) = delete;
   ExecRunner& operator=(const ExecRunner&) = delete;
 
-  // Waits (up to `seconds`) until the runner has executed page 0; false if it
-  // did not (also at once when it could not be started or already ended).
-  bool wait_ready(int seconds);
+  // Waits (up to the deadline) until the runner has executed page 0; false if
+  // it did not (also at once when it could not be started or already ended).
+  bool wait_ready();
   void go();
-  // Waits for the runner to end (killed 90 s after its start) and returns how it ended.
+  // Waits for the runner to end (killed at its deadline) and returns how it ended.
   const ChildOutcome& finish();
 
  private:
   std::filesystem::path local_dir_;
+  std::chrono::steady_clock::time_point deadline_;
   std::optional<AsyncChild> child_;
 };
 
@@ -76,10 +94,27 @@ std::string overwrite_in_place(const std::filesystem::path& target, const std::f
 // Opens `target` for writing and closes it without writing; "" or the errno text.
 std::string try_open_for_writing(const std::filesystem::path& target);
 
-// The absolute exec rule, judged on the runner's rank once a writer tried to
-// overwrite the running v1 with v2 (`write_error` "" = it did): the runner
-// must never execute a v2 page. PASS (noted) when the writer got ETXTBSY, the
-// runner was terminated by SIGBUS/SIGKILL, or it ran v1 to the end.
-void judge_changed_runner(CheckContext& ctx, const ChildOutcome& end, const std::string& write_error);
+// What one node's kernel does, the control of the cross-client exec checks:
+// on `rank`, a runner of another copy of version 1 (its own file on the
+// filesystem under test) is started and `rank` tries to open that file for
+// writing. Collective; every rank gets "" (allowed) or the errno text
+// (ETXTBSY on Linux before 6.11 and from 6.13 on; 6.11 and 6.12 allowed it).
+std::string local_deny_write_control(CheckContext& ctx, int rank);
+
+// A judgement on one rank: a failure, a SKIP (what could not be shown), or a
+// PASS with a note; `record` reports it to the check.
+struct Judgement {
+  std::string failure{}, skip{}, note{};
+  void record(CheckContext& ctx) const;
+};
+
+// The absolute exec rule, once a writer tried to overwrite the running v1
+// with v2 (`write_error` "" = it did): the runner must never execute a v2
+// page. `control` is an unchanged copy of v1 run alongside on the same
+// client. PASS (noted) when the writer got ETXTBSY, the runner was terminated
+// by SIGBUS/SIGKILL while the control ran on (a client that kills every
+// binary is not safe), or it ran v1 to the end with its pages evicted first
+// (SKIP if they stayed resident: the faults never reached the filesystem).
+Judgement judge_changed(const ChildOutcome& end, const ChildOutcome& control, const std::string& write_error);
 
 }  // namespace dmmap::conform

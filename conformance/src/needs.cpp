@@ -1,6 +1,7 @@
 #include "needs.hpp"
 
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <sstream>
@@ -18,10 +19,14 @@ std::string join(const std::vector<std::string>& words, const char* separator) {
   return out;
 }
 
-// This rank's side of the collective part: "H" (a hook) or "-", then the
-// names of the declared helpers it cannot find, one a line.
-std::string local_report(const CheckInfo& info, const RunParams& params, std::map<std::string, fs::path>& found) {
+// This rank's side of the collective part: "H" (a hook) or "-", "X" (the
+// target is mounted noexec) or "-", then the names of the declared helpers
+// it cannot find, one a line.
+std::string local_report(const CheckInfo& info, const RunParams& params, const fs::path& scratch,
+                         std::map<std::string, fs::path>& found) {
   std::string report = params.hook.empty() ? "-" : "H";
+  struct statvfs vfs {};
+  report += info.runs_from_target && ::statvfs(scratch.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC) ? "X" : "-";
   for (auto& name : info.helpers) {
     if (auto path = find_helper(name))
       found[name] = *path;
@@ -34,7 +39,7 @@ std::string local_report(const CheckInfo& info, const RunParams& params, std::ma
 // The helpers a rank's report says it lacks.
 std::vector<std::string> missing_helpers(const std::string& report) {
   std::vector<std::string> names;
-  std::istringstream lines(report.substr(1));
+  std::istringstream lines(report.substr(2));
   for (std::string line; std::getline(lines, line);)
     if (!line.empty()) names.push_back(line);
   return names;
@@ -42,6 +47,12 @@ std::vector<std::string> missing_helpers(const std::string& report) {
 
 // The first unmet need among every rank's reports, or "".
 std::string first_unmet(const CheckInfo& info, const std::vector<std::string>& reports) {
+  std::vector<int> noexec;
+  for (std::size_t r = 0; r < reports.size(); ++r)
+    if (reports[r].at(1) == 'X') noexec.push_back(static_cast<int>(r));
+  if (!noexec.empty())
+    return fmt::format("the target is mounted noexec on ranks {}: programs stored on it cannot run",
+                       format_ranks(noexec));
   for (auto& name : info.helpers) {
     std::vector<int> missing;
     for (std::size_t r = 0; r < reports.size(); ++r) {
@@ -69,7 +80,8 @@ std::optional<fs::path> find_helper(const std::string& name) {
   return std::nullopt;
 }
 
-NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params) {
+NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params,
+                         const fs::path& scratch) {
   NeedsVerdict v;
   if (sync.size() < info.min_ranks) {
     v.unmet = fmt::format("needs {} ranks, {} started", info.min_ranks, sync.size());
@@ -79,14 +91,15 @@ NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& cli
     v.unmet = fmt::format("needs ranks 0 and 1 on two distinct clients of the filesystem ({})", clients.basis());
     return v;
   }
-  if (info.helpers.empty() && info.hook_actions.empty()) return v;
-  v.unmet = first_unmet(info, sync.allgather(local_report(info, params, v.helpers)));
+  if (info.helpers.empty() && info.hook_actions.empty() && !info.runs_from_target) return v;
+  v.unmet = first_unmet(info, sync.allgather(local_report(info, params, scratch, v.helpers)));
   return v;
 }
 
 std::string describe_needs(const CheckInfo& info) {
   std::vector<std::string> parts;
   if (info.distinct_clients) parts.push_back("2 clients");
+  if (info.runs_from_target) parts.push_back("exec");
   if (!info.hook_actions.empty()) parts.push_back("hook: " + join(info.hook_actions, ","));
   if (!info.helpers.empty()) parts.push_back("helpers: " + join(info.helpers, ","));
   return join(parts, "; ");

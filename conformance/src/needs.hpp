@@ -19,9 +19,11 @@ struct NeedsVerdict {
   std::map<std::string, std::filesystem::path> helpers;  // the declared helpers, found on this rank
 };
 
-// Collective when the check declares hook actions or helpers (one sync point
-// in the check's phase): ranks, clients, helpers, then the hook.
-NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params);
+// Collective when the check declares hook actions, helpers or that it runs
+// programs from the target (one sync point in the check's phase): ranks,
+// clients, exec on `scratch` (each rank's view), helpers, then the hook.
+NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params,
+                         const std::filesystem::path& scratch);
 
 // "2 clients; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).
 std::string describe_needs(const CheckInfo& info);

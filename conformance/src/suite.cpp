@@ -153,7 +153,7 @@ void Suite::run_check(const CheckInfo& info) {
 // The check's needs, then its body; what happens is recorded in `outcome`.
 void Suite::run_body(const CheckInfo& info, RankOutcome& outcome) {
   try {
-    NeedsVerdict needs = check_needs(info, sync_, clients_, config_.params);
+    NeedsVerdict needs = check_needs(info, sync_, clients_, config_.params, scratch_.path());
     if (!needs.unmet.empty()) {
       outcome.skipped = needs.unmet;
       return;

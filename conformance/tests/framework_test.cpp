@@ -107,7 +107,7 @@ namespace {
 std::string unmet(const CheckInfo& info, const ClientMap& clients, const RunParams& params) {
   Sync sync(test_session().comm(), 20s);
   sync.begin_phase(info.id);
-  const std::string reason = check_needs(info, sync, clients, params).unmet;
+  const std::string reason = check_needs(info, sync, clients, params, std::filesystem::temp_directory_path()).unmet;
   sync.finish_phase({});
   return reason;
 }
