@@ -74,11 +74,12 @@ every_check_passes_strict() {
 }
 
 # tmpfs never drops a page it holds: the runner's eviction cannot take, so
-# exec.replace-by-rename cannot show a fault on the renamed-over inode.
+# exec.replace-by-rename cannot show a fault on the renamed-over inode, and
+# shared.unlink-while-mapped no load after the unlink that reaches the filesystem.
 on_tmpfs() {
   mkdir -p "$work/tmpfs"
   mount -t tmpfs -o size=64m tmpfs "$work/tmpfs" && mounts+=("$work/tmpfs")
-  local skips="exec.replace-by-rename"
+  local skips="exec.replace-by-rename shared.unlink-while-mapped"
   every_check_passes_strict 2 "$work/tmpfs" "$skips"
   every_check_passes_strict 3 "$work/tmpfs" "$skips"
   jq -r '.checks[] | select(.id == "exec.replace-by-rename") | .message' "$work/report/conformance.json" |
@@ -97,7 +98,10 @@ on_ext4_loop() {
   # A subdirectory: the fresh filesystem's lost+found would defeat the "left empty" check.
   every_check_passes_strict 2 "$work/ext4/target"
   every_check_passes_strict 3 "$work/ext4/target"
-  # ext4 drops clean pages: the renamed-over runner's later pages came from its old inode.
+  # ext4 drops clean pages: the renamed-over runner's later pages came from its old
+  # inode, and the loads after an unlink were faults, not cache hits.
+  grep -q "pages 1-7 were not resident before the unlink on ranks {0,1}" "$work/report/conformance.json" ||
+    fail "unlink-while-mapped: later pages not shown absent before the unlink"
   grep -q "the runner finished on its old inode: 0 of 59 pages still resident after eviction" \
     "$work/report/conformance.json" || fail "replace-by-rename: the running inode's pages were not evicted"
 }
@@ -189,6 +193,9 @@ hard_remove_breaks_open_unlinked_files() {
     [ "$(level_of shared.metadata)" = msync ] || fail "FUSE mtime of a mapped store not at msync level"
   done
   grep -q "killed by SIGBUS" "$work/report/conformance.json" || fail "replace-by-rename: runner not killed by SIGBUS"
+  # With readahead off, the pages never faulted in before the unlink are fetched after it, and fail.
+  jq -r '.checks[] | select(.id == "shared.unlink-while-mapped") | .message' "$work/report/conformance.json" |
+    grep -q "load from page 1 after the unlink: SIGBUS" || fail "unlink-while-mapped: the later pages were not faulted in after the unlink"
 }
 
 # A filesystem mounted noexec (common for HPC scratch): an environment

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 namespace dmmap {
 
@@ -15,6 +16,15 @@ Mapping::Mapping(int fd, std::size_t length, int prot, int flags, off_t offset) 
 
 void Mapping::sync() const {
   if (addr_ && ::msync(addr_, length_, MS_SYNC) != 0) throw std::system_error(errno, std::generic_category(), "msync");
+}
+
+std::size_t Mapping::resident(std::size_t first, std::size_t count) const {
+  std::vector<unsigned char> in_core(count);
+  if (::mincore(data() + first * page_size(), count * page_size(), in_core.data()) != 0)
+    throw std::system_error(errno, std::generic_category(), "mincore");
+  std::size_t n = 0;
+  for (unsigned char c : in_core) n += c & 1;
+  return n;
 }
 
 void Mapping::reset() {

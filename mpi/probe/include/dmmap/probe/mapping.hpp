@@ -37,6 +37,9 @@ class Mapping {
 
   // msync(MS_SYNC) of the whole mapping; throws on failure.
   void sync() const;
+  // How many of the pages [first, first + count) of the mapping are in the
+  // page cache (mincore(): touches nothing); throws on failure.
+  std::size_t resident(std::size_t first, std::size_t count) const;
   void reset();
 
  private:
