@@ -3,10 +3,17 @@
 // randomly chosen rank, checked against an in-memory model of the file. Every
 // rank draws the same sequence, so every rank keeps the same model; a barrier
 // orders each operation before the next, and every few operations every rank
-// compares its size, its pread() view and its mapping with the model.
+// compares its size, its pread() view and its mappings with the model.
 //
-// On a failure the message gives the seed and the last operations: rerun with
-// --seed S (and --ops N) to replay the very same sequence.
+// The file has two windows of --model-size bytes (default 2 MiB: several lock
+// granules of any filesystem we know): [0, W) and, where the filesystem takes
+// a file that large, [4 GiB + 1 MiB, +W), with a hole between. Operations
+// cross EOF: a pread past it is short, a pwrite past it extends the file, a
+// mapped load past it (within its page) reads zeros.
+//
+// The note gives the complete replay command (seed, ops, ranks, window size,
+// expected level) with the page size it ran on, and a digest of the
+// operations drawn: a replay draws the same operations (same digest).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -28,9 +35,10 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr std::size_t kMaxPages = 8;
 constexpr int kVerifyEvery = 8;
 constexpr std::size_t kHistory = 12;
+constexpr std::uint64_t kHigh = (4ULL << 30) + (1ULL << 20);  // above 4 GiB, aligned for any page size
+constexpr std::size_t kShortOp = 8192;                        // most operations: up to two 4 KiB pages
 
 enum class Kind { store, load, pwrite, pread, truncate, msync };
 
@@ -38,44 +46,125 @@ struct Op {
   int index;
   int rank;
   Kind kind;
-  std::size_t offset, length;  // for truncate: length is the new size
+  std::uint64_t offset;  // absolute file offset
+  std::size_t length;    // for truncate: unused (offset is the new size)
   std::uint8_t seed_byte;
 
   std::uint8_t byte_at(std::size_t i) const { return static_cast<std::uint8_t>(seed_byte + i * 7); }
   std::string describe() const {
     static const char* names[] = {"store", "load", "pwrite", "pread", "truncate", "msync"};
-    if (kind == Kind::truncate) return fmt::format("#{} rank {} truncate to {}", index, rank, length);
+    if (kind == Kind::truncate) return fmt::format("#{} rank {} truncate to {}", index, rank, offset);
     if (kind == Kind::msync) return fmt::format("#{} rank {} msync", index, rank);
     return fmt::format("#{} rank {} {} [{}, +{})", index, rank, names[static_cast<int>(kind)], offset, length);
   }
 };
 
-// Draws the next operation; identical on every rank for the same seed.
-Op draw(std::mt19937_64& rng, int index, int ranks, std::size_t size) {
-  const std::size_t max = kMaxPages * page_size();
+// The file as it must be: its size and the bytes of its windows (a hole and
+// everything past the size read as zero).
+class Model {
+ public:
+  Model(std::size_t window, bool high) : window_(window), high_(high), low_(window, 0), hi_(high ? window : 0, 0) {}
+
+  std::uint64_t size() const { return size_; }
+  std::size_t window() const { return window_; }
+  bool has_high() const { return high_; }
+  // The windows' starts.
+  std::vector<std::uint64_t> bases() const {
+    return high_ ? std::vector<std::uint64_t>{0, kHigh} : std::vector<std::uint64_t>{0};
+  }
+  std::uint8_t at(std::uint64_t offset) const {
+    if (offset >= size_) return 0;
+    if (offset < window_) return low_[offset];
+    if (high_ && offset >= kHigh && offset < kHigh + window_) return hi_[offset - kHigh];
+    return 0;
+  }
+  // The model's bytes of [offset, offset + n), which lies in one window. A
+  // window's bytes past EOF are zero: a write extends the size, a truncation
+  // zeroes what it cuts.
+  const std::uint8_t* span(std::uint64_t offset) const {
+    return offset < window_ ? low_.data() + offset : hi_.data() + (offset - kHigh);
+  }
+  void apply(const Op& op) {
+    if (op.kind == Kind::truncate) {
+      for (std::uint64_t base : bases())
+        if (op.offset < base + window_)
+          std::fill(bytes(base).begin() + static_cast<std::ptrdiff_t>(op.offset > base ? op.offset - base : 0),
+                    bytes(base).end(), 0);
+      size_ = op.offset;
+    }
+    if (op.kind != Kind::store && op.kind != Kind::pwrite) return;
+    auto& b = bytes(op.offset < window_ ? 0 : kHigh);
+    const std::uint64_t base = op.offset < window_ ? 0 : kHigh;
+    for (std::size_t i = 0; i < op.length; ++i) b[op.offset - base + i] = op.byte_at(i);
+    size_ = std::max<std::uint64_t>(size_, op.offset + op.length);
+  }
+
+ private:
+  std::vector<std::uint8_t>& bytes(std::uint64_t base) { return base == 0 ? low_ : hi_; }
+  std::size_t window_;
+  bool high_;
+  std::uint64_t size_ = 0;
+  std::vector<std::uint8_t> low_, hi_;
+};
+
+std::uint64_t draw_in(std::mt19937_64& rng, std::uint64_t below) { return below == 0 ? 0 : rng() % below; }
+
+// Draws the next operation; identical on every rank for the same seed, ranks
+// and window (the page size only bounds how far a load may cross EOF).
+Op draw(std::mt19937_64& rng, int index, int ranks, const Model& model) {
   Op op{index,
         static_cast<int>(rng() % static_cast<unsigned>(ranks)),
         static_cast<Kind>(rng() % 6),
         0,
         0,
         static_cast<std::uint8_t>(rng())};
-  if ((op.kind == Kind::store || op.kind == Kind::load || op.kind == Kind::pread) && size == 0) op.kind = Kind::pwrite;
-  const std::size_t span = op.kind == Kind::pwrite || size == 0 ? max : size;
-  op.offset = rng() % span;
-  op.length = 1 + rng() % std::min<std::size_t>(2 * page_size(), span - op.offset);
-  if (op.kind == Kind::truncate) op.length = rng() % (max + 1);
+  const std::uint64_t base = model.has_high() && rng() % 4 == 0 ? kHigh : 0;
+  const std::size_t w = model.window();
+  const std::size_t longest = rng() % 8 == 0 ? w / 2 : kShortOp;
+  // Bytes of this window below EOF, and the end of the page holding EOF.
+  const std::uint64_t below = model.size() > base ? std::min<std::uint64_t>(model.size() - base, w) : 0;
+  const std::uint64_t eof_page_end = (model.size() + page_size() - 1) / page_size() * page_size();
+  if ((op.kind == Kind::store || op.kind == Kind::load) && below == 0) op.kind = Kind::pwrite;
+  switch (op.kind) {
+    case Kind::store:  // entirely below EOF: a store past it is not kept
+      op.offset = base + draw_in(rng, below);
+      op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, base + below - op.offset));
+      break;
+    case Kind::load: {  // may run past EOF up to the end of its page: zeros there
+      op.offset = base + draw_in(rng, below);
+      const std::uint64_t end = std::min<std::uint64_t>(base + w, std::max(eof_page_end, base + below));
+      op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, end - op.offset));
+      break;
+    }
+    case Kind::pwrite:
+    case Kind::pread:  // anywhere in the window: past EOF a pwrite extends, a pread is short
+      op.offset = base + draw_in(rng, w);
+      op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, base + w - op.offset));
+      break;
+    case Kind::truncate: op.offset = base + draw_in(rng, w + 1); break;
+    case Kind::msync: break;
+  }
   return op;
 }
 
+// A window of the file mapped shared on this client.
+struct Window {
+  std::uint64_t base;
+  Mapping map;
+};
+
 class Client {
  public:
-  Client(const std::filesystem::path& file, bool msync_after_store)
-      : fd_(open_file(file, O_RDWR)),
-        map_(fd_.get(), kMaxPages * page_size(), PROT_READ | PROT_WRITE, MAP_SHARED),
-        msync_after_store_(msync_after_store) {}
+  Client(const std::filesystem::path& file, const Model& model, bool msync_after_store)
+      : fd_(open_file(file, O_RDWR)), msync_after_store_(msync_after_store) {
+    const std::size_t length = (model.window() + page_size() - 1) / page_size() * page_size();
+    for (std::uint64_t base : model.bases())
+      windows_.push_back(
+          {base, Mapping(fd_.get(), length, PROT_READ | PROT_WRITE, MAP_SHARED, static_cast<off_t>(base))});
+  }
 
   // Performs `op` on this client; returns a complaint or "".
-  std::string perform(const Op& op, const std::vector<std::uint8_t>& model) {
+  std::string perform(const Op& op, const Model& model) {
     std::vector<std::uint8_t> data(op.length);
     for (std::size_t i = 0; i < op.length; ++i) data[i] = op.byte_at(i);
     switch (op.kind) {
@@ -87,71 +176,84 @@ class Client {
         return "";
       case Kind::pread: {
         const auto got = pread_up_to(fd_.get(), op.length, static_cast<off_t>(op.offset));
-        if (got.size() != op.length)
-          return fmt::format("pread at offset {} returned {} of {} bytes, the model says the file is {} bytes",
-                             op.offset, got.size(), op.length, model.size());
-        return compare(got.data(), model.data() + op.offset, op.length, op.offset, "pread");
+        const std::uint64_t want = model.size() > op.offset
+                                       ? std::min<std::uint64_t>(op.length, model.size() - op.offset)
+                                       : 0;
+        if (got.size() != want)
+          return fmt::format("pread at offset {} returned {} of {} bytes, the model says {} (file size {})", op.offset,
+                             got.size(), op.length, want, model.size());
+        return compare(got.data(), model, op.offset, got.size(), "pread");
       }
       case Kind::truncate:
-        if (::ftruncate(fd_.get(), static_cast<off_t>(op.length)) != 0)
+        if (::ftruncate(fd_.get(), static_cast<off_t>(op.offset)) != 0)
           return fmt::format("ftruncate: {}", std::strerror(errno));
         return "";
       case Kind::msync:
-        return ::msync(map_.data(), map_.size(), MS_SYNC) == 0 ? "" : fmt::format("msync: {}", std::strerror(errno));
+        for (auto& w : windows_)
+          if (::msync(w.map.data(), w.map.size(), MS_SYNC) != 0) return fmt::format("msync: {}", std::strerror(errno));
+        return "";
     }
     return "";
   }
 
-  // This client's whole view (size, pread, mapping) against the model.
-  std::string verify(const std::vector<std::uint8_t>& model) {
+  // This client's whole view (size, pread, mappings) against the model.
+  std::string verify(const Model& model) {
     struct stat st {};
     ::fstat(fd_.get(), &st);
-    if (static_cast<std::size_t>(st.st_size) != model.size())
+    if (static_cast<std::uint64_t>(st.st_size) != model.size())
       return fmt::format("size is {}, the model says {}", st.st_size, model.size());
-    auto bytes = pread_exact(fd_.get(), model.size(), 0);
-    if (auto c = compare(bytes.data(), model.data(), model.size(), 0, "pread"); !c.empty()) return c;
-    return compare_mapping(model, 0, model.size());
+    for (auto& w : windows_) {
+      if (model.size() <= w.base) continue;
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(model.size() - w.base, model.window()));
+      auto bytes = pread_exact(fd_.get(), n, static_cast<off_t>(w.base));
+      if (auto c = compare(bytes.data(), model, w.base, n, "pread"); !c.empty()) return c;
+      if (auto c = compare_mapping(model, w.base, n); !c.empty()) return c;
+    }
+    return "";
   }
 
  private:
+  std::uint8_t* address(std::uint64_t offset) {
+    for (auto& w : windows_)
+      if (offset >= w.base && offset < w.base + w.map.size()) return w.map.data() + (offset - w.base);
+    throw std::logic_error(fmt::format("offset {} outside the mapped windows", offset));
+  }
+
   std::string store(const Op& op, const std::vector<std::uint8_t>& data) {
     // One probed byte per page first: a client with a stale size must report SIGBUS, not die of it.
-    for (std::size_t at = op.offset; at < op.offset + op.length; at = (at / page_size() + 1) * page_size()) {
-      ProbeResult r = probe_store(map_.data() + at, data[at - op.offset]);
+    for (std::uint64_t at = op.offset; at < op.offset + op.length; at = (at / page_size() + 1) * page_size()) {
+      ProbeResult r = probe_store(address(at), data[at - op.offset]);
       if (!r.ok()) return fmt::format("store at {}: {}", at, r.describe());
     }
-    std::memcpy(map_.data() + op.offset, data.data(), op.length);
-    if (msync_after_store_ && ::msync(map_.data(), map_.size(), MS_SYNC) != 0) return "msync failed";
+    std::memcpy(address(op.offset), data.data(), op.length);
+    if (msync_after_store_)
+      for (auto& w : windows_)
+        if (::msync(w.map.data(), w.map.size(), MS_SYNC) != 0) return "msync failed";
     return "";
   }
 
-  std::string compare_mapping(const std::vector<std::uint8_t>& model, std::size_t offset, std::size_t length) {
-    for (std::size_t at = offset; at < offset + length; at = (at / page_size() + 1) * page_size()) {
-      ProbeResult r = probe_load(map_.data() + at);
+  std::string compare_mapping(const Model& model, std::uint64_t offset, std::size_t length) {
+    for (std::uint64_t at = offset; at < offset + length; at = (at / page_size() + 1) * page_size()) {
+      ProbeResult r = probe_load(address(at));
       if (!r.ok()) return fmt::format("mapped load at {}: {}", at, r.describe());
     }
-    return compare(map_.data() + offset, model.data() + offset, length, offset, "mapping");
+    return compare(address(offset), model, offset, length, "mapping");
   }
 
-  static std::string compare(const std::uint8_t* seen, const std::uint8_t* want, std::size_t n, std::size_t base,
+  static std::string compare(const std::uint8_t* seen, const Model& model, std::uint64_t base, std::size_t n,
                              const char* how) {
+    if (std::memcmp(seen, model.span(base), n) == 0) return "";
     for (std::size_t i = 0; i < n; ++i)
-      if (seen[i] != want[i])
-        return fmt::format("{} at offset {} reads 0x{:02x}, the model says 0x{:02x}", how, base + i, seen[i], want[i]);
+      if (seen[i] != model.at(base + i))
+        return fmt::format("{} at offset {} reads 0x{:02x}, the model says 0x{:02x}{}", how, base + i, seen[i],
+                           model.at(base + i), base + i >= model.size() ? " (past EOF)" : "");
     return "";
   }
 
   Fd fd_;
-  Mapping map_;
+  std::vector<Window> windows_;
   bool msync_after_store_;
 };
-
-void apply(const Op& op, std::vector<std::uint8_t>& model) {
-  if (op.kind == Kind::truncate) model.resize(op.length, 0);
-  if (op.kind != Kind::store && op.kind != Kind::pwrite) return;
-  if (op.offset + op.length > model.size()) model.resize(op.offset + op.length, 0);
-  for (std::size_t i = 0; i < op.length; ++i) model[op.offset + i] = op.byte_at(i);
-}
 
 std::uint64_t pick_seed(CheckContext& ctx) {
   if (ctx.params().seed) return *ctx.params().seed;
@@ -159,26 +261,57 @@ std::uint64_t pick_seed(CheckContext& ctx) {
   return std::stoull(ctx.broadcast(std::to_string(now % 1000000007ULL)));
 }
 
+// Rank 0 makes the file and finds out whether it may reach past 4 GiB (a
+// sparse extension and back); every rank learns the answer.
+bool create_with_high_window(CheckContext& ctx, const std::filesystem::path& file, std::size_t window) {
+  std::string refused;
+  if (ctx.rank() == 0) {
+    Fd fd = create_file(file, 0, 0);
+    if (::ftruncate(fd.get(), static_cast<off_t>(kHigh + window)) != 0)
+      refused = std::strerror(errno);
+    else if (::ftruncate(fd.get(), 0) != 0)
+      throw std::system_error(errno, std::generic_category(), "ftruncate back to 0");
+  }
+  refused = ctx.broadcast(refused);
+  if (!refused.empty()) ctx.note("no window above 4 GiB: extending the file there failed: " + refused);
+  return refused.empty();
+}
+
+// FNV-1a over the operations' descriptions: equal digests, equal sequences.
+struct Digest {
+  std::uint64_t value = 14695981039346656037ULL;
+  void add(const std::string& text) {
+    for (unsigned char c : text) value = (value ^ c) * 1099511628211ULL;
+  }
+};
+
 void run(CheckContext& ctx) {
   if (ctx.expected() < Level::msync) GTEST_SKIP() << "the model assumes msync-level coherence or better";
   const std::uint64_t seed = pick_seed(ctx);
   const int ops = ctx.params().ops;
-  ctx.note(fmt::format("seed {}, {} operations (replay: --seed {} --ops {})", seed, ops, seed, ops));
+  const std::size_t window = ctx.params().model_size;
+  const std::string replay = fmt::format(
+      "replay: mpirun -np {} dmmap-conform --gtest_filter=model.random_ops --seed {} --ops {} --model-size {}{} "
+      "(on nodes with {}-byte pages)",
+      ctx.size(), seed, ops, window,
+      ctx.expected() == Level::strict ? "" : fmt::format(" --expect {}", to_string(ctx.expected())), page_size());
   const auto file = ctx.path("model");
-  if (ctx.rank() == 0) create_file(file, 0, 0);
+  Model model(window, create_with_high_window(ctx, file, window));
   ctx.barrier();
 
-  Client client(file, ctx.expected() == Level::msync);
+  Client client(file, model, ctx.expected() == Level::msync);
   std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> model;
   std::deque<std::string> history;
+  Digest digest;
   std::string complaint;  // this rank's first divergence; it stops performing, not synchronising
   bool stop = false;
-  for (int i = 0; i < ops && !stop; ++i) {
-    const Op op = draw(rng, i, ctx.size(), model.size());
+  int done = 0;
+  for (int i = 0; i < ops && !stop; ++i, ++done) {
+    const Op op = draw(rng, i, ctx.size(), model);
     if (complaint.empty() && op.rank == ctx.rank())
       if (auto c = client.perform(op, model); !c.empty()) complaint = op.describe() + ": " + c;
-    apply(op, model);
+    model.apply(op);
+    digest.add(op.describe());
     history.push_back(op.describe());
     if (history.size() > kHistory) history.pop_front();
     ctx.barrier();
@@ -188,11 +321,14 @@ void run(CheckContext& ctx) {
       stop = !ctx.all(complaint.empty());
     }
   }
+  const std::string summary = fmt::format(
+      "seed {}, {} operations, windows of {} bytes{}; operations digest {:016x} over {}; {}", seed, ops, window,
+      model.has_high() ? " at 0 and above 4 GiB" : " at 0", digest.value, done, replay);
+  if (ctx.rank() == 0) ctx.note(summary);
   if (!complaint.empty()) {
     std::string last;
     for (auto& h : history) last += "; " + h;
-    ADD_FAILURE() << fmt::format("{} (seed {}: replay with --seed {} --ops {}); last operations{}", complaint, seed,
-                                 seed, ops, last);
+    ADD_FAILURE() << fmt::format("{} ({}); last operations{}", complaint, summary, last);
   }
   ctx.barrier();
 }

@@ -3,6 +3,7 @@
 // unlock. Every rank does it many times, concurrently; the total must be
 // exact. A filesystem must make the lock carry the page (flush on unlock or
 // revoke, fresh page after lock), as the seed HLD's lock-on-fault design does.
+// A filesystem without lock support (ENOSYS, EOPNOTSUPP) makes it a SKIP.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include "check.hpp"
 #include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
+#include "dmmap/rank_set.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -33,6 +35,30 @@ void set_lock(int fd, short type) {
   }
 }
 
+// Every rank takes and drops one lock: a filesystem mounted without lock
+// support (ENOSYS, EOPNOTSUPP) is an environment limit, a SKIP on every rank;
+// any other refusal fails. True when every rank may go on.
+bool locks_work(CheckContext& ctx, int fd) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_len = 8;
+  int err = 0;
+  while (::fcntl(fd, F_SETLKW, &lock) != 0 && (err = errno) == EINTR) err = 0;
+  if (err == 0) set_lock(fd, F_UNLCK);
+  const auto errors = ctx.allgather(std::to_string(err));
+  std::vector<int> unsupported;
+  for (std::size_t r = 0; r < errors.size(); ++r) {
+    const int e = std::stoi(errors[r]);
+    if (e == ENOSYS || e == EOPNOTSUPP) unsupported.push_back(static_cast<int>(r));
+  }
+  if (!unsupported.empty())
+    throw CheckSkipped(fmt::format("fcntl locks are not supported on ranks {}: {}", format_ranks(unsupported),
+                                   std::strerror(std::stoi(errors[static_cast<std::size_t>(unsupported.front())]))));
+  if (err != 0) ADD_FAILURE() << "fcntl(F_SETLKW): " << std::strerror(err);
+  return ctx.all(err == 0);
+}
+
 void run(CheckContext& ctx) {
   const std::size_t page = page_size();
   const auto file = ctx.path("locked");
@@ -40,6 +66,7 @@ void run(CheckContext& ctx) {
   ctx.barrier();
 
   Fd fd = open_file(file, O_RDWR);
+  if (!locks_work(ctx, fd.get())) return;
   Mapping map(fd.get(), page, PROT_READ | PROT_WRITE, MAP_SHARED);
   auto* counter = reinterpret_cast<volatile std::uint64_t*>(map.data());
   ctx.barrier();

@@ -34,12 +34,14 @@ namespace dmmap::conform {
 
 class CheckContext;
 
-// Run-wide parameters some checks take (model.random-ops: --seed, --ops).
+// Run-wide parameters some checks take (model.random-ops: --seed, --ops, --model-size).
 struct RunParams {
   std::optional<std::uint64_t> seed;  // unset: the check picks one and reports it
   int ops = 1000;                     // operations of the randomised model check (~1.5 ms each on 2 local ranks)
-  std::filesystem::path hook;         // the target hook (--hook, DMMAP_HOOK); empty: none
-  RunProfile profile;                 // declared and measured waits (--profile)
+  // Bytes of each window of its file: several lock granules (Lustre's and dmfs's are 1 MiB at most).
+  std::size_t model_size = 2u << 20;
+  std::filesystem::path hook;  // the target hook (--hook, DMMAP_HOOK); empty: none
+  RunProfile profile;          // declared and measured waits (--profile)
 };
 
 struct CheckInfo {

@@ -85,10 +85,18 @@ OptionParser make_parser(Cli& cli) {
       .value(
           "--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
           [&](const std::string& v) { cli.suite.params.seed = static_cast<std::uint64_t>(parse_count(v, "--seed")); })
-      .value("--ops", "N", "number of operations (default 1000)", [&](const std::string& v) {
-        cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
-        if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
-      });
+      .value("--ops", "N", "number of operations (default 1000)",
+             [&](const std::string& v) {
+               cli.suite.params.ops = static_cast<int>(parse_count(v, "--ops"));
+               if (cli.suite.params.ops < 1) throw UsageError("--ops must be at least 1");
+             })
+      .value("--model-size", "BYTES",
+             "bytes of each window of the file: [0, BYTES) and, where the filesystem allows, BYTES above 4 GiB "
+             "(default 2097152, at least 65536)",
+             [&](const std::string& v) {
+               cli.suite.params.model_size = static_cast<std::size_t>(parse_count(v, "--model-size"));
+               if (cli.suite.params.model_size < 65536) throw UsageError("--model-size must be at least 65536");
+             });
   p.section("Other").flag("--help", "this text", [&] { cli.help = true; }).flag("--version", "print the version", [&] {
     cli.version = true;
   });

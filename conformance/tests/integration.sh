@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner known-failures quick model-replay bad-inputs hook selftest docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -17,7 +17,9 @@ single_node_hook=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/single-node-hook
 export DMMAP_HOOK=$single_node_hook
 work=$(mktemp -d /tmp/dmmap-it-XXXXXX)
 mounts=()
+daemon_pid=
 cleanup() {
+  if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; fi
   for m in "${mounts[@]}"; do fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -206,7 +208,8 @@ noexec_skips_exec() {
   mount -t tmpfs -o noexec,size=64m tmpfs "$work/noexec" && mounts+=("$work/noexec")
   run 2 "$conform" --dir "$work/noexec" --report "$work/report"
   expect_status 0
-  local expected="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.uncopied-view"
+  # shared.unlink-while-mapped: a SKIP of any tmpfs (it keeps every page), noexec or not.
+  local expected="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.uncopied-view shared.unlink-while-mapped"
   [ "$(non_passing)" = "$expected" ] || fail "noexec did not SKIP exactly [$expected] but [$(non_passing)]"
   for id in exec.changed-binary exec.deny-write exec.replace-by-rename exec.run; do
     [ "$(verdict_of "$id")" = SKIP ] || fail "$id is $(verdict_of "$id") on a noexec mount, not SKIP"
@@ -248,6 +251,23 @@ runner_evicts_what_it_runs() {
   rm -f "$dir/runner" "$dir/ready" "$dir/go"
 }
 
+# A filesystem mounted without lock support (dmmap-dialfs --locks off refuses
+# every fcntl lock with ENOSYS): shared.locked-update is a SKIP with the
+# reason, an environment limit, not a FAIL.
+locks_unsupported_is_a_skip() {
+  local dialfs=$build/conformance/tests/dialfs/dmmap-dialfs i
+  [ -x "$dialfs" ] || { echo "note: dmmap-dialfs not built (no libfuse3-dev): case not run"; return 0; }
+  mkdir -p "$work/store" "$work/a" "$work/b"
+  "$dialfs" --store "$work/store" --mount "$work/a" --mount "$work/b" --locks off >"$work/dialfs.log" 2>&1 &
+  daemon_pid=$!
+  for i in $(seq 100); do grep -q "serving" "$work/dialfs.log" && break; sleep 0.1; done
+  grep -q "serving" "$work/dialfs.log" || fail "dmmap-dialfs did not start: $(cat "$work/dialfs.log")"
+  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.locked_update' --report "$work/report"
+  expect_status 0
+  [ "$(verdict_of shared.locked-update)" = SKIP ] || fail "shared.locked-update is $(verdict_of shared.locked-update) without lock support, not SKIP"
+  expect_output "fcntl locks are not supported on ranks {0,1}: Function not implemented"
+}
+
 known_failures_are_wired() {
   mount_bindfs_pair
   unset DMMAP_HOOK
@@ -282,13 +302,34 @@ quick_is_quick() {
   jq -e '.duration_s < 10' "$work/report/conformance.json" >/dev/null || fail "--quick checks took 10 s or more"
 }
 
+# model.random-ops: the note's replay command is complete — run as printed
+# (with a --dir), it draws the very same operations (the same digest); another
+# seed draws others. The file spans 2 MiB windows at 0 and above 4 GiB.
 model_replays() {
   mkdir -p "$work/target"
+  local note digest replay again
+  model_note() { jq -r '.checks[] | select(.id == "model.random-ops") | .details[] | select(startswith("rank 0: seed"))' "$work/report/conformance.json"; }
   run 3 "$conform" --dir "$work/target" --gtest_filter='model.*' --seed 4242 --ops 300 --report "$work/report"
   expect_status 0
-  grep -q "seed 4242, 300 operations" "$work/report/conformance.json" || fail "seed and ops not reported"
+  note=$(model_note)
+  echo "$note"
+  grep -q "seed 4242, 300 operations, windows of 2097152 bytes" <<<"$note" || fail "seed, ops and file size not reported"
+  grep -q "at 0 and above 4 GiB" <<<"$note" || fail "no window above 4 GiB on $(stat -f -c %T "$work/target")"
+  digest=$(grep -o 'operations digest [0-9a-f]* over 300' <<<"$note") || fail "no digest of the operations"
+  replay=$(grep -o 'replay: mpirun .*--model-size [0-9]*' <<<"$note") || fail "no replay command"
+  grep -q -- "-np 3 " <<<"$replay" || fail "the replay command does not say the ranks"
+  grep -q "on nodes with $(getconf PAGESIZE)-byte pages" <<<"$note" || fail "the replay command does not say the page size"
+  # shellcheck disable=SC2086
+  run 3 "$conform" --dir "$work/target" --report "$work/report" $(sed 's/^replay: mpirun -np 3 dmmap-conform //' <<<"$replay")
+  expect_status 0
+  again=$(model_note | grep -o 'operations digest [0-9a-f]* over 300')
+  [ "$again" = "$digest" ] || fail "the replay drew other operations: $again, not $digest"
+  run 3 "$conform" --dir "$work/target" --gtest_filter='model.*' --seed 4243 --ops 300 --report "$work/report"
+  [ "$(model_note | grep -o 'operations digest [0-9a-f]* over 300')" != "$digest" ] || fail "another seed drew the same operations"
   run 2 "$conform" --dir "$work/target" --ops 0
   expect_status 2
+  run 2 "$conform" --dir "$work/target" --model-size 4096
+  expect_status 2; expect_output "--model-size must be at least 65536"
 }
 
 docs_cover_the_catalog() {
@@ -389,6 +430,7 @@ case "$case_name" in
   bindfs-hard-remove) hard_remove_breaks_open_unlinked_files ;;
   noexec) noexec_skips_exec ;;
   runner) runner_evicts_what_it_runs ;;
+  locks-off) locks_unsupported_is_a_skip ;;
   known-failures) known_failures_are_wired ;;
   quick) quick_is_quick ;;
   model-replay) model_replays ;;
