@@ -53,8 +53,8 @@ struct CheckInfo {
   // Needs, each checked before run(); unmet: SKIP with the reason (needs.hpp).
   std::vector<std::string> hook_actions{};  // target-hook actions it calls: "evict", "freeze", "thaw"
   std::vector<std::string> helpers{};       // helper programs it runs, built next to dmmap-conform
-  bool distinct_clients = false;            // ranks 0 and 1 (its two roles) must be two clients of the filesystem
-  bool runs_from_target = false;            // runs programs stored on the filesystem: not on a noexec mount
+  bool distinct_clients = false;  // roles 0 and 1 (writer, reader) mean two clients: a run with one is a control run
+  bool runs_from_target = false;  // runs programs stored on the filesystem: not on a noexec mount
   std::function<void(CheckContext&)> run;
 };
 
@@ -70,7 +70,10 @@ struct CheckSkipped : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What a check body sees. The same body runs on every rank; roles follow rank().
+// What a check body sees. The same body runs on every role; roles follow
+// rank(): role 0 is the job's rank 0, role 1 the first rank of another
+// client when the run has two (ClientMap::role_order); size() counts the
+// roles, not the job's ranks (the others observe).
 class CheckContext {
  public:
   // `helpers`: the declared helper programs, found. `outcome` receives this

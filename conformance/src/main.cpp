@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "check.hpp"
+#include "client_probe.hpp"
 #include "dmmap/environment.hpp"
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/options.hpp"
@@ -77,9 +78,22 @@ OptionParser make_parser(Cli& cli) {
       .value("--timeout", "DURATION",
              "longest wait at a sync point before the run ends with HANG (default 60s; the profile's eviction "
              "timeout is added)",
-             [&](const std::string& v) { cli.timeout = parse_duration(v); });
+             [&](const std::string& v) { cli.timeout = parse_duration(v); })
+      .value("--check-time-limit", "DURATION",
+             "a check still running after this ends as FAIL naming it (default: 5 x the sync timeout + 1 s a rank)",
+             [&](const std::string& v) {
+               cli.suite.check_time_limit = parse_duration(v);
+               if (cli.suite.check_time_limit.count() <= 0) throw UsageError("--check-time-limit must be positive");
+             });
   p.section("Selection")
       .flag("--quick", "run the smoke subset only", [&] { cli.suite.quick = true; })
+      .value("--max-active", "N",
+             "ranks that run each check, one per client first (default 4; the others observe, so that a check's "
+             "work does not grow with the job)",
+             [&](const std::string& v) {
+               cli.suite.max_active = static_cast<int>(parse_count(v, "--max-active"));
+               if (cli.suite.max_active < 2) throw UsageError("--max-active must be at least 2");
+             })
       .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
   p.section("Randomised model check (model.random-ops)")
       .value(
@@ -122,14 +136,19 @@ void print_catalog() {
   }
 }
 
-void print_header(const MpiSession& mpi, const Cli& cli, const Json& env, const ScratchArea& scratch) {
+void print_header(const MpiSession& mpi, const Cli& cli, const Json& env, const ScratchArea& scratch,
+                  const ClientMap& clients) {
   fmt::print("dmmap-conform {}: {} ranks, expected level {}\n", DMMAP_VERSION, mpi.size(),
              to_string(cli.suite.expected));
   for (auto& rank : env.at("ranks").as_array()) {
     auto& fs = rank.at("filesystem");
-    fmt::print("  rank {} on {}: {} ({}, {})\n", rank.at("rank").as_number(), rank.at("hostname").as_string(),
-               fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string());
+    const int r = static_cast<int>(rank.at("rank").as_number());
+    fmt::print("  rank {} on {}: {} ({}, {}), client {}\n", r, rank.at("hostname").as_string(),
+               fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string(),
+               clients.client_of(r));
   }
+  fmt::print("  clients: {}{} ({})\n", clients.clients(),
+             clients.multi_client() ? "" : " -- a CONTROL RUN, not a multi-client certificate", clients.basis());
   fmt::print("  scratch directory: {}{}\n", scratch.path().string(), cli.suite.keep ? " (kept)" : "");
   fmt::print("  {}\n\n", cli.suite.params.profile.describe());
   std::fflush(stdout);
@@ -169,8 +188,9 @@ int main(int argc, char** argv) {
     Json env = gather_environment(sync, scratch.view());
     cli.suite.params.profile = establish_profile(sync, cli.profile, env, scratch.path(), cli.timeout);
     sync.set_timeout(cli.suite.params.profile.sync_timeout());
-    if (mpi.is_root()) print_header(mpi, cli, env, scratch);
-    Suite suite(mpi, sync, scratch, cli.suite, std::move(env));
+    ClientMap clients = detect_clients(sync, scratch.path());
+    if (mpi.is_root()) print_header(mpi, cli, env, scratch, clients);
+    Suite suite(mpi, sync, scratch, cli.suite, std::move(env), std::move(clients));
     suite.register_checks();
     return suite.run();
   } catch (const TargetError& e) {

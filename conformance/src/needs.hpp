@@ -9,7 +9,6 @@
 #include <string>
 
 #include "check.hpp"
-#include "client_map.hpp"
 #include "dmmap/sync.hpp"
 
 namespace dmmap::conform {
@@ -19,10 +18,14 @@ struct NeedsVerdict {
   std::map<std::string, std::filesystem::path> helpers;  // the declared helpers, found on this rank
 };
 
-// Collective when the check declares hook actions, helpers or that it runs
-// programs from the target (one sync point in the check's phase): ranks,
-// clients, exec on `scratch` (each rank's view), helpers, then the hook.
-NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, const ClientMap& clients, const RunParams& params,
+// Collective over the check's roles (`sync`) when the check declares hook
+// actions, helpers or that it runs programs from the target (one sync point in
+// the check's phase): ranks (`started` in the job), exec on `scratch` (each
+// rank's view), helpers, then the hook. Two distinct clients are not a need
+// that can be unmet: the roles are given so that the writer and the reader are
+// two clients when the run has two, and a run with one is a control run (the
+// report says so) in which every check still runs.
+NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, int started, const RunParams& params,
                          const std::filesystem::path& scratch);
 
 // "2 clients; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 
 #include "dmmap/rank_set.hpp"
 
@@ -24,9 +26,17 @@ std::vector<std::string> strings(const Json* j) {
 
 }  // namespace
 
+void RankOutcome::fail(std::string what) {
+  failures.push_back(std::move(what));
+  failure_times.push_back(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
 Json RankOutcome::to_json() const {
   Json j = Json::object();
   j["failures"] = strings(failures);
+  Json times = Json::array();
+  for (double t : failure_times) times.push_back(t);
+  j["failure_times"] = std::move(times);
   if (skipped) j["skipped"] = *skipped;
   if (level) j["level"] = std::string(to_string(*level));
   j["observations"] = strings(observations);
@@ -39,6 +49,8 @@ Json RankOutcome::to_json() const {
 RankOutcome RankOutcome::from_json(const Json& j) {
   RankOutcome o;
   o.failures = strings(j.find("failures"));
+  if (auto* times = j.find("failure_times"); times && times->is_array())
+    for (auto& t : times->as_array()) o.failure_times.push_back(t.as_number());
   if (auto* s = j.find("skipped")) o.skipped = s->as_string();
   if (auto* l = j.find("level")) o.level = parse_level(l->as_string());
   o.observations = strings(j.find("observations"));
@@ -73,11 +85,37 @@ Json CheckResult::to_json() const {
   Json r = Json::array();
   for (int rank : ranks) r.push_back(rank);
   j["ranks"] = std::move(r);
+  if (!roles.empty()) {
+    Json ro = Json::array();
+    for (int rank : roles) ro.push_back(rank);
+    j["roles"] = std::move(ro);
+  }
   j["message"] = message;
   j["details"] = strings(details);
   j["duration_s"] = duration_s;
   return j;
 }
+
+namespace {
+
+// The earliest failure of any rank by its stamp ("rank R: what"); a failure
+// without a stamp counts as the latest.
+std::string first_failure(const std::vector<RankOutcome>& per_rank) {
+  constexpr double kUnstamped = std::numeric_limits<double>::infinity();
+  double first_at = kUnstamped;
+  std::string first;
+  for (std::size_t r = 0; r < per_rank.size(); ++r)
+    for (std::size_t i = 0; i < per_rank[r].failures.size(); ++i) {
+      const double at = i < per_rank[r].failure_times.size() ? per_rank[r].failure_times[i] : kUnstamped;
+      if (first.empty() || at < first_at) {
+        first_at = at;
+        first = fmt::format("rank {}: {}", r, per_rank[r].failures[i]);
+      }
+    }
+  return first;
+}
+
+}  // namespace
 
 CheckResult conclude(const std::string& id, bool measures_level, Level expected,
                      const std::vector<RankOutcome>& per_rank) {
@@ -85,14 +123,6 @@ CheckResult conclude(const std::string& id, bool measures_level, Level expected,
   result.id = id;
   if (measures_level) result.expected = expected;
 
-  for (std::size_t r = 0; r < per_rank.size(); ++r) {
-    const auto& o = per_rank[r];
-    if (o.skipped) {
-      result.verdict = Verdict::skip;
-      result.message = *o.skipped;
-      return result;
-    }
-  }
   std::vector<int> failing, below;
   for (std::size_t r = 0; r < per_rank.size(); ++r) {
     const auto& o = per_rank[r];
@@ -106,13 +136,23 @@ CheckResult conclude(const std::string& id, bool measures_level, Level expected,
       if (*o.level < expected) below.push_back(rank);
     }
   }
+  // One rank's SKIP never hides another's FAIL.
   if (!failing.empty()) {
+    for (std::size_t r = 0; r < per_rank.size(); ++r)
+      if (per_rank[r].skipped) result.details.push_back(fmt::format("rank {}: skipped: {}", r, *per_rank[r].skipped));
     result.verdict = Verdict::fail;
     result.ranks = failing;
-    result.message = fmt::format("failed on ranks {}: {}", format_ranks(failing),
-                                 per_rank[static_cast<std::size_t>(failing.front())].failures.front());
+    result.message = fmt::format("failed on ranks {}: {}", format_ranks(failing), first_failure(per_rank));
     return result;
   }
+  for (std::size_t r = 0; r < per_rank.size(); ++r)
+    if (per_rank[r].skipped) {
+      result.verdict = Verdict::skip;
+      result.message = *per_rank[r].skipped;
+      result.details.clear();
+      result.level.reset();
+      return result;
+    }
   if (measures_level && !result.level) {
     result.verdict = Verdict::fail;
     result.message = "no rank reported a level (the check did not run to the end)";

@@ -12,6 +12,10 @@ namespace dmmap::conform {
 
 struct RankOutcome {
   std::vector<std::string> failures;
+  // When each failure happened (CLOCK_REALTIME seconds, so that ranks of
+  // different nodes compare as well as their clocks agree): a check's
+  // reason is the first failure in time, whichever rank had it.
+  std::vector<double> failure_times;
   std::optional<std::string> skipped;
   std::optional<Level> level;
   std::vector<std::string> observations;  // "map 0->1: msync"
@@ -19,6 +23,8 @@ struct RankOutcome {
   std::vector<std::string> informational;
   bool aborted = false;  // left early because another rank failed
 
+  // Records a failure, stamped now.
+  void fail(std::string what);
   Json to_json() const;
   static RankOutcome from_json(const Json& j);
 };
@@ -33,6 +39,7 @@ struct CheckResult {
   std::optional<Level> level;
   std::optional<Level> expected;
   std::vector<int> ranks;  // the ranks the verdict is about (failing, hung, ...)
+  std::vector<int> roles;  // the ranks that ran the check, role 0 first (the others observed)
   std::string message;     // the one-line reason
   std::vector<std::string> details;
   double duration_s = 0;

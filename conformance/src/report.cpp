@@ -61,8 +61,18 @@ std::string verdict_line(const RunSummary& run) {
                     Verdict::unexpected_pass})
     if (counts[static_cast<int>(v)])
       tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", counts[static_cast<int>(v)], to_string(v));
-  return fmt::format("VERDICT: {} at expected level {} ({}; {} ranks, {:.1f} s)", run.verdict, to_string(run.expected),
-                     tally.empty() ? "no checks" : tally, run.ranks, run.duration_s);
+  const int clients = run.clients.clients();
+  return fmt::format("VERDICT: {} at expected level {}{} ({}; {} ranks, {} client{}, {:.1f} s)", run.verdict,
+                     to_string(run.expected), run.clients.multi_client() ? "" : " in a CONTROL RUN",
+                     tally.empty() ? "no checks" : tally, run.ranks, clients, clients == 1 ? "" : "s", run.duration_s);
+}
+
+std::string control_run_note(const RunSummary& run) {
+  if (run.clients.multi_client()) return "";
+  return fmt::format(
+      "Control run: every rank is one client of the filesystem ({}), so no change travelled between two clients; "
+      "this is what one machine gives, not a multi-client certificate.",
+      run.clients.basis());
 }
 
 Json report_json(const RunSummary& run) {
@@ -75,6 +85,8 @@ Json report_json(const RunSummary& run) {
   j["duration_s"] = run.duration_s;
   j["scratch"] = run.scratch;
   j["hook"] = run.hook.empty() ? Json() : Json(run.hook);
+  j["multi_client"] = run.clients.multi_client();
+  j["clients"] = run.clients.to_json();
   Json checks = Json::array();
   for (auto& c : run.checks) checks.push_back(c.to_json());
   j["checks"] = std::move(checks);
@@ -118,15 +130,21 @@ std::string junit_xml(const RunSummary& run) {
 }
 
 std::string summary_markdown(const RunSummary& run) {
-  std::string out = fmt::format("# dmmap-conform {}: {}\n\n", DMMAP_VERSION, run.verdict);
+  std::string out = fmt::format("# dmmap-conform {}: {}{}\n\n", DMMAP_VERSION, run.verdict,
+                                run.clients.multi_client() ? "" : " (control run, one client)");
   out += fmt::format("{}\n\n", verdict_line(run));
   if (!run.profile_line.empty()) out += fmt::format("Target: {}.\n\n", run.profile_line);
+  if (!run.clients.multi_client()) out += fmt::format("**{}**\n\n", control_run_note(run));
+  out += fmt::format("Clients: {} ({}).\n\n", run.clients.clients(), run.clients.basis());
   if (auto* ranks = run.environment.find("ranks"); ranks && ranks->is_array()) {
-    out += "| rank | host | directory | filesystem | options |\n|---|---|---|---|---|\n";
+    out += "| rank | client | host | directory | filesystem | options |\n|---|---|---|---|---|---|\n";
     for (auto& r : ranks->as_array()) {
       auto& fs = r.at("filesystem");
-      out += fmt::format("| {} | {} | `{}` | {} | `{}` |\n", r.at("rank").as_number(), r.at("hostname").as_string(),
-                         fs.at("view").as_string(), fs.at("type").as_string(), fs.at("options").as_string());
+      const int rank = static_cast<int>(r.at("rank").as_number());
+      out += fmt::format("| {} | {} | {} | `{}` | {} | `{}` |\n", rank,
+                         rank < run.clients.ranks() ? std::to_string(run.clients.client_of(rank)) : "?",
+                         r.at("hostname").as_string(), fs.at("view").as_string(), fs.at("type").as_string(),
+                         fs.at("options").as_string());
     }
     out += "\n";
   }

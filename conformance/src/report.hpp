@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client_map.hpp"
 #include "dmmap/json.hpp"
 #include "outcome.hpp"
 
@@ -17,7 +18,8 @@ struct RunSummary {
   int ranks = 0;
   double duration_s = 0;
   std::string scratch;
-  std::string hook;  // the target hook used ("" = none)
+  std::string hook;   // the target hook used ("" = none)
+  ClientMap clients;  // fewer than two: a control run, never a multi-client certificate
   std::vector<CheckResult> checks;
   Json environment;
   Json profile;              // RunProfile::to_json()
@@ -26,6 +28,8 @@ struct RunSummary {
 
 std::string console_table(const RunSummary& run);
 std::string verdict_line(const RunSummary& run);
+// "" for a multi-client run; else what the run is instead of a certificate.
+std::string control_run_note(const RunSummary& run);
 Json report_json(const RunSummary& run);
 std::string junit_xml(const RunSummary& run);
 // A page for people (a pull request, a certification file): Markdown tables.

@@ -48,9 +48,9 @@ class OutcomeRecorder : public ::testing::EmptyTestEventListener {
     if (part.skipped()) {
       current->skipped = one_line(part.message());
     } else if (part.failed()) {
-      current->failures.push_back(fmt::format("{} ({}:{})", one_line(part.message()),
-                                              fs::path(part.file_name() ? part.file_name() : "?").filename().string(),
-                                              part.line_number()));
+      current->fail(fmt::format("{} ({}:{})", one_line(part.message()),
+                                fs::path(part.file_name() ? part.file_name() : "?").filename().string(),
+                                part.line_number()));
     }
   }
 
@@ -88,13 +88,20 @@ bool selected_by(const std::string& filter, const std::string& id) {
   return !any_positive || included;
 }
 
-Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment)
+std::chrono::milliseconds check_time_limit(std::chrono::milliseconds configured, std::chrono::milliseconds sync_timeout,
+                                           int ranks) {
+  if (configured.count() > 0) return configured;
+  return 5 * sync_timeout + std::chrono::seconds(ranks);
+}
+
+Suite::Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment, ClientMap clients)
     : mpi_(mpi),
       sync_(sync),
       scratch_(scratch),
       config_(std::move(config)),
       environment_(std::move(environment)),
-      clients_(ClientMap::assumed_one_per_rank(sync.size())),
+      clients_(std::move(clients)),
+      time_limit_(check_time_limit(config_.check_time_limit, sync.timeout(), sync.size())),
       started_(Clock::now()) {}
 
 void Suite::register_checks() {
@@ -114,16 +121,16 @@ void Suite::register_checks() {
   listeners.Append(new OutcomeRecorder(recording_));
 }
 
-fs::path Suite::prepare_check_dir(const CheckInfo& info) {
+fs::path Suite::prepare_check_dir(const CheckInfo& info, Sync& team) {
   std::string dirname = info.id;
   std::replace(dirname.begin(), dirname.end(), '.', '-');
   std::string complaint;
-  if (sync_.rank() == 0) {
+  if (team.rank() == 0) {
     fs::path dir = scratch_.path() / dirname;
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
       complaint = fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno));
   }
-  complaint = sync_.broadcast(complaint);
+  complaint = team.broadcast(complaint);
   if (!complaint.empty()) throw std::runtime_error(complaint);
   return scratch_.path() / dirname;
 }
@@ -134,35 +141,72 @@ std::size_t Suite::to_run() const {
   return n > 0 ? static_cast<std::size_t>(n) : selected_;
 }
 
+// Every check declared for N ranks runs on max(N, --max-active) of them (at
+// most the job), the first in role order: role 0 is rank 0 (which reports),
+// role 1 the first rank of another client if there is one.
+Suite::Team& Suite::team_for(const CheckInfo& info) {
+  const int size = std::min(sync_.size(), std::max(info.min_ranks, config_.max_active));
+  auto& team = teams_[size];
+  if (team) return *team;
+  team = std::make_unique<Team>();
+  const std::vector<int> order = clients_.role_order();
+  team->ranks.assign(order.begin(), order.begin() + size);
+  const auto role = std::find(team->ranks.begin(), team->ranks.end(), sync_.rank());
+  MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm_split(mpi_.comm(), role == team->ranks.end() ? MPI_UNDEFINED : 0,
+                 static_cast<int>(role - team->ranks.begin()), &comm);
+  team->comm = std::make_unique<OwnedComm>(comm);
+  if (comm != MPI_COMM_NULL) {
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    team->sync = std::make_unique<Sync>(comm, sync_.timeout());
+  }
+  return *team;
+}
+
 void Suite::run_check(const CheckInfo& info) {
   const auto start = Clock::now();
   if (config_.observer && sync_.rank() == 0) config_.observer->check_started(info, results_.size() + 1, to_run());
   sync_.begin_phase(info.id);
+  Team& team = team_for(info);
   RankOutcome outcome;
+  if (team.sync) run_as_role(info, team, outcome);
+  conclude_check(info, team, outcome, start);
+}
+
+// The check on one of its roles: a hang among them names world ranks.
+void Suite::run_as_role(const CheckInfo& info, Team& team, RankOutcome& outcome) {
+  Sync& sync = *team.sync;
+  sync.begin_phase(info.id);
+  sync.set_time_limit(time_limit_);
   recording_ = &outcome;
   try {
-    run_body(info, outcome);
+    run_body(info, sync, outcome);
+    sync.finish_phase({});
   } catch (const HangError& e) {
-    on_hang(info, e);
+    std::vector<int> missing;
+    for (int role : e.missing) missing.push_back(team.ranks.at(static_cast<std::size_t>(role)));
+    on_hang(info, HangError(fmt::format("{} (roles are ranks {})", e.what(), format_ranks(team.ranks)), missing));
   }
   recording_ = nullptr;
   if (config_.observer) config_.observer->rank_outcome(info, outcome);
-  conclude_check(info, outcome, start);
 }
 
 // The check's needs, then its body; what happens is recorded in `outcome`.
-void Suite::run_body(const CheckInfo& info, RankOutcome& outcome) {
+void Suite::run_body(const CheckInfo& info, Sync& team, RankOutcome& outcome) {
   try {
-    NeedsVerdict needs = check_needs(info, sync_, clients_, config_.params, scratch_.path());
+    NeedsVerdict needs = check_needs(info, team, sync_.size(), config_.params, scratch_.path());
     if (!needs.unmet.empty()) {
       outcome.skipped = needs.unmet;
       return;
     }
-    CheckContext ctx(sync_, info, prepare_check_dir(info), config_.expected, config_.params, std::move(needs.helpers),
-                     outcome);
+    CheckContext ctx(team, info, prepare_check_dir(info, team), config_.expected, config_.params,
+                     std::move(needs.helpers), outcome);
     info.run(ctx);
   } catch (const CheckSkipped& e) {
     outcome.skipped = e.what();
+  } catch (const PhaseTimeLimit&) {
+    outcome.fail(fmt::format("{} ran past its time limit of {:.0f} s (--check-time-limit) and was ended", info.id,
+                             std::chrono::duration<double>(time_limit_).count()));
   } catch (const PhaseAborted&) {
     outcome.aborted = true;
   } catch (const HangError&) {
@@ -173,10 +217,13 @@ void Suite::run_body(const CheckInfo& info, RankOutcome& outcome) {
 }
 
 // Every rank's outcome to rank 0, which concludes and records the result.
-void Suite::conclude_check(const CheckInfo& info, const RankOutcome& outcome, Clock::time_point start) {
+void Suite::conclude_check(const CheckInfo& info, const Team& team, const RankOutcome& outcome,
+                           Clock::time_point start) {
   std::vector<std::string> all;
   try {
-    all = sync_.finish_phase(outcome.to_json().dump());
+    // An observer arrives at once and waits for the roles, which may take
+    // the whole time limit and one more sync timeout.
+    all = sync_.finish_phase(outcome.to_json().dump(), team.sync ? std::chrono::milliseconds(0) : time_limit_);
   } catch (const HangError& e) {
     on_hang(info, e);
   }
@@ -184,6 +231,7 @@ void Suite::conclude_check(const CheckInfo& info, const RankOutcome& outcome, Cl
   std::vector<RankOutcome> per_rank;
   for (auto& text : all) per_rank.push_back(RankOutcome::from_json(Json::parse(text)));
   CheckResult result = conclude(info.id, info.measures_level, config_.expected, per_rank);
+  result.roles = team.ranks;
   result.duration_s = std::chrono::duration<double>(Clock::now() - start).count();
   config_.known_failures.apply(result);
   record(std::move(result));
@@ -230,11 +278,13 @@ void Suite::write_reports(double duration_s) const {
   run.duration_s = duration_s;
   run.scratch = scratch_.path().string();
   run.hook = config_.params.hook.string();
+  run.clients = clients_;
   run.checks = results_;
   run.environment = environment_;
   run.profile = config_.params.profile.to_json();
   run.profile_line = config_.params.profile.describe();
   fmt::print("{}\n{}\n", console_table(run), verdict_line(run));
+  if (const std::string note = control_run_note(run); !note.empty()) fmt::print("{}\n", note);
   if (config_.report_dir) {
     try {
       write_report_files(*config_.report_dir, run);

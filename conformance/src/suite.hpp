@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,10 +47,20 @@ struct SuiteConfig {
   std::optional<std::filesystem::path> report_dir;
   RunParams params;
   KnownFailures known_failures;
+  // Ranks that run each check (more if a check needs more); the others
+  // observe, so that no check's work grows with the job (--max-active).
+  int max_active = 4;
+  // A check running longer ends as FAIL naming it; zero: derived from the
+  // sync timeout and the rank count (check_time_limit()).
+  std::chrono::milliseconds check_time_limit{0};
 };
 
 // Whether check `id` is selected by a SuiteConfig::filter.
 bool selected_by(const std::string& filter, const std::string& id);
+// The time limit of each check: `configured` if set, else five sync timeouts
+// plus one second a rank (the run-wide sync points cost O(ranks) each).
+std::chrono::milliseconds check_time_limit(std::chrono::milliseconds configured, std::chrono::milliseconds sync_timeout,
+                                           int ranks);
 
 // Exit statuses: the table every dmmap program shares (docs/exit-status.md).
 inline constexpr int kExitPass = exit_status::kOk;
@@ -58,7 +70,7 @@ inline constexpr int kExitHang = exit_status::kHang;
 
 class Suite {
  public:
-  Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment);
+  Suite(MpiSession& mpi, Sync& sync, ScratchArea& scratch, SuiteConfig config, Json environment, ClientMap clients);
 
   // Registers the selected checks as GoogleTest tests (suite = family).
   void register_checks();
@@ -66,11 +78,20 @@ class Suite {
   int run();
 
  private:
+  // The first `size` ranks in role order, with their own sync points.
+  struct Team {
+    std::vector<int> ranks;           // world rank of each role
+    std::unique_ptr<OwnedComm> comm;  // holds MPI_COMM_NULL on the observers
+    std::unique_ptr<Sync> sync;
+  };
+  Team& team_for(const CheckInfo& info);
   void run_check(const CheckInfo& info);
-  void run_body(const CheckInfo& info, RankOutcome& outcome);
-  void conclude_check(const CheckInfo& info, const RankOutcome& outcome, std::chrono::steady_clock::time_point start);
+  void run_as_role(const CheckInfo& info, Team& team, RankOutcome& outcome);
+  void run_body(const CheckInfo& info, Sync& team, RankOutcome& outcome);
+  void conclude_check(const CheckInfo& info, const Team& team, const RankOutcome& outcome,
+                      std::chrono::steady_clock::time_point start);
   int agree_on_status(int status_on_root);
-  std::filesystem::path prepare_check_dir(const CheckInfo& info);
+  std::filesystem::path prepare_check_dir(const CheckInfo& info, Sync& team);
   void record(CheckResult result);
   [[noreturn]] void on_hang(const CheckInfo& info, const HangError& error);
   void write_reports(double duration_s) const;
@@ -83,6 +104,8 @@ class Suite {
   SuiteConfig config_;
   Json environment_;
   ClientMap clients_;
+  std::chrono::milliseconds time_limit_;
+  std::map<int, std::unique_ptr<Team>> teams_;  // by size, made on first use (MPI_Comm_split is collective)
   // The outcome of the check running on this rank, for GoogleTest's
   // assertions (OutcomeRecorder); null between checks.
   RankOutcome* recording_ = nullptr;

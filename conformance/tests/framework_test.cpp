@@ -104,44 +104,40 @@ TEST(Ladder, NeverPublishedIsNone) { expect_reader_level(Publish::never, Level::
 
 namespace {
 
-std::string unmet(const CheckInfo& info, const ClientMap& clients, const RunParams& params) {
+std::string unmet(const CheckInfo& info, const RunParams& params) {
   Sync sync(test_session().comm(), 20s);
   sync.begin_phase(info.id);
-  const std::string reason = check_needs(info, sync, clients, params, std::filesystem::temp_directory_path()).unmet;
+  const std::string reason = check_needs(info, sync, sync.size(), params, std::filesystem::temp_directory_path()).unmet;
   sync.finish_phase({});
   return reason;
 }
 
 }  // namespace
 
-TEST(Needs, TwoRanksOfOneClientAreNotTwoClients) {
+// Two clients are not a need that can SKIP a check: one client is a control run.
+TEST(Needs, OneClientIsAControlRunNotASkip) {
   const CheckInfo info{.id = "test.clients", .summary = "", .distinct_clients = true, .run = nullptr};
-  EXPECT_EQ(unmet(info, ClientMap::assumed_one_per_rank(test_session().size()), {}), "");
-  const std::string reason = unmet(info, ClientMap({7, 7}, "proven by the test"), {});
-  EXPECT_NE(reason.find("two distinct clients"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("proven by the test"), std::string::npos) << reason;
+  EXPECT_EQ(unmet(info, {}), "");
 }
 
 TEST(Needs, AMissingHelperIsTheReason) {
   const CheckInfo info{.id = "test.helper", .summary = "", .helpers = {"dmmap-no-such-helper"}, .run = nullptr};
-  EXPECT_EQ(unmet(info, ClientMap::assumed_one_per_rank(test_session().size()), {}),
-            "helper dmmap-no-such-helper not found next to the executable");
+  EXPECT_EQ(unmet(info, {}), "helper dmmap-no-such-helper not found next to the executable");
 }
 
 TEST(Needs, AHookMissingOnAnyRankIsTheReason) {
   const CheckInfo info{.id = "test.hook", .summary = "", .hook_actions = {"freeze", "thaw"}, .run = nullptr};
-  const auto clients = ClientMap::assumed_one_per_rank(test_session().size());
   RunParams params;
-  EXPECT_EQ(unmet(info, clients, params), no_hook_reason("freeze"));
+  EXPECT_EQ(unmet(info, params), no_hook_reason("freeze"));
   params.hook = test_session().rank() == 0 ? "/bin/true" : "";
-  EXPECT_EQ(unmet(info, clients, params), no_hook_reason("freeze"));
+  EXPECT_EQ(unmet(info, params), no_hook_reason("freeze"));
   params.hook = "/bin/true";
-  EXPECT_EQ(unmet(info, clients, params), "");
+  EXPECT_EQ(unmet(info, params), "");
 }
 
 TEST(Needs, TooFewRanks) {
   const CheckInfo info{.id = "test.ranks", .summary = "", .min_ranks = 5, .run = nullptr};
-  EXPECT_EQ(unmet(info, ClientMap::assumed_one_per_rank(test_session().size()), {}), "needs 5 ranks, 2 started");
+  EXPECT_EQ(unmet(info, {}), "needs 5 ranks, 2 started");
 }
 
 TEST(Needs, ListShowsThem) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -419,6 +419,70 @@ selftest_reports_by_rank() {
   expect_empty_dir "$work/target"
 }
 
+# Aggregation and the time limit: one rank's SKIP never hides another's FAIL;
+# the reason is the first failure in time; a check that would synchronise
+# forever ends at --check-time-limit as a FAIL naming it, and the run goes on.
+selftest_aggregates_and_limits() {
+  mkdir -p "$work/target"
+  DMMAP_SELFTEST_RANK=1 DMMAP_SELFTEST_ENDLESS=1 run 2 "$selftest" --dir "$work/target" --report "$work/report" \
+    --check-time-limit 3s --gtest_filter='selftest.skip_and_fail:selftest.late_and_early:selftest.endless:selftest.level'
+  expect_status 1
+  [ "$(verdict_of selftest.skip-and-fail)" = FAIL ] || fail "a skip hid a failure: $(verdict_of selftest.skip-and-fail)"
+  jq -r '.checks[] | select(.id=="selftest.late-and-early") | .message' "$work/report/conformance.json" |
+    grep -q "rank 1: the first failure in time" || fail "late-and-early does not report the first failure in time"
+  [ "$(verdict_of selftest.endless)" = FAIL ] || fail "endless not ended as FAIL"
+  expect_output "selftest.endless ran past its time limit of 3 s"
+  [ "$(level_of selftest.level)" = msync ] || fail "the check after the time limit did not run"
+  expect_empty_dir "$work/target"
+}
+
+# A client is a page cache: two bind mounts of one tmpfs directory, or
+# mpirun on one host with --dir, are one client, and the run says it is a
+# control run in the verdict line, summary.md and conformance.json.
+one_cache_is_one_client() {
+  mkdir -p "$work/tmpfs" "$work/a" "$work/b"
+  mount -t tmpfs -o size=64m tmpfs "$work/tmpfs" && mounts+=("$work/tmpfs")
+  mkdir -p "$work/tmpfs/d"
+  mount --bind "$work/tmpfs/d" "$work/a" && mounts+=("$work/a")
+  mount --bind "$work/tmpfs/d" "$work/b" && mounts+=("$work/b")
+  for args in "--dirs $work/a,$work/b" "--dir $work/a"; do
+    # shellcheck disable=SC2086
+    run 2 "$conform" $args --quick --report "$work/report"
+    expect_status 0
+    expect_output "VERDICT: PASS at expected level strict in a CONTROL RUN"
+    [ "$(jq .clients.count "$work/report/conformance.json")" = 1 ] || fail "$args: not one client"
+    [ "$(jq .multi_client "$work/report/conformance.json")" = false ] || fail "$args: multi_client not false"
+    [ "$(jq -c '[.clients.ranks[].client]' "$work/report/conformance.json")" = "[0,0]" ] || fail "$args: client ids"
+    [ "$(jq -r '.clients.ranks[1].hostname' "$work/report/conformance.json")" = "$(uname -n)" ] || fail "no hostname"
+    grep -q "control run" "$work/report/summary.md" || fail "$args: summary.md does not say control run"
+    [ "$(jq '[.checks[] | select(.verdict == "SKIP")] | length' "$work/report/conformance.json")" = 0 ] ||
+      fail "$args: a control run skipped checks"
+  done
+  expect_empty_dir "$work/tmpfs/d"
+}
+
+# Two bindfs mounts of one directory are two page caches, so two clients,
+# proven; with 8 ranks placed 4 and 4 (two "nodes"), a check's writer and
+# reader are still one of each (roles [0,4,...]).
+bindfs_mounts_are_two_clients() {
+  mount_bindfs_pair
+  unset DMMAP_HOOK
+  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.store_visible' --report "$work/report"
+  expect_status 1
+  [ "$(jq .clients.count "$work/report/conformance.json")" = 2 ] || fail "bindfs pair not two clients"
+  [ "$(jq .multi_client "$work/report/conformance.json")" = true ] || fail "multi_client not true"
+  grep -q "CONTROL RUN" "$work/out" && fail "a two-client run called a control run"
+  local a=$work/a b=$work/b
+  run 8 "$conform" --dirs "$a,$a,$a,$a,$b,$b,$b,$b" --max-active 2 --gtest_filter='shared.store_visible' \
+    --report "$work/report"
+  expect_status 1
+  [ "$(jq -c '[.clients.ranks[].client]' "$work/report/conformance.json")" = "[0,0,0,0,1,1,1,1]" ] ||
+    fail "2 x 4 ranks: client ids $(jq -c '[.clients.ranks[].client]' "$work/report/conformance.json")"
+  [ "$(jq -c '.checks[0].roles' "$work/report/conformance.json")" = "[0,4]" ] || fail "writer and reader not 0 and 4"
+  [ "$(verdict_of shared.store-visible)" = FAIL ] || fail "two caches not caught across the two mounts"
+  expect_empty_dir "$work/src"
+}
+
 case "$case_name" in
   local-np2) every_check_passes_strict 2 ;;
   local-np3) every_check_passes_strict 3 ;;
@@ -438,6 +502,9 @@ case "$case_name" in
   bad-inputs) bad_inputs_are_refused ;;
   hook) hook_is_wired ;;
   selftest) selftest_reports_by_rank ;;
+  selftest-aggregation) selftest_aggregates_and_limits ;;
+  clients-one) one_cache_is_one_client ;;
+  clients-bindfs) bindfs_mounts_are_two_clients ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
 echo "PASS: $case_name"

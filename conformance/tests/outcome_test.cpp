@@ -83,3 +83,29 @@ TEST(Conclude, APassSaysHowByItsFirstNote) {
   EXPECT_EQ(r.verdict, Verdict::pass);
   EXPECT_EQ(r.message, "rank 1: writer got ETXTBSY");
 }
+
+TEST(Conclude, OneRanksSkipNeverHidesAnothersFail) {
+  RankOutcome skipped, failed;
+  skipped.skipped = "flock unsupported here";
+  failed.fail("stale page");
+  auto r = conclude("x", false, Level::strict, {skipped, failed});
+  EXPECT_EQ(r.verdict, Verdict::fail);
+  EXPECT_EQ(r.ranks, std::vector<int>{1});
+  EXPECT_NE(r.message.find("stale page"), std::string::npos) << r.message;
+  bool skip_in_details = false;
+  for (auto& d : r.details) skip_in_details |= d.find("flock unsupported here") != std::string::npos;
+  EXPECT_TRUE(skip_in_details);
+}
+
+TEST(Conclude, TheReasonIsTheFirstFailureInTimeNotTheLowestRank) {
+  RankOutcome late, early;
+  late.failures = {"consequence"};
+  late.failure_times = {2000.5};
+  early.failures = {"cause"};
+  early.failure_times = {2000.25};
+  auto r = conclude("x", false, Level::strict, {late, early});
+  EXPECT_EQ(r.verdict, Verdict::fail);
+  EXPECT_NE(r.message.find("rank 1: cause"), std::string::npos) << r.message;
+  auto back = RankOutcome::from_json(early.to_json());
+  EXPECT_EQ(back.failure_times, early.failure_times);
+}

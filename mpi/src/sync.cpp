@@ -14,24 +14,22 @@ using Clock = std::chrono::steady_clock;
 constexpr int kArriveTag = 7101;
 constexpr int kReleaseTag = 7102;
 
-// Message layout: "<phase id> <kind> <aborted>\n<payload...>"
-std::string encode(unsigned long phase, char kind, bool aborted, const std::string& payload) {
-  return fmt::format("{} {} {}\n", phase, kind, aborted ? 1 : 0) + payload;
+// Message layout: "<phase id> <kind> <release>\n<payload...>"
+std::string encode(unsigned long phase, char kind, int release, const std::string& payload) {
+  return fmt::format("{} {} {}\n", phase, kind, release) + payload;
 }
 
 struct Message {
   unsigned long phase = 0;
   char kind = '?';
-  bool aborted = false;
+  int release = 0;
   std::string payload;
 };
 
 Message decode(const std::string& bytes) {
   Message m;
   auto nl = bytes.find('\n');
-  int aborted = 0;
-  std::sscanf(bytes.substr(0, nl).c_str(), "%lu %c %d", &m.phase, &m.kind, &aborted);
-  m.aborted = aborted != 0;
+  std::sscanf(bytes.substr(0, nl).c_str(), "%lu %c %d", &m.phase, &m.kind, &m.release);
   if (nl != std::string::npos) m.payload = bytes.substr(nl + 1);
   return m;
 }
@@ -66,8 +64,19 @@ Sync::Sync(MPI_Comm comm, std::chrono::milliseconds timeout) : comm_(comm), time
 void Sync::begin_phase(std::string name) {
   phase_ = std::move(name);
   ++phase_id_;
+  phase_start_ = Clock::now();
+  time_limit_ = std::chrono::milliseconds(0);
   at_end_.clear();
   end_payload_.assign(static_cast<std::size_t>(size_), std::string());
+}
+
+void Sync::set_time_limit(std::chrono::milliseconds limit) {
+  phase_start_ = Clock::now();
+  time_limit_ = limit;
+}
+
+void Sync::throw_out_of_time() const {
+  throw PhaseTimeLimit(fmt::format("'{}' ran past its time limit of {} s", phase_, time_limit_.count() / 1000.0));
 }
 
 void Sync::barrier() { exchange(kBody, {}); }
@@ -78,11 +87,16 @@ std::string Sync::broadcast(const std::string& payload_on_root) {
   return exchange(kBody, rank_ == 0 ? payload_on_root : std::string()).at(0);
 }
 
-std::vector<std::string> Sync::finish_phase(const std::string& payload) { return exchange(kEnd, payload); }
+std::vector<std::string> Sync::finish_phase(const std::string& payload, std::chrono::milliseconds patience) {
+  return exchange(kEnd, payload, patience);
+}
 
-std::vector<std::string> Sync::exchange(Kind kind, const std::string& payload) {
-  if (size_ == 1) return {payload};
-  return rank_ == 0 ? exchange_as_root(kind, payload) : exchange_as_member(kind, payload);
+std::vector<std::string> Sync::exchange(Kind kind, const std::string& payload, std::chrono::milliseconds patience) {
+  if (size_ == 1) {
+    if (kind == kBody && time_limit_.count() > 0 && Clock::now() - phase_start_ > time_limit_) throw_out_of_time();
+    return {payload};
+  }
+  return rank_ == 0 ? exchange_as_root(kind, payload) : exchange_as_member(kind, payload, patience);
 }
 
 std::vector<std::string> Sync::exchange_as_root(Kind kind, const std::string& payload) {
@@ -117,10 +131,13 @@ std::vector<std::string> Sync::exchange_as_root(Kind kind, const std::string& pa
     }
     const bool all_ended = static_cast<int>(at_end_.size()) == size_;
     const bool someone_ended = !at_end_.empty();
+    const bool out_of_time = kind == kBody && !someone_ended && time_limit_.count() > 0 &&
+                             Clock::now() - phase_start_ > time_limit_;
     // Release everyone waiting inside the phase. When a rank left the phase
     // early, the others are released with `aborted` so that they skip to its
     // end; ranks already at the end wait for the real end.
-    const std::string release = encode(phase_id_, kind, someone_ended && !all_ended, pack(payloads));
+    const int how = out_of_time ? kOutOfTime : someone_ended && !all_ended ? kAborted : kNormal;
+    const std::string release = encode(phase_id_, kind, how, pack(payloads));
     const auto send_deadline = Clock::now() + timeout_;
     for (int r = 1; r < size_; ++r) {
       if (!all_ended && is_at_end(r)) continue;
@@ -131,6 +148,7 @@ std::vector<std::string> Sync::exchange_as_root(Kind kind, const std::string& pa
       at_end_.clear();
       return payloads;
     }
+    if (out_of_time) throw_out_of_time();
     if (!someone_ended) return payloads;
     if (kind == kBody) throw PhaseAborted(fmt::format("'{}' ended early on another rank", phase_));
     // Rank 0 is at the end itself: collect the others as they arrive there.
@@ -145,21 +163,24 @@ void Sync::remember_end(int rank, const std::string& payload) {
 
 bool Sync::is_at_end(int rank) const { return std::find(at_end_.begin(), at_end_.end(), rank) != at_end_.end(); }
 
-std::vector<std::string> Sync::exchange_as_member(Kind kind, const std::string& payload) {
+std::vector<std::string> Sync::exchange_as_member(Kind kind, const std::string& payload,
+                                                  std::chrono::milliseconds patience) {
   // Members wait longer than the root, so that the root, which can name the
   // culprit, reports a hang first.
-  const auto deadline = Clock::now() + 2 * timeout_ + std::chrono::seconds(5);
-  if (!send(comm_, 0, kArriveTag, encode(phase_id_, kind, false, payload), deadline))
+  const auto wait = 2 * timeout_ + std::chrono::seconds(5) + patience;
+  const auto deadline = Clock::now() + wait;
+  if (!send(comm_, 0, kArriveTag, encode(phase_id_, kind, kNormal, payload), deadline))
     throw HangError(fmt::format("'{}': rank 0 stopped receiving", phase_), {0});
   for (;;) {
     std::string bytes;
     if (!receive(comm_, 0, kReleaseTag, deadline, bytes))
-      throw HangError(fmt::format("'{}': rank 0 did not answer within {} s", phase_,
-                                  (2 * timeout_ + std::chrono::seconds(5)).count() / 1000.0),
-                      {0});
+      throw HangError(
+          fmt::format("'{}': rank 0 did not answer within {} s", phase_, std::chrono::duration<double>(wait).count()),
+          {0});
     Message m = decode(bytes);
     if (m.phase != phase_id_) continue;
-    if (m.aborted) throw PhaseAborted(fmt::format("'{}' ended early on another rank", phase_));
+    if (m.release == kOutOfTime) throw_out_of_time();
+    if (m.release == kAborted) throw PhaseAborted(fmt::format("'{}' ended early on another rank", phase_));
     return unpack(m.payload);
   }
 }

@@ -69,3 +69,28 @@ TEST(Sync, SilentRankIsNamedInAHang) {
   // Leave the harness communicator quiet for MPI_Finalize: drain with a plain barrier.
   MPI_Barrier(MPI_COMM_WORLD);
 }
+
+// A phase that keeps synchronising forever ends at its time limit, at the
+// same sync point on every rank; the next phase has no limit.
+TEST(Sync, APhasePastItsTimeLimitEndsOnEveryRankAlike) {
+  Sync sync(test_session().comm(), 10s);
+  sync.begin_phase("endless");
+  sync.set_time_limit(300ms);
+  int rounds = 0;
+  bool ended = false;
+  try {
+    for (;; ++rounds) sync.barrier();
+  } catch (const PhaseTimeLimit& e) {
+    ended = true;
+    EXPECT_NE(std::string(e.what()).find("'endless' ran past its time limit of 0.3 s"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(ended);
+  auto counts = sync.finish_phase(std::to_string(rounds));
+  if (sync.rank() == 0) {
+    for (auto& c : counts) EXPECT_EQ(c, std::to_string(rounds)) << "ranks ended at different sync points";
+  }
+  sync.begin_phase("after");
+  ::usleep(400000);
+  EXPECT_NO_THROW(sync.barrier());
+  sync.finish_phase({});
+}

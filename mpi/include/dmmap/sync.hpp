@@ -32,6 +32,12 @@ struct PhaseAborted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown on every rank at the same sync point once the phase has run past
+// its time limit (set_time_limit): rank 0 decides, so all ranks agree.
+struct PhaseTimeLimit : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Sync {
  public:
   Sync(MPI_Comm comm, std::chrono::milliseconds timeout);
@@ -43,6 +49,9 @@ class Sync {
 
   // Starts a new phase (a check, a benchmark); `name` appears in HANG reports.
   void begin_phase(std::string name);
+  // The phase's sync points throw PhaseTimeLimit once `limit` has passed
+  // since now; zero: no limit. Holds until the next begin_phase.
+  void set_time_limit(std::chrono::milliseconds limit);
   const std::string& phase() const { return phase_; }
 
   // A sync point inside the phase. Throws PhaseAborted or HangError.
@@ -51,14 +60,22 @@ class Sync {
   std::string broadcast(const std::string& payload_on_root);
 
   // The closing sync point of a phase: every rank must reach it, including
-  // ranks whose phase failed early. Returns every rank's payload.
-  std::vector<std::string> finish_phase(const std::string& payload);
+  // ranks whose phase failed early. Returns every rank's payload. A rank
+  // that arrives early on purpose (an observer of a check run by others)
+  // waits `patience` longer than the timeout before calling rank 0 hung.
+  std::vector<std::string> finish_phase(const std::string& payload,
+                                        std::chrono::milliseconds patience = std::chrono::milliseconds(0));
 
  private:
   enum Kind : char { kBody = 'B', kEnd = 'E' };
-  std::vector<std::string> exchange(Kind kind, const std::string& payload);
+  // How rank 0 releases the others: normally, or ending the phase early.
+  enum Release : int { kNormal = 0, kAborted = 1, kOutOfTime = 2 };
+  std::vector<std::string> exchange(Kind kind, const std::string& payload,
+                                    std::chrono::milliseconds patience = std::chrono::milliseconds(0));
   std::vector<std::string> exchange_as_root(Kind kind, const std::string& payload);
-  std::vector<std::string> exchange_as_member(Kind kind, const std::string& payload);
+  std::vector<std::string> exchange_as_member(Kind kind, const std::string& payload,
+                                              std::chrono::milliseconds patience);
+  [[noreturn]] void throw_out_of_time() const;
   void remember_end(int rank, const std::string& payload);
   bool is_at_end(int rank) const;
 
@@ -68,6 +85,8 @@ class Sync {
   std::chrono::milliseconds timeout_;
   std::string phase_;
   unsigned long phase_id_ = 0;
+  std::chrono::steady_clock::time_point phase_start_{};
+  std::chrono::milliseconds time_limit_{0};
   // Root only: ranks already waiting at the end of the current phase, with their payloads.
   std::vector<int> at_end_;
   std::vector<std::string> end_payload_;

@@ -38,4 +38,14 @@ std::size_t page_size() {
   return size;
 }
 
+std::vector<bool> resident_pages(const Mapping& map) {
+  const std::size_t pages = (map.size() + page_size() - 1) / page_size();
+  std::vector<unsigned char> vec(pages);
+  if (::mincore(map.data(), map.size(), vec.data()) != 0)
+    throw std::system_error(errno, std::generic_category(), "mincore");
+  std::vector<bool> resident(pages);
+  for (std::size_t i = 0; i < pages; ++i) resident[i] = (vec[i] & 1) != 0;
+  return resident;
+}
+
 }  // namespace dmmap

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
 namespace dmmap {
 
@@ -48,5 +49,11 @@ class Mapping {
 };
 
 std::size_t page_size();
+
+// Which pages of `map` are in this client's page cache (mincore(), one entry
+// a page), touching none of them. Linux answers for the file's cache, not for
+// this process's page tables; for a file the caller may not write it answers
+// "resident" for every page. Throws std::system_error.
+std::vector<bool> resident_pages(const Mapping& map);
 
 }  // namespace dmmap
