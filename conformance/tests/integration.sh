@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs scale docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -30,7 +30,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 run() {
   local np=$1; shift
   set +e
-  timeout -k 5 300 mpirun --oversubscribe -np "$np" "$@" >"$work/out" 2>&1
+  timeout -k 5 "${run_timeout:-300}" mpirun --oversubscribe -np "$np" "$@" >"$work/out" 2>&1
   status=$?
   set -e
   cat "$work/out"
@@ -483,6 +483,27 @@ bindfs_mounts_are_two_clients() {
   expect_empty_dir "$work/src"
 }
 
+# Scale: 128 ranks on this host (oversubscribed) give the same verdict and
+# level in every check as 2 ranks, no check reaching its time limit; each
+# run's duration is printed (docs/conformance.md has the measured table).
+scale_keeps_verdicts() {
+  mkdir -p "$work/target"
+  local np summary=() first="" run_timeout=1500
+  for np in 2 ${DMMAP_SCALE_RANKS:-128}; do
+    run "$np" "$conform" --dir "$work/target" --seed 4242 --report "$work/report-$np" --timeout 120s
+    expect_status 0
+    local verdicts
+    verdicts=$(jq -c '[.checks[] | [.id, .verdict, (.level // "-")]]' "$work/report-$np/conformance.json")
+    [ -n "$first" ] || first=$verdicts
+    [ "$verdicts" = "$first" ] || fail "np $np verdicts differ from np 2: $verdicts vs $first"
+    grep -q "time limit" "$work/report-$np/conformance.json" && fail "np $np: a check reached its time limit"
+    summary+=("np $np: $(jq .duration_s "$work/report-$np/conformance.json") s; slowest check: $(jq -r \
+      '[.checks[] | {id, duration_s}] | max_by(.duration_s) | "\(.id) \(.duration_s) s"' "$work/report-$np/conformance.json")")
+  done
+  printf '%s\n' "${summary[@]}"
+  expect_empty_dir "$work/target"
+}
+
 case "$case_name" in
   local-np2) every_check_passes_strict 2 ;;
   local-np3) every_check_passes_strict 3 ;;
@@ -505,6 +526,7 @@ case "$case_name" in
   selftest-aggregation) selftest_aggregates_and_limits ;;
   clients-one) one_cache_is_one_client ;;
   clients-bindfs) bindfs_mounts_are_two_clients ;;
+  scale) scale_keeps_verdicts ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
 echo "PASS: $case_name"

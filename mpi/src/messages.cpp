@@ -2,10 +2,12 @@
 
 namespace dmmap {
 
-bool receive(MPI_Comm comm, int source, int tag, Deadline deadline, std::string& out, int* from) {
+bool receive(MPI_Comm comm, int source, int tag, Deadline deadline, std::string& out, int* from,
+             const Backoff& backoff) {
   MPI_Status status;
   int flag = 0;
-  if (!poll_until([&] { return MPI_Iprobe(source, tag, comm, &flag, &status), flag != 0; }, deadline)) return false;
+  if (!poll_until([&] { return MPI_Iprobe(source, tag, comm, &flag, &status), flag != 0; }, deadline, backoff))
+    return false;
   int count = 0;
   MPI_Get_count(&status, MPI_CHAR, &count);
   out.assign(static_cast<std::size_t>(count), '\0');

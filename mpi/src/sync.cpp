@@ -173,7 +173,7 @@ std::vector<std::string> Sync::exchange_as_member(Kind kind, const std::string& 
     throw HangError(fmt::format("'{}': rank 0 stopped receiving", phase_), {0});
   for (;;) {
     std::string bytes;
-    if (!receive(comm_, 0, kReleaseTag, deadline, bytes))
+    if (!receive(comm_, 0, kReleaseTag, deadline, bytes, nullptr, patience.count() > 0 ? kIdleBackoff : kPoliteBackoff))
       throw HangError(
           fmt::format("'{}': rank 0 did not answer within {} s", phase_, std::chrono::duration<double>(wait).count()),
           {0});

@@ -12,7 +12,8 @@
 namespace dmmap {
 
 // Receives one message from `source` (or MPI_ANY_SOURCE) with `tag`; false at the deadline.
-bool receive(MPI_Comm comm, int source, int tag, Deadline deadline, std::string& out, int* from = nullptr);
+bool receive(MPI_Comm comm, int source, int tag, Deadline deadline, std::string& out, int* from = nullptr,
+             const Backoff& backoff = kPoliteBackoff);
 
 // Sends without blocking past the deadline (a peer that never receives must
 // not hang us); false, the send cancelled, at the deadline.

@@ -27,6 +27,11 @@ inline constexpr Backoff kPoliteBackoff{};
 // behind: spin first, then yield, then short sleeps.
 inline constexpr Backoff kEagerBackoff{1000, 1000, std::chrono::microseconds(50), std::chrono::microseconds(50)};
 
+// For a rank that waits on purpose while others work (an observer of a
+// check): a poll every few milliseconds, so that a hundred waiting ranks do
+// not take the cores from the few that work.
+inline constexpr Backoff kIdleBackoff{0, 0, std::chrono::microseconds(500), std::chrono::microseconds(20000)};
+
 // Polls `done` until it returns true (then true) or `deadline` passes (then false).
 bool poll_until(const std::function<bool()>& done, Deadline deadline, const Backoff& backoff = kPoliteBackoff);
 
