@@ -115,6 +115,28 @@ std::string first_failure(const std::vector<RankOutcome>& per_rank) {
   return first;
 }
 
+// FAIL when any rank failed (one rank's SKIP never hides another's FAIL),
+// else SKIP when any rank skipped; false when neither.
+bool failed_or_skipped(CheckResult& result, const std::vector<RankOutcome>& per_rank, const std::vector<int>& failing) {
+  if (!failing.empty()) {
+    for (std::size_t r = 0; r < per_rank.size(); ++r)
+      if (per_rank[r].skipped) result.details.push_back(fmt::format("rank {}: skipped: {}", r, *per_rank[r].skipped));
+    result.verdict = Verdict::fail;
+    result.ranks = failing;
+    result.message = fmt::format("failed on ranks {}: {}", format_ranks(failing), first_failure(per_rank));
+    return true;
+  }
+  for (auto& o : per_rank)
+    if (o.skipped) {
+      result.verdict = Verdict::skip;
+      result.message = *o.skipped;
+      result.details.clear();
+      result.level.reset();
+      return true;
+    }
+  return false;
+}
+
 }  // namespace
 
 CheckResult conclude(const std::string& id, bool measures_level, Level expected,
@@ -136,23 +158,7 @@ CheckResult conclude(const std::string& id, bool measures_level, Level expected,
       if (*o.level < expected) below.push_back(rank);
     }
   }
-  // One rank's SKIP never hides another's FAIL.
-  if (!failing.empty()) {
-    for (std::size_t r = 0; r < per_rank.size(); ++r)
-      if (per_rank[r].skipped) result.details.push_back(fmt::format("rank {}: skipped: {}", r, *per_rank[r].skipped));
-    result.verdict = Verdict::fail;
-    result.ranks = failing;
-    result.message = fmt::format("failed on ranks {}: {}", format_ranks(failing), first_failure(per_rank));
-    return result;
-  }
-  for (std::size_t r = 0; r < per_rank.size(); ++r)
-    if (per_rank[r].skipped) {
-      result.verdict = Verdict::skip;
-      result.message = *per_rank[r].skipped;
-      result.details.clear();
-      result.level.reset();
-      return result;
-    }
+  if (failed_or_skipped(result, per_rank, failing)) return result;
   if (measures_level && !result.level) {
     result.verdict = Verdict::fail;
     result.message = "no rank reported a level (the check did not run to the end)";

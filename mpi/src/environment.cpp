@@ -218,13 +218,13 @@ Json local_environment(const fs::path& view) {
 
 Json gather_environment(Sync& sync, const fs::path& view) {
   sync.begin_phase("environment capture");
-  auto all = sync.allgather(local_environment(view).dump());
-  sync.finish_phase({});
+  auto all = sync.finish_phase(local_environment(view).dump());  // to rank 0 only
   Json env = Json::object();
   env["ranks_total"] = sync.size();
   env["mpi_library"] = mpi_library_version();
   Json ranks = Json::array();
   for (std::size_t r = 0; r < all.size(); ++r) {
+    if (all[r].empty()) continue;  // not rank 0
     Json one = Json::parse(all[r]);
     one["rank"] = static_cast<int>(r);
     ranks.push_back(std::move(one));

@@ -54,6 +54,12 @@ std::vector<std::string> unpack(const std::string& bytes) {
   return out;
 }
 
+std::vector<std::string> root_only(const std::vector<std::string>& payloads) {
+  std::vector<std::string> out(payloads.size());
+  out.at(0) = payloads.at(0);
+  return out;
+}
+
 }  // namespace
 
 Sync::Sync(MPI_Comm comm, std::chrono::milliseconds timeout) : comm_(comm), timeout_(timeout) {
@@ -137,7 +143,10 @@ std::vector<std::string> Sync::exchange_as_root(Kind kind, const std::string& pa
     // early, the others are released with `aborted` so that they skip to its
     // end; ranks already at the end wait for the real end.
     const int how = out_of_time ? kOutOfTime : someone_ended && !all_ended ? kAborted : kNormal;
-    const std::string release = encode(phase_id_, kind, how, pack(payloads));
+    // The end of a phase gathers to rank 0: the others get rank 0's payload
+    // only, so that the bytes rank 0 sends grow with the ranks, not with
+    // their square.
+    const std::string release = encode(phase_id_, kind, how, pack(kind == kEnd ? root_only(payloads) : payloads));
     const auto send_deadline = Clock::now() + timeout_;
     for (int r = 1; r < size_; ++r) {
       if (!all_ended && is_at_end(r)) continue;

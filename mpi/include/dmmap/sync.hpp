@@ -60,7 +60,9 @@ class Sync {
   std::string broadcast(const std::string& payload_on_root);
 
   // The closing sync point of a phase: every rank must reach it, including
-  // ranks whose phase failed early. Returns every rank's payload. A rank
+  // ranks whose phase failed early. Returns every rank's payload on rank 0;
+  // elsewhere rank 0's payload and empty strings (a gather, not an
+  // allgather: no rank but 0 receives O(ranks) bytes). A rank
   // that arrives early on purpose (an observer of a check run by others)
   // waits `patience` longer than the timeout before calling rank 0 hung.
   std::vector<std::string> finish_phase(const std::string& payload,
