@@ -58,7 +58,8 @@ struct SuiteConfig {
 // Whether check `id` is selected by a SuiteConfig::filter.
 bool selected_by(const std::string& filter, const std::string& id);
 // The time limit of each check: `configured` if set, else five sync timeouts
-// plus one second a rank (the run-wide sync points cost O(ranks) each).
+// (--timeout plus the profile's eviction timeout) plus one second a rank (the
+// run-wide sync points cost O(ranks) each).
 std::chrono::milliseconds check_time_limit(std::chrono::milliseconds configured, std::chrono::milliseconds sync_timeout,
                                            int ranks);
 

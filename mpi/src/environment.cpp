@@ -224,7 +224,7 @@ Json gather_environment(Sync& sync, const fs::path& view) {
   env["mpi_library"] = mpi_library_version();
   Json ranks = Json::array();
   for (std::size_t r = 0; r < all.size(); ++r) {
-    if (all[r].empty()) continue;  // not rank 0
+    if (all[r].empty()) continue;  // elsewhere than on rank 0 only rank 0's entry came back
     Json one = Json::parse(all[r]);
     one["rank"] = static_cast<int>(r);
     ranks.push_back(std::move(one));

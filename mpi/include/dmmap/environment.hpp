@@ -26,8 +26,9 @@ FilesystemInfo describe_filesystem(const std::filesystem::path& path);
 
 // This rank's environment: hostname, kernel, binding, filesystem of `view`.
 Json local_environment(const std::filesystem::path& view);
-// Gathers every rank's environment to rank 0 (collective; the result is
-// meaningful on rank 0): run-wide facts once, per-rank facts in "ranks".
+// Gathers every rank's environment to rank 0 (collective): run-wide facts
+// once, per-rank facts in "ranks" - every rank's on rank 0, rank 0's alone
+// elsewhere (what the others may rely on, e.g. rank 0's filesystem type).
 Json gather_environment(Sync& sync, const std::filesystem::path& view);
 
 }  // namespace dmmap
