@@ -53,6 +53,23 @@ TEST(FaultProbe, LoadBeyondTruncatedEofGivesSigbus) {
   EXPECT_EQ(store.signal, SIGBUS);
 }
 
+TEST(FaultProbe, WordLoadReadsTheWholeWordOrSigbus) {
+  const auto page = page_size();
+  Fd fd = temp_file(2 * page);
+  const std::uint32_t stored = 0x12345678;
+  ASSERT_EQ(::pwrite(fd.get(), &stored, sizeof stored, static_cast<off_t>(page)), 4);
+  Mapping map(fd.get(), 2 * page, PROT_READ, MAP_SHARED);
+  std::uint32_t value = 0;
+  ProbeResult inside = probe_load_word(reinterpret_cast<const std::uint32_t*>(map.data() + page), value);
+  EXPECT_TRUE(inside.ok()) << inside.describe();
+  EXPECT_EQ(value, stored);
+  ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(page)), 0);
+  value = 1;
+  ProbeResult beyond = probe_load_word(reinterpret_cast<const std::uint32_t*>(map.data() + page), value);
+  EXPECT_EQ(beyond.signal, SIGBUS) << beyond.describe();
+  EXPECT_EQ(value, 0u) << "a load that faulted left a value behind";
+}
+
 TEST(FaultProbe, AccessToProtectedPageGivesSigsegv) {
   Mapping map(-1, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
   ProbeResult r = probe_load(map.data());

@@ -95,6 +95,16 @@ ProbeResult probe_load(const volatile std::uint8_t* addr) {
   return guarded([addr] { return static_cast<std::uint8_t>(*addr); });
 }
 
+ProbeResult probe_load_word(const volatile std::uint32_t* addr, std::uint32_t& value) {
+  volatile std::uint32_t loaded = 0;
+  ProbeResult result = guarded([addr, &loaded] {
+    loaded = *addr;
+    return std::uint8_t{0};
+  });
+  value = loaded;
+  return result;
+}
+
 ProbeResult probe_store(volatile std::uint8_t* addr, std::uint8_t value) {
   return guarded([addr, value] {
     *addr = value;

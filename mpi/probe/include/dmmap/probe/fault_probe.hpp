@@ -22,6 +22,10 @@ struct ProbeResult {
 
 // Loads one byte from `addr`.
 ProbeResult probe_load(const volatile std::uint8_t* addr);
+// Loads one aligned 32-bit word from `addr` in a single access, so a
+// concurrent aligned store is seen whole or not at all; `value` receives it
+// when the access completed.
+ProbeResult probe_load_word(const volatile std::uint32_t* addr, std::uint32_t& value);
 // Stores `value` at `addr`.
 ProbeResult probe_store(volatile std::uint8_t* addr, std::uint8_t value);
 
