@@ -12,7 +12,7 @@ std::vector<CheckInfo>& registry() {
 
 // The catalog reads in the order of the seed HLD's use cases.
 int family_rank(const std::string& id) {
-  static const std::vector<std::string> order = {"exec", "shared", "private", "model"};
+  static const std::vector<std::string> order = {"exec", "shared", "private", "io", "race", "model"};
   auto family = id.substr(0, id.find('.'));
   auto it = std::find(order.begin(), order.end(), family);
   return static_cast<int>(it - order.begin());

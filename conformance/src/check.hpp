@@ -15,6 +15,7 @@
 // Every check needs two ranks (its writer and its reader) unless it says more.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -42,6 +43,8 @@ struct RunParams {
   std::size_t model_size = 2u << 20;
   std::filesystem::path hook;  // the target hook (--hook, DMMAP_HOOK); empty: none
   RunProfile profile;          // declared and measured waits (--profile)
+  // How long each race.* check races its two sides (--race-seconds); below --timeout.
+  std::chrono::milliseconds race{std::chrono::seconds(2)};
 };
 
 struct CheckInfo {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cstdio>
+#include <optional>
 
 #include "check.hpp"
 #include "client_probe.hpp"
@@ -24,11 +26,31 @@ struct Cli {
   TargetSpec target;
   SuiteConfig suite;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
-  std::string hook;                // --hook as given; resolved (with DMMAP_HOOK) after parsing
-  std::string profile_arg;         // --profile as given; resolved (with DMMAP_PROFILE) after parsing
-  std::optional<Profile> profile;  // unset: auto
+  std::string hook;                               // --hook as given; resolved (with DMMAP_HOOK) after parsing
+  std::string profile_arg;                        // --profile as given; resolved (with DMMAP_PROFILE) after parsing
+  std::optional<Profile> profile;                 // unset: auto
+  std::optional<std::chrono::milliseconds> race;  // --race-seconds as given
   bool help = false, list = false, version = false;
 };
+
+// "2", "0.5": a positive number of seconds, at most an hour.
+std::chrono::milliseconds parse_race_seconds(const std::string& text) {
+  double seconds = 0;
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (err != std::errc() || end != text.data() + text.size() || !(seconds >= 0.001) || seconds > 3600)
+    throw UsageError(fmt::format("--race-seconds takes a number of seconds from 0.001 to 3600, not '{}'", text));
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// The race duration: as given, or the default (shorter with --quick); a race
+// must end well before the longest wait at a sync point, or it would be a HANG.
+void settle_race(Cli& cli) {
+  using namespace std::chrono_literals;
+  cli.suite.params.race = cli.race.value_or(cli.suite.quick ? 500ms : 2000ms);
+  if (cli.suite.params.race * 2 > cli.timeout)
+    throw UsageError(fmt::format("--race-seconds ({} ms) must be at most half of --timeout ({} ms)",
+                                 cli.suite.params.race.count(), cli.timeout.count()));
+}
 
 OptionParser make_parser(Cli& cli) {
   OptionParser p("mpirun -np N dmmap-conform", "(--dir PATH | --dirs P0,P1,...) [options]");
@@ -95,6 +117,11 @@ OptionParser make_parser(Cli& cli) {
                if (cli.suite.max_active < 2) throw UsageError("--max-active must be at least 2");
              })
       .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
+  p.section("Races (race.*)")
+      .value("--race-seconds", "S",
+             "how long each race.* check races its two sides, in seconds (default 2, with --quick 0.5); "
+             "must be below --timeout",
+             [&](const std::string& v) { cli.race = parse_race_seconds(v); });
   p.section("Randomised model check (model.random-ops)")
       .value(
           "--seed", "S", "seed of the operation sequence (default: chosen at random and reported)",
@@ -168,6 +195,7 @@ int main(int argc, char** argv) {
       cli.suite.params.hook = resolve_hook(cli.hook);
       cli.profile = requested_profile(cli.profile_arg);
     }
+    settle_race(cli);
   } catch (const UsageError& e) {
     if (mpi.is_root()) fmt::print(stderr, "dmmap-conform: {}\n", e.what());
     return kExitUsage;
