@@ -265,6 +265,15 @@ void do_write(fuse_req_t req, fuse_ino_t ino, const char* buf, std::size_t size,
   });
 }
 
+void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info*) {
+  guarded(req, [&] {
+    trace("m{} fallocate ino {} mode {:#x} [{}, +{})", mount_of(req), ino, mode, offset, length);
+    // Like a truncation, a punched range holds the file's write-back off until answered.
+    deliver_or_queue(req, daemon_of(req).store.allocate(mount_of(req), ino, mode, offset, length));
+    fuse_reply_err(req, 0);
+  });
+}
+
 void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, [&] {
     Daemon& d = daemon_of(req);
@@ -459,6 +468,7 @@ fuse_lowlevel_ops make_operations() {
   ops.read = do_read;
   ops.write = do_write;
   ops.flush = do_flush;
+  ops.fallocate = do_fallocate;
   ops.release = do_release;
   ops.fsync = do_fsync;
   ops.opendir = do_opendir;

@@ -3,6 +3,7 @@
 #include "trace.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,6 +177,22 @@ Change Store::truncate(int m, fuse_ino_t ino, off_t size) {
   node->pending[static_cast<std::size_t>(m)].truncate(size);
   if (dials_.merge_bytes) node->twins[static_cast<std::size_t>(m)].truncate(size);
   return {node->id, others(*node, m), size > before};
+}
+
+Change Store::allocate(int m, fuse_ino_t ino, int mode, off_t offset, off_t length) {
+  std::lock_guard lock(mutex_);
+  auto node = node_locked(ino);
+  const int fd = data_fd(*node);
+  const off_t before = stat_of(fd).st_size;
+  check(::fallocate(fd, mode, offset, length));
+  if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+    node->pending[static_cast<std::size_t>(m)].erase(offset, static_cast<std::size_t>(length));
+    // The client's kernel zeroes or drops its own cached pages of the range.
+    if (dials_.merge_bytes)
+      node->twins[static_cast<std::size_t>(m)].wrote(offset, std::string(static_cast<std::size_t>(length), '\0').data(),
+                                                     static_cast<std::size_t>(length));
+  }
+  return {node->id, others(*node, m), stat_of(fd).st_size > before};
 }
 
 Change Store::touched(int m, fuse_ino_t ino) {

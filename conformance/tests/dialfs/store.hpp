@@ -85,6 +85,9 @@ class Store {
   struct stat attr(int m, fuse_ino_t ino);
   // Truncation reaches the store at once (also under --publish close).
   Change truncate(int m, fuse_ino_t ino, off_t size);
+  // fallocate(2) reaches the store at once, as truncation does; a punched or
+  // zeroed range supersedes client `m`'s pending bytes there.
+  Change allocate(int m, fuse_ino_t ino, int mode, off_t offset, off_t length);
   // The other mounts that know the file (an attribute changed in the store).
   Change touched(int m, fuse_ino_t ino);
 
