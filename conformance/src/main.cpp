@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -42,14 +43,18 @@ std::chrono::milliseconds parse_race_seconds(const std::string& text) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-// The race duration: as given, or the default (shorter with --quick); a race
-// must end well before the longest wait at a sync point, or it would be a HANG.
+// The race duration: as given, or the default (shorter with --quick). A race
+// must end well before the longest wait at a sync point, or it would be
+// judged a HANG: a given one longer than half of --timeout is refused, the
+// default is cut to half of it.
 void settle_race(Cli& cli) {
   using namespace std::chrono_literals;
-  cli.suite.params.race = cli.race.value_or(cli.suite.quick ? 500ms : 2000ms);
-  if (cli.suite.params.race * 2 > cli.timeout)
-    throw UsageError(fmt::format("--race-seconds ({} ms) must be at most half of --timeout ({} ms)",
-                                 cli.suite.params.race.count(), cli.timeout.count()));
+  const auto half = std::chrono::duration_cast<std::chrono::milliseconds>(cli.timeout / 2);
+  if (cli.race && *cli.race > half)
+    throw UsageError(fmt::format("--race-seconds ({} ms) must be at most half of --timeout ({} ms)", cli.race->count(),
+                                 cli.timeout.count()));
+  cli.suite.params.race = cli.race.value_or(
+      std::min<std::chrono::milliseconds>(cli.suite.quick ? 500ms : 2000ms, half));
 }
 
 OptionParser make_parser(Cli& cli) {
@@ -119,8 +124,8 @@ OptionParser make_parser(Cli& cli) {
       .flag("--list", "print the catalog of checks and exit", [&] { cli.list = true; });
   p.section("Races (race.*)")
       .value("--race-seconds", "S",
-             "how long each race.* check races its two sides, in seconds (default 2, with --quick 0.5); "
-             "must be below --timeout",
+             "how long each race.* check races its two sides, in seconds, at most half of --timeout "
+             "(default 2, with --quick 0.5, cut to half of --timeout)",
              [&](const std::string& v) { cli.race = parse_race_seconds(v); });
   p.section("Randomised model check (model.random-ops)")
       .value(

@@ -39,7 +39,7 @@ run() {
 # that are never told about each other (stale pages, stale sizes, no shared
 # locks, no ETXTBSY across mounts). Every other check must pass there; the
 # ones bindfs cannot break are listed in docs/conformance.md.
-BINDFS_FAILS="exec.changed-binary exec.deny-write model.random-ops shared.false-sharing shared.locked-update shared.metadata shared.mixed-syscalls shared.ping-pong shared.store-visible shared.truncate"
+BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.monotonic shared.extend-by-write shared.false-sharing shared.locked-update shared.metadata shared.mixed-syscalls shared.ping-pong shared.store-visible shared.truncate"
 non_passing() { jq -r '[.checks[] | select(.verdict != "PASS") | .id] | sort | join(" ")' "$work/report/conformance.json"; }
 verdict_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .verdict' "$work/report/conformance.json"; }
 level_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .level // "-"' "$work/report/conformance.json"; }
@@ -144,8 +144,9 @@ mount_bindfs_pair() {
 }
 
 # Without a hook: bindfs has no client to evict, and no-op actions would
-# only time how soon a stale page is written back.
-BINDFS_SKIPS="exec.changed-after-eviction shared.unresponsive-client"
+# only time how soon a stale page is written back. bindfs refuses fallocate's
+# PUNCH_HOLE and ZERO_RANGE.
+BINDFS_SKIPS="exec.changed-after-eviction shared.punch-hole shared.unresponsive-client"
 bindfs_is_incoherent() {
   mount_bindfs_pair
   unset DMMAP_HOOK
@@ -167,7 +168,7 @@ bindfs_is_incoherent() {
   # lost neighbour bytes, attributes, locks, truncation, a changed binary.
   run 2 "$conform" --dirs "$work/a,$work/b" --expect close-to-open --report "$work/report"
   expect_status 1
-  local c2o="exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view shared.false-sharing shared.locked-update shared.metadata shared.truncate shared.unresponsive-client"
+  local c2o="exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate shared.extend-by-write shared.false-sharing shared.locked-update shared.metadata shared.punch-hole shared.truncate shared.unresponsive-client"
   [ "$(non_passing)" = "$c2o" ] || fail "at close-to-open bindfs did not fail exactly [$c2o] but [$(non_passing)]"
   [ "$(verdict_of model.random-ops)" = SKIP ] || fail "model.random-ops not SKIP at close-to-open"
   [ "$(verdict_of shared.ping-pong)" = PASS ] || fail "ping-pong with a reopen per turn failed on bindfs"
@@ -184,7 +185,7 @@ bindfs_is_incoherent() {
 hard_remove_breaks_open_unlinked_files() {
   mkdir -p "$work/src" "$work/a"
   bindfs -o hard_remove "$work/src" "$work/a" && mounts+=("$work/a")
-  local expected="exec.replace-by-rename private.uncopied-view shared.metadata shared.unlink-while-mapped"
+  local expected="exec.replace-by-rename private.uncopied-view shared.metadata shared.punch-hole shared.unlink-while-mapped"
   for np in 2 3; do
     # One bindfs mount of a local directory is one machine: declared, since no
     # profile names fuse.bindfs (auto would leave the eviction timeout unknown).
@@ -358,6 +359,10 @@ bad_inputs_are_refused() {
   expect_empty_dir "$work/one"; expect_empty_dir "$work/two"
   run 2 "$conform" --dir "$work/one" --expect sometimes
   expect_status 2; expect_output "--expect takes"
+  run 2 "$conform" --dir "$work/one" --race-seconds 0
+  expect_status 2; expect_output "--race-seconds takes a number of seconds"
+  run 2 "$conform" --dir "$work/one" --race-seconds 40 --timeout 60s
+  expect_status 2; expect_output "must be at most half of --timeout"
   run 2 "$conform"
   expect_status 2; expect_output "say where to run"
 }
