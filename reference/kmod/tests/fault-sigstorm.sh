@@ -19,6 +19,9 @@ end=$((SECONDS + secs))
 # one mount's stormers: $1 mount, $2 byte; replaced when killed
 stormers() {
   local m=$1 c=$2 n=0 p
+  # a stormer is signalled from the moment its pid is known: it starts with
+  # SIGUSR1 ignored (inherited through exec) until it installs its handler
+  trap '' USR1
   while [ $SECONDS -lt $end ]; do
     "$TOOL" storm "$m/f" 16 "$c" $((end - SECONDS)) >>/run/ss-$c.out 2>&1 & p=$!
     echo $p >/run/ss-$c.pid
