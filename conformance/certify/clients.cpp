@@ -2,19 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <string>
 
 namespace dmmap::certify {
 
-Clients clients_of(const Json& environment) {
+Clients clients_of(const conform::ClientMap& map) {
   Clients c;
-  c.basis = "hostname: ranks on one host count as one client (client detection, issue 12, is not in this version)";
-  std::set<std::string> distinct;
-  for (const auto& rank : environment.at("ranks").as_array()) {
-    c.id_of_rank.push_back(rank.at("hostname").as_string());
-    distinct.insert(c.id_of_rank.back());
-  }
-  c.count = static_cast<int>(distinct.size());
+  c.basis = map.basis();
+  for (int r = 0; r < map.ranks(); ++r) c.id_of_rank.push_back(std::to_string(map.client_of(r)));
+  c.count = map.clients();
   return c;
 }
 

@@ -1,14 +1,12 @@
 // Which client of the filesystem each rank is, and so whether a run is a
-// control run (fewer than two clients). Until client detection (issue 12:
-// ranks sharing one page cache, proven with mincore) reaches this branch,
-// a client is a host: ranks on one host are counted as one client, which
-// never calls a one-client run multi-client (two mounts on one host, e.g.
-// dmfs in the qemu guest, count as one here and need allow_control_run).
+// control run (fewer than two clients), as the conformance suite's client
+// detection proved it (ranks sharing one page cache are one client).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "client_map.hpp"
 #include "dmmap/json.hpp"
 
 namespace dmmap::certify {
@@ -22,8 +20,8 @@ struct Clients {
   Json to_json(const Json& environment) const;
 };
 
-// From the gathered environment (rank 0).
-Clients clients_of(const Json& environment);
+// From the suite's client map (rank 0).
+Clients clients_of(const conform::ClientMap& map);
 
 // The line a control run's reports start with.
 std::string control_run_notice(int clients, const std::string& basis);

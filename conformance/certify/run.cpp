@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "binding.hpp"
+#include "client_probe.hpp"
 #include "clients.hpp"
 #include "config.hpp"
 #include "dmmap/environment.hpp"
@@ -99,6 +100,7 @@ class Run {
   std::string binding_;
   std::optional<ScratchArea> scratch_;
   Json environment_;
+  conform::ClientMap client_map_;  // every rank: the checks' roles come from it
   Clients clients_;
   std::optional<ResultDir> dir_;
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
@@ -128,7 +130,8 @@ void Run::set_up() {
   environment_ = gather_environment(sync_, scratch_->view());
   run_profile_ = conform::establish_profile(sync_, profile_, environment_, scratch_->path(), config_.timeout);
   sync_.set_timeout(run_profile_.sync_timeout());
-  if (mpi_.is_root()) clients_ = clients_of(environment_);
+  client_map_ = conform::detect_clients(sync_, scratch_->path());
+  if (mpi_.is_root()) clients_ = clients_of(client_map_);
   log_.add("environment: " + local_environment(scratch_->view()).dump());
 }
 
@@ -159,7 +162,7 @@ int Run::conformance() {
   std::string program = "dmmap-certify";
   char* argv[] = {program.data(), nullptr};
   ::testing::InitGoogleTest(&argc, argv);
-  conform::Suite run(mpi_, sync_, *scratch_, std::move(suite), environment_);
+  conform::Suite run(mpi_, sync_, *scratch_, std::move(suite), environment_, client_map_);
   run.register_checks();
   return run.run();
 }

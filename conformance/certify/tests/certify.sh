@@ -155,11 +155,13 @@ case $case_name in
     mkdir -p "$work/src" "$work/a" "$work/b"
     bindfs "$work/src" "$work/a" && mounts+=("$work/a")
     bindfs "$work/src" "$work/b" && mounts+=("$work/b")
-    write_config "$work/c.ini" "dirs = $work/a,$work/b" "allow_control_run = true"
+    # Two bindfs mounts are two page caches: a multi-client run, not refused.
+    write_config "$work/c.ini" "dirs = $work/a,$work/b"
     run 2 "$work/c.ini"
     # Two page caches never told about each other: shared.store-visible FAILs.
     [ "$status" -eq 1 ] || fail "exit $status, expected 1 (a FAIL): $(tail -20 "$work/err")"
     check_bundle
+    [ "$(jq -r .control_run "$bundle/result.json")" = false ] || fail "two bindfs mounts were not two clients"
     [ "$(jq -r .verdict "$bundle/result.json")" = FAIL ] || fail "verdict is not FAIL"
     [ "$(jq -r '.checks[] | select(.id == "shared.store-visible") | .verdict' "$bundle/conformance.json")" = FAIL ] ||
       fail "shared.store-visible did not FAIL on bindfs"
