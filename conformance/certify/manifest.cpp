@@ -18,14 +18,6 @@ namespace {
 constexpr const char* kManifest = "result.json";
 constexpr int kIndent = 1;  // the form result.json is written in, and must still be in
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The document without `manifest_sha256`, as it is hashed.
 std::string hashed_form(const Json& doc) {
   Json copy = Json::object();
@@ -79,6 +71,14 @@ void check_files(const fs::path& dir, const Json& doc, std::vector<std::string>&
 }
 
 }  // namespace
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read {}", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 std::vector<ManifestFile> list_files(const fs::path& dir) {
   std::vector<ManifestFile> files;

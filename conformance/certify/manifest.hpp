@@ -22,6 +22,9 @@ struct ManifestFile {
 
 // Every file under `dir` but result.json, sorted by path. Throws
 // std::runtime_error for anything but a regular file or a directory.
+// A whole file as bytes; throws naming the file when it cannot be read.
+std::string read_text(const std::filesystem::path& file);
+
 std::vector<ManifestFile> list_files(const std::filesystem::path& dir);
 
 // SHA-256 of "<sha256>  <path>\n" for each file, in the order given.

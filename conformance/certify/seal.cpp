@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "manifest.hpp"
 #include "report_html.hpp"
 
@@ -12,14 +9,6 @@ namespace fs = std::filesystem;
 
 namespace dmmap::certify {
 namespace {
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The profile as named and as the checks used it, and the copy of a profile file.
 Json profile_facts(const SealInput& in) {
