@@ -10,16 +10,46 @@
 #   truncate  A holds a PW lock on [0, 1 MiB) with a dirty page; B truncates
 #             the file from 3 MiB to 2 MiB: A's read() at 2.5 MiB is EOF
 #             and A's load there is SIGBUS (not zeros)
+#   stale     A keeps a file open and mapped while C truncates it to 4 KiB
+#             and B extends it to 8 MiB + 4 KiB with a write() it keeps
+#             dirty: A's load, store and pread() at 1 MiB (in the file) are
+#             no SIGBUS, no EOF, and see / leave the right bytes
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(extend truncate)
+[ ${#cases[@]} -gt 0 ] || cases=(extend truncate stale)
 lib_init
 dmfsd_start s 7131
 mnt /run/sz-a 7131 || lib_finish
 mnt /run/sz-b 7131 || lib_finish
-a=/run/sz-a b=/run/sz-b
+mnt /run/sz-c 7131 || lib_finish
+a=/run/sz-a b=/run/sz-b c=/run/sz-c
+
+# sessions: a faulttool session (see faulttool.c) that keeps one client's
+# view of a file open and mapped (16 MiB) between the test's steps
+declare -A s_in s_out s_pid
+sess_start() { # NAME FILE
+  local d=/run/sz-fifo-$1 in out
+  rm -f "$d.in" "$d.out"
+  mkfifo "$d.in" "$d.out"
+  timeout -k 5 120 "$TOOL" session "$2" 16M <"$d.in" >"$d.out" &
+  s_pid[$1]=$!
+  exec {in}>"$d.in" {out}<"$d.out"
+  s_in[$1]=$in s_out[$1]=$out
+  read -r -t 60 reply <&"$out" || reply=
+  t test "$reply" = ready
+}
+sess() { # NAME COMMAND: its answer in $reply, "" if the session died
+  reply=
+  (echo "$2" >&"${s_in[$1]}") 2>/dev/null
+  read -r -t 60 reply <&"${s_out[$1]}" || reply=
+}
+sess_end() { # NAME: EOF on its stdin (it closes the file); status: $sess_rc
+  eval "exec ${s_in[$1]}>&- ${s_out[$1]}<&-"
+  wait "${s_pid[$1]}"
+  sess_rc=$?
+}
 
 # A caches a PR lock on [0, 1 MiB) of a 4 KiB file F; then B extends F to
 # 3 MiB + 4 KiB in the granule [3 MiB, 4 MiB) and closes (data on the server)
@@ -58,8 +88,55 @@ case_truncate() {
   rm -f $b/t
 }
 
-for c in "${cases[@]}"; do
-  echo "== $c"
-  "case_$c"
+# A opens and maps F while it is 3 MiB + 4 KiB long (that is A's size); C
+# truncates F to 4 KiB (revoking whatever A holds; A learns nothing); B
+# writes 4 KiB at 8 MiB and keeps them dirty (fd open): B's lock is the
+# granule [8M, 9M), and the server still says 4 KiB. A's access at 1 MiB
+# gets a lock that does not conflict with B's, so its grant carries the
+# server's 4 KiB: only a lock up to EOF (revoking B) gives the real size.
+stale_setup() {
+  t "$TOOL" fill "$c/$1" 3M 4096 o
+  sess_start A "$a/$1"
+  t truncate -s 4096 "$c/$1"
+  sess_start B "$b/$1"
+  sess B "pwrite 8M 4096 x"
+  t test "$reply" = 4096
+}
+
+# end both sessions (B's close writes its page); C sees F as it must be
+stale_check() { # FILE
+  sess_end B
+  t test "$sess_rc" = 0
+  sess_end A
+  info "A's session ended with status $sess_rc (135: SIGBUS)"
+  t test "$sess_rc" = 0
+  t test "$(stat -c %s "$c/$1")" = $(((8 << 20) + 4096))
+  t "$TOOL" check "$c/$1" 8M 4096 x
+  t "$TOOL" check "$c/$1" 3M 4096 0 # truncated away, stays away
+}
+
+case_stale() {
+  stale_setup s1
+  sess A "load 1M"
+  info "A loads at 1 MiB: '$reply'"
+  t test "$reply" = 0
+  stale_check s1
+  stale_setup s2
+  sess A "store 1M 4096 d"
+  info "A stores 4 KiB at 1 MiB: '$reply'"
+  t test "$reply" = stored
+  stale_check s2
+  t "$TOOL" check "$c/s2" 1M 4096 d
+  stale_setup s3
+  sess A "pread 1M 4096"
+  info "A reads 4096 at 1 MiB: '$reply' (count, first byte)"
+  t test "$reply" = "4096 0"
+  stale_check s3
+  rm -f $c/s1 $c/s2 $c/s3
+}
+
+for k in "${cases[@]}"; do
+  echo "== $k"
+  "case_$k"
 done
 lib_finish

@@ -16,6 +16,15 @@
  *                                   test paces, then fsync; retries the fsync
  *                                   while it fails with EINTR for SECS s
  *                                   (see sigwrite())
+ *   session FILE MAPLEN             keeps FILE open (O_RDWR) and mapped
+ *                                   (MAP_SHARED, MAPLEN bytes at 0) and runs
+ *                                   commands from stdin, one a line, each
+ *                                   answered with one line on stdout:
+ *                                   "load OFF" (the byte), "store OFF LEN
+ *                                   BYTE" ("stored"), "pread OFF LEN"
+ *                                   ("COUNT FIRSTBYTE"), "pwrite OFF LEN
+ *                                   BYTE" (the count), "size" (fstat);
+ *                                   closes the file at EOF on stdin
  *
  * BYTE is a character or a number. Exit status 0 on success, 1 with a
  * message on stderr otherwise (a signal ends the process as usual, e.g.
@@ -29,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +246,77 @@ static int storm(const char *path, int pages, int b, int secs)
 	return 0;
 }
 
+/* one command of session(); 0, or 1 after a message on stderr */
+static int session_cmd(int fd, char *p, long long maplen, const char *line)
+{
+	char w[4][64];
+	long long off, len;
+	struct stat st;
+	ssize_t n;
+	char *buf;
+	int k;
+
+	k = sscanf(line, "%63s %63s %63s %63s", w[0], w[1], w[2], w[3]);
+	off = k > 1 ? num(w[1]) : 0;
+	len = k > 2 ? num(w[2]) : 0;
+	if (k == 2 && !strcmp(w[0], "load") && off >= 0 && off < maplen) {
+		printf("%d\n", ((volatile unsigned char *)p)[off]);
+	} else if (k == 4 && !strcmp(w[0], "store") && off >= 0 && len >= 0 &&
+		   off + len <= maplen) {
+		memset(p + off, byte(w[3]), len);
+		printf("stored\n");
+	} else if ((k == 3 && !strcmp(w[0], "pread")) ||
+		   (k == 4 && !strcmp(w[0], "pwrite"))) {
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			return die("malloc");
+		if (k == 4)
+			memset(buf, byte(w[3]), len);
+		n = k == 4 ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+		if (n < 0)
+			return die(w[0]);
+		if (k == 4)
+			printf("%zd\n", n);
+		else
+			printf("%zd %d\n", n, n > 0 ? (unsigned char)buf[0] : -1);
+		free(buf);
+	} else if (k == 1 && !strcmp(w[0], "size")) {
+		if (fstat(fd, &st))
+			return die("fstat");
+		printf("%lld\n", (long long)st.st_size);
+	} else {
+		fprintf(stderr, "faulttool: session: bad command '%s'\n", line);
+		return 1;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * A client that keeps its view of FILE across other clients' operations:
+ * no path walk or open() between the commands refreshes its size.
+ */
+static int session(const char *path, long long maplen)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0644);
+	char line[256];
+	char *p;
+
+	if (fd < 0)
+		return die("open");
+	p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return die("mmap");
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin))
+		if (session_cmd(fd, p, maplen, line))
+			return 1;
+	if (munmap(p, maplen))
+		return die("munmap");
+	return close(fd) ? die("close") : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -279,6 +360,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sigwrite") && argc == 6)
 		return sigwrite(argv[2], num(argv[3]), byte(argv[4]),
 				(int)num(argv[5]));
+	if (!strcmp(cmd, "session") && argc == 4)
+		return session(argv[2], num(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of faulttool.c\n");
 	return 2;
 }
