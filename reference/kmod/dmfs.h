@@ -210,6 +210,8 @@ int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end);
+struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
+				      u64 start, u64 end);
 void dmfs_lock_put(struct dmfs_lock *lk);
 void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 			 const struct dmfs_revoke_cb *cb);

@@ -342,21 +342,10 @@ static int dmfs_io_check(struct file *file, bool write)
  */
 #define DMFS_IO_STEP (64 * PAGE_SIZE)
 
-/* the length of the step at @pos for @count bytes, and its lock's end */
-static u64 dmfs_step(struct inode *inode, loff_t pos, size_t count,
-		     size_t *step)
+/* the length of the step at @pos for @count bytes */
+static size_t dmfs_step(loff_t pos, size_t count)
 {
-	u64 end;
-
-	*step = min_t(size_t, count, DMFS_IO_STEP - (pos & (DMFS_IO_STEP - 1)));
-	end = pos + *step;
-	/*
-	 * A step that may reach our EOF locks to the end of the file: while
-	 * this client holds [pos, EOF), no other client can have changed
-	 * the size beyond pos, so i_size is exact there (a cached lock on a
-	 * smaller range says nothing about the size).
-	 */
-	return end > i_size_read(inode) ? DMFS_EOF : end;
+	return min_t(size_t, count, DMFS_IO_STEP - (pos & (DMFS_IO_STEP - 1)));
 }
 
 /*
@@ -370,14 +359,15 @@ static ssize_t dmfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	size_t count, step;
 	struct dmfs_lock *lk;
 	ssize_t ret, done = 0;
-	u64 end;
 
 	ret = dmfs_io_check(iocb->ki_filp, false);
 	if (ret)
 		return ret;
 	while ((count = iov_iter_count(to))) {
-		end = dmfs_step(inode, iocb->ki_pos, count, &step);
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, iocb->ki_pos, end);
+		/* a step that reaches our EOF learns the real one first */
+		step = dmfs_step(iocb->ki_pos, count);
+		lk = dmfs_lock_get_sized(inode, DMFS_LOCK_PR, iocb->ki_pos,
+					 iocb->ki_pos + step);
 		if (IS_ERR(lk))
 			return done ? done : PTR_ERR(lk);
 		iov_iter_truncate(to, step);
@@ -425,7 +415,7 @@ static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			step = count;
 		} else {
 			start = iocb->ki_pos;
-			dmfs_step(inode, start, count, &step);
+			step = dmfs_step(start, count);
 			end = start + step;
 		}
 		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, start, end);
@@ -668,13 +658,12 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 		return filemap_fault(vmf);
 	}
 	/*
-	 * The RFC's do_no_page hook: hold a lock covering the page; at or
-	 * beyond our EOF one up to the end of the file, so that the size
-	 * filemap_fault() checks is exact (see dmfs_step()).
+	 * The RFC's do_no_page hook: hold a lock covering the page, under
+	 * which the size filemap_fault() checks is exact if the page reaches
+	 * it: SIGBUS only beyond the real end of the file.
 	 */
-	lk = dmfs_lock_get(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR, pos,
-			   pos + PAGE_SIZE > i_size_read(inode) ?
-			   DMFS_EOF : pos + PAGE_SIZE);
+	lk = dmfs_lock_get_sized(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR,
+				 pos, pos + PAGE_SIZE);
 	if (IS_ERR(lk))
 		return VM_FAULT_SIGBUS;
 	if (dmfs_exec_changed(file, lk) || dmfs_io_check(file, write)) {
@@ -706,7 +695,9 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	}
 	file_update_time(file);
 	if (!dmfs_fi_skip_mkwrite_pw) {
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PW, pos, pos + PAGE_SIZE);
+		/* the size checked below is exact if the page reaches it */
+		lk = dmfs_lock_get_sized(inode, DMFS_LOCK_PW, pos,
+					 pos + PAGE_SIZE);
 		if (IS_ERR(lk)) {
 			ret = VM_FAULT_SIGBUS;
 			goto out;

@@ -276,6 +276,40 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	return ERR_PTR(-EIO);
 }
 
+/**
+ * dmfs_lock_get_sized() - a lock covering a range, and the file's size there
+ * @inode: the file
+ * @mode: DMFS_LOCK_PR or DMFS_LOCK_PW
+ * @start: first byte
+ * @end: end of the range, exclusive
+ *
+ * As dmfs_lock_get(), and i_size is then exact wherever the range reaches
+ * beyond it: a caller may take i_size as the end of the file there (a
+ * fault's SIGBUS, a read's EOF). Below i_size it is a known minimum: the
+ * file is at least that long while the lock is held. A grant carries the
+ * server's size, which lacks another client's extension still dirty in its
+ * cache under a PW lock elsewhere in the file; only a lock up to EOF
+ * revokes every such writer beyond @start, whose write-back reaches the
+ * server before the grant does (the HLD's size glimpse, done with a real
+ * lock). So a range beyond i_size - the cached one, or the one the grant
+ * of a smaller lock just brought - is locked up to EOF.
+ *
+ * Return: as dmfs_lock_get().
+ */
+struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
+				      u64 start, u64 end)
+{
+	struct dmfs_lock *lk;
+
+	if (end > i_size_read(inode))
+		return dmfs_lock_get(inode, mode, start, DMFS_EOF);
+	lk = dmfs_lock_get(inode, mode, start, end);
+	if (IS_ERR(lk) || lk->end == DMFS_EOF || end <= i_size_read(inode))
+		return lk;
+	dmfs_lock_put(lk);
+	return dmfs_lock_get(inode, mode, start, DMFS_EOF);
+}
+
 static void dmfs_lock_free(struct dmfs_lock *lk)
 {
 	struct inode *inode = lk->inode;
