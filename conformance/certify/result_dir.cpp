@@ -30,12 +30,20 @@ std::string utc(std::chrono::system_clock::time_point t, const char* format) {
 ResultDir::ResultDir(const fs::path& resultdir, const std::string& host,
                      std::chrono::system_clock::time_point started) {
   created_ = utc(started, "%Y-%m-%dT%H:%M:%SZ");
-  path_ = fs::absolute(resultdir) / fmt::format("dmmap-{}-{}", host, utc(started, "%Y%m%dT%H%M%SZ"));
+  const fs::path base = fs::absolute(resultdir) / fmt::format("dmmap-{}-{}", host, utc(started, "%Y%m%dT%H%M%SZ"));
   std::error_code ec;
-  fs::create_directories(path_.parent_path(), ec);
-  if (::mkdir(path_.c_str(), 0755) != 0)
-    throw std::runtime_error(
-        fmt::format("cannot create the result directory {}: {}", path_.string(), std::strerror(errno)));
+  fs::create_directories(base.parent_path(), ec);
+  // Runs started in the same second (a script's loop, two jobs of one array)
+  // each get their own directory: BASE, BASE-2, BASE-3, ...; mkdir decides
+  // atomically, so two ranks-0 on one resultdir cannot take the same one.
+  constexpr int kMaxSameSecond = 1000;
+  for (int n = 1; n <= kMaxSameSecond; ++n) {
+    path_ = n == 1 ? base : fs::path(fmt::format("{}-{}", base.string(), n));
+    if (::mkdir(path_.c_str(), 0755) == 0) return;
+    if (errno != EEXIST) break;
+  }
+  throw std::runtime_error(
+      fmt::format("cannot create the result directory {}: {}", path_.string(), std::strerror(errno)));
 }
 
 void ResultDir::write(const std::string& relative, const std::string& content) const {

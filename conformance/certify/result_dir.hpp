@@ -10,7 +10,8 @@ namespace dmmap::certify {
 
 class ResultDir {
  public:
-  // Creates the directory (never reusing one); throws std::runtime_error.
+  // Creates the directory, never reusing one: a run started in the same second
+  // as an earlier one gets dmmap-HOST-TIME-2 (-3, ...); throws std::runtime_error.
   ResultDir(const std::filesystem::path& resultdir, const std::string& host,
             std::chrono::system_clock::time_point started);
 
