@@ -12,6 +12,7 @@
 #include "dmmap/mpi_session.hpp"
 #include "dmmap/sync.hpp"
 #include "guard.hpp"
+#include "registry.hpp"
 #include "session.hpp"
 
 namespace {
@@ -66,6 +67,12 @@ int run(MpiSession& session, CommandLine& line, int argc, char** argv) {
   benchmark::Initialize(&argc, bm_argv.data());
   if (benchmark::ReportUnrecognizedArguments(argc, bm_argv.data())) return kUsage;
 
+  try {
+    require_selection(settings, session.size());
+  } catch (const UsageError& e) {
+    if (root) fmt::print(stderr, "dmmap-bench: {}\n", e.what());
+    return kUsage;
+  }
   Sync sync(session.comm(), settings.timeout);
   const auto binding = bind_rank(session.comm(), settings.bind);
   std::optional<ScratchArea> scratch;

@@ -38,26 +38,29 @@ class FilterMatch {
   bool all_ = true, negate_ = false;
 };
 
+// Registers each benchmark with Google Benchmark, or only counts what the
+// filter selects (shared == nullptr): one enumeration for both, so that a
+// filter selecting nothing is refused before anything runs.
 class Registrar {
  public:
-  Registrar(const Shared& shared, RunLog& log) : shared_(shared), log_(log), selected_(shared.settings.filter) {}
+  Registrar(const Settings& settings, const Shared* shared, RunLog* log)
+      : shared_(shared), log_(log), selected_(settings.filter) {}
 
   void add(const std::string& name, int ranks, benchmark::TimeUnit unit, KernelFactory make) {
-    const Shared* shared = &shared_;
-    RunLog* log = &log_;
+    if (selected_(name)) ++count_;
+    if (shared_ == nullptr) return;
     benchmark::RegisterBenchmark(name.c_str(),
-                                 [shared, log, name, ranks, make](benchmark::State& state) {
+                                 [shared = shared_, log = log_, name, ranks, make](benchmark::State& state) {
                                    run_kernel(state, *shared, *log, name, ranks, make);
                                  })
         ->UseManualTime()
         ->Unit(unit);
-    if (selected_(name)) ++count_;
   }
   std::size_t count() const { return count_; }
 
  private:
-  const Shared& shared_;
-  RunLog& log_;
+  const Shared* shared_;
+  RunLog* log_;
   FilterMatch selected_;
   std::size_t count_ = 0;  // that the filter selects
 };
@@ -116,14 +119,36 @@ std::vector<int> rank_counts(const Settings& settings, int job_size) {
   return {counts.begin(), counts.end()};
 }
 
-std::size_t register_benchmarks(const Shared& shared, RunLog& log) {
-  Registrar r(shared, log);
-  const auto ranks = rank_counts(shared.settings, shared.size);
-  register_faults(r, shared.settings, ranks);
-  register_revocation(r, shared.settings, shared.size);
-  register_throughput(r, shared.settings, ranks);
-  register_exec(r, shared.settings, ranks);
+namespace {
+
+std::size_t enumerate(Registrar& r, const Settings& settings, int job_size) {
+  const auto ranks = rank_counts(settings, job_size);
+  register_faults(r, settings, ranks);
+  register_revocation(r, settings, job_size);
+  register_throughput(r, settings, ranks);
+  register_exec(r, settings, ranks);
   return r.count();
+}
+
+}  // namespace
+
+std::size_t count_selected(const Settings& settings, int job_size) {
+  Registrar r(settings, nullptr, nullptr);
+  return enumerate(r, settings, job_size);
+}
+
+void require_selection(const Settings& settings, int job_size) {
+  if (count_selected(settings, job_size) != 0) return;
+  Settings all = settings;
+  all.filter.clear();
+  throw UsageError(fmt::format("the benchmark filter '{}' selects none of the {} measurements of a {}-rank job "
+                               "(--benchmark_list_tests lists them)",
+                               settings.filter, count_selected(all, job_size), job_size));
+}
+
+std::size_t register_benchmarks(const Shared& shared, RunLog& log) {
+  Registrar r(shared.settings, &shared, &log);
+  return enumerate(r, shared.settings, shared.size);
 }
 
 }  // namespace dmmap::bench

@@ -17,6 +17,7 @@
 #include "dmmap/target.hpp"
 #include "guard.hpp"
 #include "progress.hpp"
+#include "registry.hpp"
 #include "result_dir.hpp"
 #include "run_profile.hpp"
 #include "seal.hpp"
@@ -87,6 +88,7 @@ class Run {
   void refuse_control_run();
   int conformance();
   int benchmarks();
+  void check_bench_selection() const;
   int finish(int conform_status, int bench_status);
 
   MpiSession& mpi_;
@@ -118,6 +120,7 @@ void Run::set_up() {
     hook_ = conform::resolve_hook(config_.hook);
     profile_ = conform::requested_profile(config_.profile);
     binding_ = bench::bind_rank(mpi_.comm(), config_.bench.settings.bind);
+    check_bench_selection();
   } catch (const std::exception& e) {
     complaint = fmt::format("rank {}: {}", mpi_.rank(), e.what());
   }
@@ -133,6 +136,14 @@ void Run::set_up() {
   client_map_ = conform::detect_clients(sync_, scratch_->path());
   if (mpi_.is_root()) clients_ = clients_of(client_map_);
   log_.add("environment: " + local_environment(scratch_->view()).dump());
+}
+
+// Before the catalog's minutes, not after them: a [bench] filter that
+// selects nothing is a mistake in the configuration.
+void Run::check_bench_selection() const {
+  auto settings = config_.bench.settings;
+  settings.filter = config_.bench_filter;
+  bench::require_selection(settings, mpi_.size());
 }
 
 void Run::refuse_control_run() {

@@ -186,6 +186,11 @@ case $case_name in
     printf '[global]\ndir = %s/nonexistent\nresultdir = %s\nallow_control_run = true\n' "$work" "$work/results" >"$work/nodir.ini"
     run 1 "$work/nodir.ini"
     [ "$status" -eq 2 ] && grep -q "cannot use the target" "$work/err" || fail "missing target: $(cat "$work/err")"
+    printf '[global]\ndir = %s\nresultdir = %s\nallow_control_run = true\n\n[bench]\nfilter = no-such-benchmark\n' \
+      "$work/target" "$work/results" >"$work/nobench.ini"
+    run 1 "$work/nobench.ini"
+    [ "$status" -eq 2 ] && grep -q "filter 'no-such-benchmark' selects none of the" "$work/err" ||
+      fail "a filter selecting no benchmark: exit $status: $(cat "$work/err")"
     [ ! -e "$work/results" ] || fail "a failed run left $(ls "$work/results")"
     s=0; "$certify" >/dev/null 2>&1 || s=$?; [ "$s" -eq 2 ] || fail "no argument: exit $s"
     s=0; "$certify" --verify "$work" >/dev/null 2>&1 || s=$?; [ "$s" -eq 2 ] || fail "--verify on a non-bundle: exit $s"
