@@ -180,6 +180,10 @@ static inline struct dmfs_sb_info *DMFS_SB(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
+/* super.c */
+void dmfs_walk_inodes(struct super_block *sb, bool (*want)(struct inode *),
+		      void (*fn)(struct inode *, void *), void *arg);
+
 /* conn.c */
 int dmfs_conn_open(struct dmfs_sb_info *sbi);
 int dmfs_conn_reconnect(struct dmfs_sb_info *sbi);

@@ -601,8 +601,14 @@ void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
 	flush_workqueue(sbi->wq);
 }
 
+static bool dmfs_inode_has_cache(struct inode *inode)
+{
+	return inode->i_mapping->nrpages ||
+	       !list_empty_careful(&DMFS_I(inode)->locks);
+}
+
 /* One file of a dead session: every page and every unused lock goes now. */
-static void dmfs_inode_conn_lost(struct inode *inode)
+static void dmfs_inode_conn_lost(struct inode *inode, void *unused)
 {
 	struct address_space *mapping = inode->i_mapping;
 
@@ -624,28 +630,8 @@ static void dmfs_inode_conn_lost(struct inode *inode)
  */
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
 {
-	struct super_block *sb = sbi->sb;
-	struct inode *inode, *toput = NULL;
-
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		spin_lock(&inode->i_lock);
-		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
-		    (!inode->i_mapping->nrpages &&
-		     list_empty_careful(&DMFS_I(inode)->locks))) {
-			spin_unlock(&inode->i_lock);
-			continue;
-		}
-		__iget(inode);
-		spin_unlock(&inode->i_lock);
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(toput);
-		dmfs_inode_conn_lost(inode);
-		toput = inode;
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	iput(toput);
+	dmfs_walk_inodes(sbi->sb, dmfs_inode_has_cache, dmfs_inode_conn_lost,
+			 NULL);
 }
 
 /**

@@ -265,9 +265,15 @@ static int dmfs_plock_copy_all(struct inode *inode,
 	return n;
 }
 
-/* set one file's locks again on session @c */
-static void dmfs_plock_replay_inode(struct inode *inode, struct dmfs_conn *c)
+static bool dmfs_inode_has_plocks(struct inode *inode)
 {
+	return !!locks_inode_context(inode);
+}
+
+/* set one file's locks again on session @conn */
+static void dmfs_plock_replay_inode(struct inode *inode, void *conn)
+{
+	struct dmfs_conn *c = conn;
 	struct dmfs_plock_copy *locks;
 	struct dmfs_plock_req rq;
 	int i, n, err;
@@ -300,27 +306,8 @@ static void dmfs_plock_replay_inode(struct inode *inode, struct dmfs_conn *c)
  */
 void dmfs_plock_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 {
-	struct super_block *sb = sbi->sb;
-	struct inode *inode, *toput = NULL;
-
-	spin_lock(&sb->s_inode_list_lock);
-	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-		spin_lock(&inode->i_lock);
-		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
-		    !locks_inode_context(inode)) {
-			spin_unlock(&inode->i_lock);
-			continue;
-		}
-		__iget(inode);
-		spin_unlock(&inode->i_lock);
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(toput);
-		dmfs_plock_replay_inode(inode, c);
-		toput = inode;
-		spin_lock(&sb->s_inode_list_lock);
-	}
-	spin_unlock(&sb->s_inode_list_lock);
-	iput(toput);
+	dmfs_walk_inodes(sbi->sb, dmfs_inode_has_plocks,
+			 dmfs_plock_replay_inode, c);
 }
 
 /**

@@ -241,6 +241,43 @@ static int dmfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	return -EINVAL;
 }
 
+/**
+ * dmfs_walk_inodes() - call a function that may sleep on a mount's inodes
+ * @sb: the superblock
+ * @want: whether @fn has work on an inode; called under its i_lock, must
+ *	not sleep
+ * @fn: called with a reference on the inode and no spinlock held
+ * @arg: passed to @fn
+ *
+ * The walk keeps its place in sb->s_inodes by holding the inode it visited
+ * until the next one is pinned, as drop_pagecache_sb() does: an inode is
+ * never freed while the list lock is dropped for @fn.
+ */
+void dmfs_walk_inodes(struct super_block *sb, bool (*want)(struct inode *),
+		      void (*fn)(struct inode *, void *), void *arg)
+{
+	struct inode *inode, *toput = NULL;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
+		    !want(inode)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(toput);
+		fn(inode, arg);
+		toput = inode;
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
+}
+
 static void dmfs_shrink_workfn(struct work_struct *work)
 {
 	dmfs_lock_shrink(container_of(work, struct dmfs_sb_info, shrink_work));
