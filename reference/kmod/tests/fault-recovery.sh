@@ -84,29 +84,36 @@ says() {
   return 1
 }
 
+# A's hold_lock on a new file $a/NAME, fed by fd 7: returns once it holds
+# the lock; sets $holder; its output is /run/rc-NAME.out
+a_holds_lock() {
+  echo x >"$a/$1"
+  mkfifo "/run/rc-$1.in"
+  hold_lock "$a/$1" <"/run/rc-$1.in" >"/run/rc-$1.out" & holder=$!
+  exec 7>"/run/rc-$1.in"
+  t says "/run/rc-$1.out" locked
+}
+
+# closes fd 7: A's holder of NAME ends; what its read() did must be EXPECTED
+# ("ok" or "EIO")
+a_ends_lock() {
+  exec 7>&-
+  wait "$holder"
+  info "A's lock owner of $1 at its end: $(tail -1 "/run/rc-$1.out")"
+  t grep -q "read $2" "/run/rc-$1.out"
+}
+
 case_plock() {
-  local p
-  echo x >$a/pl
-  mkfifo /run/rc-pl.in
-  hold_lock $a/pl </run/rc-pl.in >/run/rc-pl.out & p=$!
-  exec 7>/run/rc-pl.in
-  t says /run/rc-pl.out locked
+  a_holds_lock pl
   t test "$(try_lock_b $b/pl)" = busy
   evict_a wait
   t test "$(try_lock_b $b/pl)" = busy
-  exec 7>&-
-  wait $p
-  t grep -q "read ok" /run/rc-pl.out
+  a_ends_lock pl ok
   t test "$(try_lock_b $b/pl)" = got
 }
 
 case_plocklost() {
-  local p
-  echo x >$a/pll
-  mkfifo /run/rc-pll.in
-  hold_lock $a/pll </run/rc-pll.in >/run/rc-pll.out & p=$!
-  exec 7>/run/rc-pll.in
-  t says /run/rc-pll.out locked
+  a_holds_lock pll
   # B takes the lock between A's eviction and A's reconnect (1 s after the
   # loss): B's process is started first (python starts slowly in a TCG
   # guest) and tries the moment the eviction is done; it keeps the lock
@@ -126,10 +133,7 @@ time.sleep(8)
   echo go >&8
   t says /run/rc-pll-b.out got
   sleep 3   # A reconnected and tried to set its lock again
-  exec 7>&-
-  wait $p
-  info "A's lock owner after the reconnect: $(tail -1 /run/rc-pll.out)"
-  t grep -q "read EIO" /run/rc-pll.out
+  a_ends_lock pll EIO
   exec 8>&-
   wait $bp
 }
@@ -192,14 +196,9 @@ case_library() {
 }
 
 case_restart() {
-  local p
   t "$TOOL" fill $a/synced 0 1M s 64K
   t sync -f $a/synced                       # FSYNC acknowledged
-  echo x >$a/rl
-  mkfifo /run/rc-rl.in
-  hold_lock $a/rl </run/rc-rl.in >/run/rc-rl.out & p=$!
-  exec 7>/run/rc-rl.in
-  t says /run/rc-rl.out locked
+  a_holds_lock rl
   "$TOOL" fill $a/unsynced 0 4096 u 4096 # closed: written back at close
   t "$TOOL" mapstore $a/unsynced 0 4096 v   # dirty, never written back
   kill -9 "$srv_s"
@@ -215,9 +214,7 @@ case_restart() {
   t "$TOOL" check "$exp_s/synced" 0 1M s
   t "$TOOL" check $a/synced 0 1M s
   t test "$(try_lock_b $b/rl)" = busy       # A's lock, set again
-  exec 7>&-
-  wait $p
-  t grep -q "read ok" /run/rc-rl.out
+  a_ends_lock rl ok
   # the mapped store never reached the server: fsync() says so
   t sh -c "! python3 -c 'import os, sys; os.fsync(os.open(sys.argv[1], os.O_RDWR))' $a/unsynced 2>/dev/null"
   t "$TOOL" check "$exp_s/unsynced" 0 4096 u
