@@ -25,6 +25,29 @@ bool parse_bool(const std::string& key, const std::string& v) {
   throw UsageError(fmt::format("{} takes true or false, not '{}'", key, v));
 }
 
+// A key kept as written.
+Key text_key(std::string section, std::string name, std::string default_value, std::string meaning,
+             std::string Config::*field) {
+  return {std::move(section), std::move(name), std::move(default_value), std::move(meaning),
+          [field](Config& c, const std::string& v) { c.*field = v; }};
+}
+
+Key bool_key(std::string section, std::string name, std::string default_value, std::string meaning,
+             bool Config::*field) {
+  return {std::move(section), name, std::move(default_value), std::move(meaning),
+          [field, name](Config& c, const std::string& v) { c.*field = parse_bool(name, v); }};
+}
+
+// A whole number, at least 1.
+Key count_key(std::string section, std::string name, std::string default_value, std::string meaning,
+              int Config::*field) {
+  return {std::move(section), name, std::move(default_value), std::move(meaning),
+          [field, name](Config& c, const std::string& v) {
+            c.*field = static_cast<int>(parse_count(v, name));
+            if (c.*field < 1) throw UsageError(fmt::format("{} must be at least 1", name));
+          }};
+}
+
 // A [bench] key is dmmap-bench's option of the same name, checked by its own parser.
 Key bench_option(const std::string& name, const std::string& default_value, const std::string& meaning) {
   std::string option = "--" + name;
@@ -40,15 +63,16 @@ Key bench_option(const std::string& name, const std::string& default_value, cons
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> table{
-      {"global", "dir", "", "directory on the filesystem under test, the same path on every node",
-       [](Config& c, const std::string& v) { c.dir = v; }},
-      {"global", "dirs", "", "P0,P1,...: rank i uses P[i mod n] (several mounts of one filesystem on one node)",
-       [](Config& c, const std::string& v) { c.dirs = v; }},
-      {"global", "profile", "",
-       "target profile, NAME or FILE, as dmmap-conform --profile (empty: $DMMAP_PROFILE, else auto by filesystem type)",
-       [](Config& c, const std::string& v) { c.profile = v; }},
-      {"global", "hook", "", "target hook for the eviction checks (empty: $DMMAP_HOOK, else none and they SKIP)",
-       [](Config& c, const std::string& v) { c.hook = v; }},
+      text_key("global", "dir", "", "directory on the filesystem under test, the same path on every node",
+               &Config::dir),
+      text_key("global", "dirs", "", "P0,P1,...: rank i uses P[i mod n] (several mounts of one filesystem on one node)",
+               &Config::dirs),
+      text_key("global", "profile", "",
+               "target profile, NAME or FILE, as dmmap-conform --profile (empty: $DMMAP_PROFILE, else auto by "
+               "filesystem type)",
+               &Config::profile),
+      text_key("global", "hook", "",
+               "target hook for the eviction checks (empty: $DMMAP_HOOK, else none and they SKIP)", &Config::hook),
       {"global", "expect", "strict", "level the filesystem must reach: strict, msync or close-to-open",
        [](Config& c, const std::string& v) {
          auto level = conform::parse_level(v);
@@ -61,29 +85,24 @@ const std::vector<Key>& keys() {
          if (v.empty()) throw UsageError("resultdir is empty");
          c.resultdir = v;
        }},
-      {"global", "allow_control_run", "false",
-       "run even with fewer than two clients (a control run; the report says so on its first line)",
-       [](Config& c, const std::string& v) { c.allow_control_run = parse_bool("allow_control_run", v); }},
+      bool_key("global", "allow_control_run", "false",
+               "run even with fewer than two clients (a control run; the report says so on its first line)",
+               &Config::allow_control_run),
       {"global", "timeout", "60s", "longest wait at a sync point of the conformance checks before HANG",
        [](Config& c, const std::string& v) { c.timeout = parse_duration(v); }},
-      {"conform", "filter", "",
-       "check IDs to run, ':'-separated patterns, '-' before one excludes (e.g. shared.*:-shared.metadata)",
-       [](Config& c, const std::string& v) { c.conform_filter = v; }},
-      {"conform", "known_failures", "", "FILE of checks known to fail here, one 'ID reason' a line",
-       [](Config& c, const std::string& v) { c.known_failures = v; }},
-      {"conform", "quick", "false", "run the smoke subset only",
-       [](Config& c, const std::string& v) { c.quick = parse_bool("quick", v); }},
+      text_key("conform", "filter", "",
+               "check IDs to run, ':'-separated patterns, '-' before one excludes (e.g. shared.*:-shared.metadata)",
+               &Config::conform_filter),
+      text_key("conform", "known_failures", "", "FILE of checks known to fail here, one 'ID reason' a line",
+               &Config::known_failures),
+      bool_key("conform", "quick", "false", "run the smoke subset only", &Config::quick),
       {"conform", "seed", "", "seed of model.random-ops (empty: chosen at random and reported)",
        [](Config& c, const std::string& v) {
          if (!v.empty()) c.seed = static_cast<std::uint64_t>(parse_count(v, "seed"));
        }},
-      {"conform", "ops", "1000", "operations of model.random-ops",
-       [](Config& c, const std::string& v) {
-         c.ops = static_cast<int>(parse_count(v, "ops"));
-         if (c.ops < 1) throw UsageError("ops must be at least 1");
-       }},
-      {"bench", "filter", "", "benchmarks to run, a regular expression on their names (Google Benchmark's)",
-       [](Config& c, const std::string& v) { c.bench_filter = v; }},
+      count_key("conform", "ops", "1000", "operations of model.random-ops", &Config::ops),
+      text_key("bench", "filter", "", "benchmarks to run, a regular expression on their names (Google Benchmark's)",
+               &Config::bench_filter),
       {"bench", "min_time", "0.5", "seconds each benchmark is measured at least",
        [](Config& c, const std::string& v) {
          std::size_t used = 0;
@@ -96,11 +115,8 @@ const std::vector<Key>& keys() {
            throw UsageError(fmt::format("min_time takes a positive number of seconds, not '{}'", v));
          c.min_time = v;
        }},
-      {"bench", "repetitions", "1", "repetitions of each benchmark (dmmap-compare wants 9 or more)",
-       [](Config& c, const std::string& v) {
-         c.repetitions = static_cast<int>(parse_count(v, "repetitions"));
-         if (c.repetitions < 1) throw UsageError("repetitions must be at least 1");
-       }},
+      count_key("bench", "repetitions", "1", "repetitions of each benchmark (dmmap-compare wants 9 or more)",
+                &Config::repetitions),
       bench_option("ranks", "", "rank counts to measure (empty: 1, 2, 4, ... and all ranks)"),
       bench_option("pages", "256", "pages per rank in the fault measurements"),
       bench_option("sizes", "4M", "bytes per rank in the throughput measurements"),
