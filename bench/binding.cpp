@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "dmmap/collective.hpp"
+
 namespace dmmap::bench {
 namespace {
 
@@ -22,8 +24,11 @@ Topology load_topology() {
   return topology;
 }
 
-// This rank's index among the ranks of its node.
-int node_local_rank(MPI_Comm world) {
+// This rank's index among the ranks of its node. MPI_Comm_split_type has no
+// deadline: the ranks first meet at a bounded barrier, where one that never
+// comes is named, and split right after it.
+int node_local_rank(MPI_Comm world, std::chrono::milliseconds timeout) {
+  Collectives(world, timeout).barrier("the rank binding (MPI_Comm_split_type)");
   MPI_Comm node = MPI_COMM_NULL;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   int rank = 0;
@@ -34,8 +39,8 @@ int node_local_rank(MPI_Comm world) {
 
 }  // namespace
 
-std::string bind_rank(MPI_Comm world, const std::string& mode) {
-  const int local = node_local_rank(world);  // collective: every rank calls it, whatever the mode
+std::string bind_rank(MPI_Comm world, const std::string& mode, std::chrono::milliseconds timeout) {
+  const int local = node_local_rank(world, timeout);  // collective: every rank calls it, whatever the mode
   if (mode == "none") return "none (left as started)";
   if (mode != "core") throw std::invalid_argument(fmt::format("--bind wants core or none, not '{}'", mode));
   auto topology = load_topology();

@@ -73,8 +73,9 @@ int run(MpiSession& session, CommandLine& line, int argc, char** argv) {
     if (root) fmt::print(stderr, "dmmap-bench: {}\n", e.what());
     return kUsage;
   }
+  session.join(settings.timeout);
   Sync sync(session.comm(), settings.timeout);
-  const auto binding = bind_rank(session.comm(), settings.bind);
+  const auto binding = bind_rank(session.comm(), settings.bind, settings.timeout);
   std::optional<ScratchArea> scratch;
   try {
     scratch.emplace(sync, settings.target, settings.keep);

@@ -1,7 +1,8 @@
 #!/bin/sh
-# A rank that never reaches a benchmark run's agreement (or, with "start",
-# never starts the run): the job ends with status 4 (HANG) and names it.
-# Usage: hang.sh HANG_RANK_PROGRAM [start]
+# A rank that stops for good at a place of dmmap-bench (hang_rank.cpp: a
+# run's agreement, or with PLACE the job's start, the rank binding or a run's
+# start): the job ends with status 4 (HANG) and names it.
+# Usage: hang.sh HANG_RANK_PROGRAM [join|bind|start]
 out=$(timeout -k 5 120 mpirun --allow-run-as-root --oversubscribe -np 3 "$@" 2>&1)
 status=$?
 echo "$out"

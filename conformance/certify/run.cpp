@@ -77,7 +77,7 @@ class Run {
  public:
   Run(MpiSession& mpi, const std::string& config_path)
       : mpi_(mpi),
-        sync_(mpi.comm(), std::chrono::seconds(60)),
+        sync_(mpi.comm(), Config{}.timeout),  // the configuration's comes with it
         config_path_(config_path),
         progress_(mpi.is_root(), log_) {}
 
@@ -119,8 +119,10 @@ void Run::set_up() {
   try {
     hook_ = conform::resolve_hook(config_.hook);
     profile_ = conform::requested_profile(config_.profile);
-    binding_ = bench::bind_rank(mpi_.comm(), config_.bench.settings.bind);
+    binding_ = bench::bind_rank(mpi_.comm(), config_.bench.settings.bind, config_.timeout);
     check_bench_selection();
+  } catch (const HangError&) {
+    throw;
   } catch (const std::exception& e) {
     complaint = fmt::format("rank {}: {}", mpi_.rank(), e.what());
   }
@@ -246,8 +248,9 @@ int Run::operator()() {
 }  // namespace
 
 int certify_run(MpiSession& mpi, const std::string& config_path) {
-  Run run(mpi, config_path);
   try {
+    mpi.join(Config{}.timeout);  // the configuration is read after, through the harness
+    Run run(mpi, config_path);
     return run();
   } catch (const UsageFailure& e) {
     if (mpi.is_root()) fmt::print(stderr, "dmmap-certify: {}\n", e.what());

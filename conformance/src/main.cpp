@@ -215,8 +215,9 @@ int main(int argc, char** argv) {
   }
   ::testing::InitGoogleTest(&argc, argv);
 
-  Sync sync(mpi.comm(), cli.timeout);
   try {
+    mpi.join(cli.timeout);
+    Sync sync(mpi.comm(), cli.timeout);
     ScratchArea scratch(sync, cli.target, cli.suite.keep);
     Json env = gather_environment(sync, scratch.view());
     cli.suite.params.profile = establish_profile(sync, cli.profile, env, scratch.path(), cli.timeout);

@@ -13,6 +13,7 @@ MpiSession& test_session() { return *session; }
 
 int main(int argc, char** argv) {
   dmmap::MpiSession mpi(&argc, &argv);
+  mpi.join(std::chrono::seconds(60));
   dmmap::session = &mpi;
   ::testing::InitGoogleTest(&argc, argv);
   if (mpi.rank() != 0) {

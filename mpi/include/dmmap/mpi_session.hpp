@@ -4,19 +4,26 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <string>
 
 namespace dmmap {
 
 class MpiSession {
  public:
+  // MPI_Init: rank() and size() are known; comm() once join() returned.
   MpiSession(int* argc, char*** argv);
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
   ~MpiSession();
 
-  // A duplicate of MPI_COMM_WORLD: harness traffic never matches user messages.
-  MPI_Comm comm() const { return comm_; }
+  // Every rank meets here and the harness's communicator is made. A rank
+  // that does not come within `timeout` is named in a HangError. Once.
+  void join(std::chrono::milliseconds timeout);
+
+  // A duplicate of MPI_COMM_WORLD: harness traffic never matches user
+  // messages. Throws std::logic_error before join().
+  MPI_Comm comm() const;
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
