@@ -60,7 +60,7 @@ if [ -n "$out" ]; then
   fail=1
 fi
 documented=$(perl "$cache/scripts/kernel-doc" -rst kmod/*.[ch] 2>/dev/null |
-  sed -n 's/^\.\. c:function:: .*[ *]\([A-Za-z_][A-Za-z0-9_]*\) (.*/\1/p' | sort -u)
+  sed -n 's/^\.\. c:function:: [^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\) (.*/\1/p' | sort -u)
 declared=$(sed -n 's/^[a-z][a-z0-9_ *]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' kmod/dmfs.h | sort -u)
 [ -n "$declared" ] || { echo "FAIL no function found in dmfs.h"; exit 1; }
 missing=$(comm -23 <(echo "$declared") <(echo "$documented"))
