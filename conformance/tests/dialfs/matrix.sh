@@ -17,9 +17,11 @@ line=$(awk -v s="$setting" '$1 == "setting" && $2 == s' "$matrix")
 [ -n "$line" ] || fail "no setting '$setting' in $matrix"
 read -r _ _ expect dials <<<"$line"
 column=$(awk -v s="$setting" '$1 == "setting" { n++; if ($2 == s) print n }' "$matrix")
-# "ID VERDICT[:LEVEL]" per check, levels spelled as the report does.
+# "ID VERDICT[:LEVEL][|VERDICT[:LEVEL]...]" per check, levels spelled as the
+# report does; a cell with alternatives accepts any of them (a race whose
+# outcome the dials leave to timing: matrix.txt says why for each).
 expected=$(awk -v c="$column" '!/^#/ && NF && $1 != "setting" { print $1, $(c + 1) }' "$matrix" |
-  sed 's/:c2o$/:close-to-open/' | sort)
+  sed 's/:c2o\b/:close-to-open/g' | sort)
 
 work=$(mktemp -d /tmp/dialfs-matrix-XXXXXX)
 daemon=
@@ -48,9 +50,11 @@ sed -n '/^CHECK/,$p' "$work/out"
 [ -s "$work/report/conformance.json" ] || fail "no report (mpirun exited $status): $(cat "$work/out")"
 actual=$(jq -r '.checks[] | "\(.id) \(.verdict)\(if .level then ":" + .level else "" end)"' \
   "$work/report/conformance.json" | sort)
-if [ "$actual" != "$expected" ]; then
+differ=$(join -a1 -a2 -e '(none)' -o 0,1.2,2.2 <(echo "$expected") <(echo "$actual") |
+  awk '{ n = split($2, allowed, "|"); ok = 0; for (i = 1; i <= n; i++) ok = ok || allowed[i] == $3; if (!ok) print }')
+if [ -n "$differ" ]; then
   echo "setting $setting (--expect $expect, dials: ${dials:-none}): expected | reported" >&2
-  join -a1 -a2 -e '(none)' -o 0,1.2,2.2 <(echo "$expected") <(echo "$actual") | awk '$2 != $3' >&2
+  echo "$differ" >&2
   fail "the catalog on dmmap-dialfs $setting differs from $matrix"
 fi
 overall=$(jq -r .verdict "$work/report/conformance.json")
