@@ -18,6 +18,13 @@ void Mapping::sync() const {
   if (addr_ && ::msync(addr_, length_, MS_SYNC) != 0) throw std::system_error(errno, std::generic_category(), "msync");
 }
 
+void Mapping::grow(std::size_t length) {
+  void* addr = ::mremap(addr_, length_, length, MREMAP_MAYMOVE);
+  if (addr == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mremap");
+  addr_ = addr;
+  length_ = length;
+}
+
 std::size_t Mapping::resident(std::size_t first, std::size_t count) const {
   std::vector<unsigned char> in_core(count);
   if (::mincore(data() + first * page_size(), count * page_size(), in_core.data()) != 0)

@@ -38,6 +38,9 @@ class Mapping {
 
   // msync(MS_SYNC) of the whole mapping; throws on failure.
   void sync() const;
+  // Grows the mapping to `length` bytes with mremap(MREMAP_MAYMOVE): the
+  // address may change; throws std::system_error on failure (unchanged then).
+  void grow(std::size_t length);
   // How many of the pages [first, first + count) of the mapping are in the
   // page cache (mincore(): touches nothing); throws on failure.
   std::size_t resident(std::size_t first, std::size_t count) const;
