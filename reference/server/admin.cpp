@@ -172,6 +172,9 @@ const char* help_text() {
          "            its locks, application locks and opens (exec registrations) released\n"
          "clients     one line per connected client:\n"
          "            client ID peer ADDR:PORT locks N registrations M name NAME\n"
+         "capacity [BYTES|+BYTES|none]\n"
+         "            show or set the bytes the store may hold (--capacity): +BYTES is what is\n"
+         "            used now plus BYTES, none no limit; writes beyond it fail with ENOSPC\n"
          "help        this list\n";
 }
 

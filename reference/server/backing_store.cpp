@@ -45,7 +45,8 @@ bool write_all_at(int fd, const uint8_t* p, size_t n, off_t off) {
 }
 }  // namespace
 
-BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump) : fault_no_dv_bump_(fault_no_dv_bump) {
+BackingStore::BackingStore(const std::string& root, bool fault_no_dv_bump)
+    : fault_no_dv_bump_(fault_no_dv_bump), capacity_(root) {
   if (mkdir(root.c_str(), 0755) < 0 && errno != EEXIST)
     throw std::runtime_error("cannot create root " + root + ": " + strerror(errno));
   root_fd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -340,6 +341,7 @@ int BackingStore::statfs(dmfs_statfs_rep& out) {
   out.files = sv.f_files;
   out.ffree = sv.f_ffree;
   out.namelen = DMFS_MAX_NAME;
+  capacity_.apply(out);
   return 0;
 }
 
@@ -580,6 +582,7 @@ int BackingStore::write(uint64_t id, uint64_t off, const uint8_t* data, uint32_t
   int fd;
   int rc = get_fd(id, fd);
   if (rc) return rc;
+  if ((rc = capacity_.admit(fd, off, len))) return rc;
   if (!write_all_at(fd, data, len, off_t(off))) return neg(errno);
   bump(id, fd);
   if (sync && (rc = fsync(id, false))) return rc;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capacity.hpp"
 #include "dmfs_proto.h"
 
 namespace dmfs {
@@ -32,6 +33,8 @@ class BackingStore {
   uint64_t root_id() const { return root_id_; }
   uint64_t epoch() const { return epoch_; }
   bool previous_shutdown_clean() const { return prev_clean_; }
+  // The limit of --capacity and the admin command `capacity`.
+  Capacity& capacity() { return capacity_; }
 
   int statfs(dmfs_statfs_rep& out);
   int getattr(uint64_t id, dmfs_attr& out);
@@ -92,6 +95,7 @@ class BackingStore {
   bool xattr_ok_ = true;
   bool scanned_ = false;
   bool fault_no_dv_bump_ = false;
+  Capacity capacity_;
   std::unordered_map<uint64_t, Node> nodes_;
   std::unordered_map<uint64_t, uint64_t> dv_;
   std::unordered_map<uint64_t, Fd> fds_;

@@ -54,6 +54,9 @@ docs/protocol.md) from a backing directory, with cluster-wide extent locks.
                         help; a stale socket file at PATH is replaced, a live
                         one (another dmfsd) or a non-socket is refused (exit 2);
                         removed at exit
+  --capacity BYTES      the store holds at most BYTES (allocated bytes of its
+                        files): a write beyond fails with ENOSPC and statfs
+                        shows the limit; for tests (admin: capacity)
   --fault NAME          fault injection: disable one protocol duty (repeat
                         for several; never in production); --list-faults
   --list-faults         list the fault-injection switches and exit
@@ -72,6 +75,8 @@ docs/protocol.md) from a backing directory, with cluster-wide extent locks.
                                     automatic eviction
                           clients   client ID peer ADDR:PORT locks N
                                     registrations M name NAME, per client
+                          capacity [BYTES|+BYTES|none]  show or set
+                                    --capacity (+BYTES: used now + BYTES)
                           help      the command list
 
 SIGTERM or SIGINT: stop accepting, close every session, sync the backing
@@ -205,6 +210,13 @@ const ValueOption kValueOptions[] = {
      [](const std::string& v, dmfs::ServerOptions& o) {
        if (v.empty()) return false;
        o.admin_path = v;
+       return true;
+     }},
+    {"--capacity", "--capacity needs a number of bytes",
+     [](const std::string& v, dmfs::ServerOptions& o) {
+       auto bytes = dmfs::admin::parse_id(v);
+       if (!bytes) return false;
+       o.capacity = *bytes;
        return true;
      }},
     {"--fault", "--fault needs a name (see --list-faults)",

@@ -92,6 +92,7 @@ Server::Server(ServerOptions opt) : opt_(std::move(opt)), locks_(lock_config(opt
   // leave the backing store untouched (no epoch bump, no clean marker taken).
   if (!opt_.admin_path.empty()) admin_ = admin::SocketFile(opt_.admin_path);
   store_ = std::make_unique<BackingStore>(opt_.root, opt_.faults.no_dv_bump);
+  store_->capacity().set(opt_.capacity);
   if (opt_.secret) key_ = derive_auth_key(*opt_.secret);
   random_bytes(&boot_id_, sizeof boot_id_);
   io_buf_.resize(DMFS_MAX_IO);

@@ -54,6 +54,7 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10000};  // HELLO (+AUTH) must complete within
   std::string port_file;                               // written with the bound port once listening
   std::string admin_path;                              // Unix socket of the operator's admin commands (empty: none)
+  std::optional<uint64_t> capacity;                    // --capacity: bytes the store may hold (unset: no limit)
   Faults faults;
 };
 
@@ -186,6 +187,7 @@ class Server {
   std::string admin_command(std::string_view line);
   std::string admin_clients();
   std::string admin_evict(const std::string& arg);
+  std::string admin_capacity(const std::string& arg);
   uint32_t attr_flags(uint64_t file) const;
   int get_attr(uint64_t file, dmfs_attr& a);
   Session* by_client(uint64_t client);

@@ -122,6 +122,10 @@ void Server::admin_flush(AdminConn& c) {
   }
 }
 
+namespace {
+const char* const kCapacityUsage = "error: usage: capacity [BYTES|+BYTES|none]\n";
+}  // namespace
+
 std::string Server::admin_command(std::string_view line) {
   admin::Command cmd = admin::parse_line(line);
   if (!cmd.error.empty()) return "error: " + cmd.error + "\n";
@@ -129,6 +133,7 @@ std::string Server::admin_command(std::string_view line) {
   if (w[0] == "help") return w.size() == 1 ? std::string(admin::help_text()) + "ok\n" : "error: usage: help\n";
   if (w[0] == "clients") return w.size() == 1 ? admin_clients() : "error: usage: clients\n";
   if (w[0] == "evict") return w.size() == 2 ? admin_evict(w[1]) : "error: usage: evict ID\n";
+  if (w[0] == "capacity") return w.size() <= 2 ? admin_capacity(w.size() == 2 ? w[1] : "") : kCapacityUsage;
   return "error: unknown command '" + w[0] + "' (try help)\n";
 }
 
@@ -145,6 +150,23 @@ std::string Server::admin_clients() {
   }
   out += fmt::format("ok {} clients\n", live.size());
   return out;
+}
+
+// `capacity`: show; `capacity BYTES`: the limit; `capacity +BYTES`: what is
+// used now plus BYTES (a test's "fill"); `capacity none`: no limit.
+std::string Server::admin_capacity(const std::string& arg) {
+  Capacity& cap = store_->capacity();
+  const uint64_t used = cap.used();
+  if (arg == "none") {
+    cap.set(std::nullopt);
+  } else if (!arg.empty()) {
+    const bool plus = arg[0] == '+';
+    auto bytes = admin::parse_id(plus ? arg.substr(1) : arg);
+    if (!bytes) return kCapacityUsage;
+    cap.set(plus ? used + *bytes : *bytes);
+  }
+  const auto limit = cap.limit();
+  return fmt::format("ok capacity {} used {}\n", limit ? std::to_string(*limit) : "none", used);
 }
 
 std::string Server::admin_evict(const std::string& arg) {

@@ -537,3 +537,48 @@ TEST_F(DmfsdAdmin, LiveSocketRefused) {
 }
 
 }  // namespace
+
+namespace {
+// Bytes the store's root holds (what --capacity counts: allocated blocks).
+uint64_t allocated_under(const std::string& root) {
+  uint64_t sum = 0;
+  for (auto& e : fs::recursive_directory_iterator(root)) {
+    struct stat st {};
+    if (e.is_regular_file() && lstat(e.path().c_str(), &st) == 0) sum += uint64_t(st.st_blocks) * 512;
+  }
+  return sum;
+}
+}  // namespace
+
+// --capacity and `capacity`: writes that would allocate past the limit fail
+// with ENOSPC (nothing stored), overwrites of allocated bytes do not, statfs
+// shows the limit; +BYTES sets it to the present use plus BYTES; none lifts it.
+TEST_F(DmfsdAdmin, CapacityLimitsAllocation) {
+  start_admin({"--capacity", std::to_string(64 * P)});
+  auto c = connect("A");
+  uint64_t id = make_file(*c, "f");
+  dmfs_statfs_rep st{};
+  ASSERT_EQ(c->statfs(st), 0);
+  EXPECT_EQ(st.blocks * st.bsize, 64 * P - 64 * P % st.bsize);
+  const std::string page(P, 'x');
+  uint64_t off = 0;
+  while (c->write(id, off, page) == 0 && off < 1000 * P) off += P;
+  EXPECT_EQ(c->write(id, off, page), -ENOSPC);
+  EXPECT_LE(allocated_under(root), 64 * P);
+  EXPECT_GT(off, 0u);
+  EXPECT_EQ(c->write(id, 0, page), 0) << "an overwrite of allocated bytes needs no space";
+  std::string back;
+  ASSERT_EQ(c->read(id, off, uint32_t(P), back), 0);
+  EXPECT_EQ(back.find('x'), std::string::npos) << "the refused write stored something";
+  ASSERT_EQ(c->statfs(st), 0);
+  EXPECT_LT(st.bavail * st.bsize, 2 * P);
+
+  AdminConn adm(sock);
+  Lines r = adm.cmd("capacity +" + std::to_string(8 * P));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].starts_with("ok capacity ")) << r[0];
+  EXPECT_EQ(c->write(id, off, page), 0);
+  EXPECT_EQ(adm.cmd("capacity none"), (Lines{"ok capacity none used " + std::to_string(allocated_under(root))}));
+  EXPECT_EQ(c->write(id, 2000 * P, page), 0);
+  EXPECT_EQ(adm.cmd("capacity -1"), Lines{"error: usage: capacity [BYTES|+BYTES|none]"});
+}
