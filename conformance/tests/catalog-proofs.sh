@@ -71,7 +71,9 @@ start_dialfs() {
 stop_dialfs() {
   kill "$daemon"; wait "$daemon" || true
   daemon=
-  mounts=()
+  local keep=() m
+  for m in "${mounts[@]}"; do [ "$m" = "$work/da" ] || [ "$m" = "$work/db" ] || keep+=("$m"); done
+  mounts=("${keep[@]}")
 }
 
 # fails_on NAME DIRS PATTERN: FAIL (not HANG) with 2 and 4 ranks, the message matching PATTERN.
@@ -90,6 +92,39 @@ case "$id" in
     mount_bindfs_pair
     # Two page caches never told of each other: the reader never gets the last value.
     fails_on bindfs "$work/a,$work/b" "below the expected strict"
+    ;;
+  race.mkwrite-storm)
+    passes_locally
+    # Page-granular write-back with no invalidation: the last whole page
+    # written back carries the other client's bytes as it cached them.
+    mount_bindfs_pair
+    fails_on bindfs "$work/a,$work/b" "a byte was lost"
+    start_dialfs
+    fails_on "dialfs (default dials)" "$work/da,$work/db" "a byte was lost"
+    stop_dialfs
+    # Byte-granular write-back with invalidation: nothing lost, seen at strict.
+    start_dialfs --publish sync --notify on --merge bytes
+    run 2 "$work/da,$work/db"
+    [ "$(verdict)" = PASS ] && [ "$(level)" = strict ] || fail "dialfs sync-notify-bytes: $(verdict) $(level): $(message)"
+    ;;
+  shared.no-space)
+    # The single-node hook fills only a small filesystem: a 32 MiB tmpfs,
+    # which refuses the store beyond it with SIGBUS.
+    export DMMAP_HOOK=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/single-node-hook
+    mkdir -p "$work/small"
+    mount -t tmpfs -o size=32m tmpfs "$work/small" && mounts+=("$work/small")
+    for np in 2 3 4; do
+      run "$np" "$work/small"
+      [ "$(verdict)" = PASS ] || fail "np $np on a small tmpfs: $(verdict): $(message)"
+      message | grep -q "reported: store into page [0-9]*: SIGBUS" || fail "np $np: no SIGBUS reported: $(message)"
+    done
+    run 4 "$work/small,$work/small"
+    [ "$(verdict)" = PASS ] || fail "np 4 on 2 views of a small tmpfs: $(verdict): $(message)"
+    [ -z "$(ls -A "$work/small")" ] || fail "the fill was not undone: $(ls -A "$work/small")"
+    # The machine's disk is not filled: SKIP with the hook's words.
+    mkdir -p "$work/local"
+    run 2 "$work/local"
+    [ "$(verdict)" = SKIP ] && message | grep -q "will not fill" || fail "on the disk: $(verdict): $(message)"
     ;;
   race.fault-vs-truncate)
     passes_locally
@@ -111,6 +146,32 @@ case "$id" in
     start_dialfs --notify on
     run 2 "$work/da,$work/db"
     [ "$(verdict)" = PASS ] || fail "dialfs --notify on: $(verdict): $(message)"
+    ;;
+  shared.large-file | shared.multi-process)
+    passes_locally
+    mount_bindfs_pair
+    # The other mount's cached pages stay stale, whatever view maps them.
+    fails_on bindfs "$work/a,$work/b" "below the expected strict"
+    ;;
+  shared.hugepage)
+    # A tmpfs mounted huge=always gives the file huge pages: a real PASS; a
+    # filesystem without file THP is INFO (it tested base pages only).
+    mkdir -p "$work/huge"
+    mount -t tmpfs -o size=64m,huge=always tmpfs "$work/huge" && mounts+=("$work/huge")
+    for np in 2 3 4; do
+      run "$np" "$work/huge"
+      [ "$(verdict)" = PASS ] && [ "$(level)" = strict ] || fail "np $np on tmpfs huge=always: $(verdict) $(level): $(message)"
+      message | grep -q "mapped by huge pages" || fail "np $np on tmpfs huge=always: no huge page: $(message)"
+    done
+    run 4 "$work/huge,$work/huge"
+    [ "$(verdict)" = PASS ] || fail "np 4 on 2 views of tmpfs huge=always: $(verdict): $(message)"
+    mkdir -p "$work/nohuge"
+    mount -t tmpfs -o size=64m,huge=never tmpfs "$work/nohuge" && mounts+=("$work/nohuge")
+    run 2 "$work/nohuge"
+    [ "$(verdict)" = INFO ] || fail "tmpfs huge=never: $(verdict), not INFO: $(message)"
+    message | grep -q "file THP unavailable" || fail "tmpfs huge=never: INFO without its reason: $(message)"
+    mount_bindfs_pair
+    fails_on bindfs "$work/a,$work/b" "below the expected strict"
     ;;
   io.mapped-buffer | io.direct-vs-mapped | io.copy-vs-dirty)
     passes_locally

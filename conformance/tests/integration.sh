@@ -39,8 +39,18 @@ run() {
 # that are never told about each other (stale pages, stale sizes, no shared
 # locks, no ETXTBSY across mounts). Every other check must pass there; the
 # ones bindfs cannot break are listed in docs/conformance.md.
-BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.monotonic shared.extend-by-write shared.false-sharing shared.locked-update shared.metadata shared.mixed-syscalls shared.ping-pong shared.store-visible shared.truncate"
+BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.mkwrite-storm race.monotonic shared.extend-by-write shared.false-sharing shared.hugepage shared.large-file shared.locked-update shared.metadata shared.mixed-syscalls shared.multi-process shared.ping-pong shared.store-visible shared.truncate"
 non_passing() { jq -r '[.checks[] | select(.verdict != "PASS") | .id] | sort | join(" ")' "$work/report/conformance.json"; }
+# shared.no-space where the single-node hook would not fill a big filesystem: SKIP saying so (else it must PASS).
+not_filled() {
+  jq -e '.checks[] | select(.id == "shared.no-space" and .verdict == "SKIP") | .message | test("will not fill")' \
+    "$work/report/conformance.json" >/dev/null && echo shared.no-space
+}
+# shared.hugepage where the kernel gave the file no huge page: INFO saying so (else it must PASS).
+no_file_thp() {
+  jq -e '.checks[] | select(.id == "shared.hugepage" and .verdict == "INFO") | .message | test("file THP unavailable")' \
+    "$work/report/conformance.json" >/dev/null && echo shared.hugepage
+}
 verdict_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .verdict' "$work/report/conformance.json"; }
 level_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .level // "-"' "$work/report/conformance.json"; }
 expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1"; }
@@ -57,7 +67,7 @@ every_check_passes_strict() {
   [ "$(jq -r .verdict "$work/report/conformance.json")" = PASS ] || fail "verdict not PASS"
   # private.uncopied-view is informational by design; everything else must PASS.
   local expected
-  expected=$(echo "$skips private.uncopied-view" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
+  expected=$(echo "$skips private.uncopied-view $(no_file_thp) $(not_filled)" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
   [ "$(non_passing)" = "$expected" ] || fail "checks not passing on a local filesystem: [$(non_passing)], expected [$expected]"
   for id in $skips; do [ "$(verdict_of "$id")" = SKIP ] || fail "$id is $(verdict_of "$id"), not SKIP"; done
   [ "$(verdict_of private.uncopied-view)" = INFO ] || fail "private.uncopied-view is not INFO"
@@ -146,7 +156,7 @@ mount_bindfs_pair() {
 # Without a hook: bindfs has no client to evict, and no-op actions would
 # only time how soon a stale page is written back. bindfs refuses fallocate's
 # PUNCH_HOLE and ZERO_RANGE.
-BINDFS_SKIPS="exec.changed-after-eviction shared.punch-hole shared.unresponsive-client"
+BINDFS_SKIPS="exec.changed-after-eviction shared.no-space shared.punch-hole shared.unresponsive-client"
 bindfs_is_incoherent() {
   mount_bindfs_pair
   unset DMMAP_HOOK
@@ -168,7 +178,8 @@ bindfs_is_incoherent() {
   # lost neighbour bytes, attributes, locks, truncation, a changed binary.
   run 2 "$conform" --dirs "$work/a,$work/b" --expect close-to-open --report "$work/report"
   expect_status 1
-  local c2o="exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate shared.extend-by-write shared.false-sharing shared.locked-update shared.metadata shared.punch-hole shared.truncate shared.unresponsive-client"
+  local c2o
+  c2o=$(echo "exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate race.mkwrite-storm shared.extend-by-write shared.false-sharing $(no_file_thp) shared.locked-update shared.metadata shared.no-space shared.punch-hole shared.truncate shared.unresponsive-client" | tr -s ' ')
   [ "$(non_passing)" = "$c2o" ] || fail "at close-to-open bindfs did not fail exactly [$c2o] but [$(non_passing)]"
   [ "$(verdict_of model.random-ops)" = SKIP ] || fail "model.random-ops not SKIP at close-to-open"
   [ "$(verdict_of shared.ping-pong)" = PASS ] || fail "ping-pong with a reopen per turn failed on bindfs"
@@ -185,12 +196,14 @@ bindfs_is_incoherent() {
 hard_remove_breaks_open_unlinked_files() {
   mkdir -p "$work/src" "$work/a"
   bindfs -o hard_remove "$work/src" "$work/a" && mounts+=("$work/a")
-  local expected="exec.replace-by-rename private.uncopied-view shared.metadata shared.punch-hole shared.unlink-while-mapped"
+  local expected
   for np in 2 3; do
     # One bindfs mount of a local directory is one machine: declared, since no
     # profile names fuse.bindfs (auto would leave the eviction timeout unknown).
     run "$np" "$conform" --dir "$work/a" --report "$work/report" --profile local
     expect_status 1
+    # The single-node hook will not fill the machine's disk under bindfs: shared.no-space SKIPs.
+    expected=$(echo "exec.replace-by-rename private.uncopied-view $(no_file_thp) shared.metadata $(not_filled) shared.punch-hole shared.unlink-while-mapped" | tr -s ' ')
     [ "$(non_passing)" = "$expected" ] || fail "np $np: hard_remove did not fail exactly [$expected] but [$(non_passing)]"
     [ "$(level_of shared.store-visible)" = strict ] || fail "one FUSE mount is not strict"
     [ "$(level_of shared.metadata)" = msync ] || fail "FUSE mtime of a mapped store not at msync level"
@@ -210,7 +223,8 @@ noexec_skips_exec() {
   run 2 "$conform" --dir "$work/noexec" --report "$work/report"
   expect_status 0
   # shared.unlink-while-mapped: a SKIP of any tmpfs (it keeps every page), noexec or not.
-  local expected="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.uncopied-view shared.unlink-while-mapped"
+  local expected
+  expected=$(echo "exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.uncopied-view shared.unlink-while-mapped $(no_file_thp) $(not_filled)" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
   [ "$(non_passing)" = "$expected" ] || fail "noexec did not SKIP exactly [$expected] but [$(non_passing)]"
   for id in exec.changed-binary exec.deny-write exec.replace-by-rename exec.run; do
     [ "$(verdict_of "$id")" = SKIP ] || fail "$id is $(verdict_of "$id") on a noexec mount, not SKIP"
