@@ -35,10 +35,12 @@ constexpr std::uint64_t kBeyond = 2u << 20;  // written past what statvfs says i
 
 std::uint8_t tag(std::size_t page) { return static_cast<std::uint8_t>(1 + page % 251); }
 
+// The free bytes, reserve included (f_bfree, not f_bavail): a privileged
+// writer may use ext4's reserved blocks, and past f_bfree is past f_bavail.
 std::uint64_t free_bytes(const std::filesystem::path& dir) {
   struct statvfs sv {};
   if (::statvfs(dir.c_str(), &sv) != 0) throw std::system_error(errno, std::generic_category(), "statvfs");
-  return static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
+  return static_cast<std::uint64_t>(sv.f_bfree) * sv.f_frsize;
 }
 
 // What rank 0's stores met: the first refusal, or "" when everything succeeded.
