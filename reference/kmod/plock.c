@@ -93,6 +93,101 @@ static void dmfs_plock_forget(struct inode *inode, fl_owner_t owner)
 	mutex_unlock(&di->lock_mutex);
 }
 
+static void dmfs_plock_lost(struct inode *inode, fl_owner_t owner,
+			    const char *why, int err)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_lost_lock *ll = kmalloc(sizeof(*ll), GFP_KERNEL);
+
+	pr_warn("ino %lu: an application lock was lost %s (%d): its owner's I/O on the file fails with EIO until it unlocks\n",
+		inode->i_ino, why, err);
+	mutex_lock(&di->lock_mutex);
+	if (ll) {
+		ll->owner = owner;
+		list_add(&ll->list, &di->lost_locks);
+	}
+	mutex_unlock(&di->lock_mutex);
+}
+
+/* does @owner hold a local lock overlapping [@start, @end] of @inode? */
+static bool dmfs_plock_held(struct inode *inode, fl_owner_t owner, bool flock,
+			    loff_t start, loff_t end)
+{
+	struct file_lock_context *ctx = locks_inode_context(inode);
+	struct file_lock *fl;
+	bool held = false;
+
+	if (!ctx)
+		return false;
+	spin_lock(&ctx->flc_lock);
+	list_for_each_entry(fl, flock ? &ctx->flc_flock : &ctx->flc_posix,
+			    fl_list) {
+		if (fl->fl_owner == owner && fl->fl_start <= end &&
+		    start <= fl->fl_end)
+			held = true;
+	}
+	spin_unlock(&ctx->flc_lock);
+	return held;
+}
+
+/* apply @fl to the local record, waiting for a conflicting local lock */
+static int dmfs_plock_local(struct file *file, struct file_lock *fl)
+{
+	unsigned int fl_flags = fl->fl_flags;
+	int err;
+
+	fl->fl_flags |= FL_SLEEP;
+	err = locks_lock_file_wait(file, fl);
+	fl->fl_flags = fl_flags;
+	return err;
+}
+
+/*
+ * Locally first, then at the server: as soon as the server lets the lock go
+ * it may grant it to another owner on this client, whose local record must
+ * not find ours still there (lockd's order, nlmclnt_unlock()). An unlock is
+ * always applied locally, also when the server is gone: its locks went with
+ * the session.
+ */
+static int dmfs_plock_unlock(struct file *file, struct file_lock *fl,
+			     const struct dmfs_plock_req *rq)
+{
+	struct inode *inode = file_inode(file);
+
+	dmfs_plock_local(file, fl);
+	dmfs_plock_forget(inode, fl->fl_owner);
+	dmfs_rpc_plock(DMFS_SB(inode->i_sb), rq, NULL);
+	return 0;
+}
+
+/*
+ * The server set the lock: record it. Another owner's local lock can still
+ * be in the way for a moment (its unlock or downgrade reached the server,
+ * its local record is being changed), so wait for it as lockd does rather
+ * than fail. If that wait fails (a signal), the lock goes back to the server:
+ * one held there that no local record will release blocks every client. An
+ * earlier lock of the owner in that range then went with it: it is lost
+ * (dmfs_plock_check()).
+ */
+static int dmfs_plock_record(struct file *file, struct file_lock *fl,
+			     bool flock, const struct dmfs_plock_req *rq)
+{
+	struct inode *inode = file_inode(file);
+	struct dmfs_plock_req undo = *rq;
+	int err = dmfs_plock_local(file, fl);
+
+	if (!err)
+		return 0;
+	undo.type = cpu_to_le32(DMFS_PLK_UNLCK);
+	undo.flags = cpu_to_le32(le32_to_cpu(rq->flags) & DMFS_PLKF_FLOCK);
+	dmfs_rpc_plock(DMFS_SB(inode->i_sb), &undo, NULL);
+	if (dmfs_plock_held(inode, fl->fl_owner, flock, fl->fl_start,
+			    fl->fl_end))
+		dmfs_plock_lost(inode, fl->fl_owner,
+				"when a wait for its local record failed", err);
+	return err;
+}
+
 static int dmfs_plock(struct file *file, int cmd, struct file_lock *fl,
 		      bool flock)
 {
@@ -126,24 +221,13 @@ static int dmfs_plock(struct file *file, int cmd, struct file_lock *fl,
 		flags |= DMFS_PLKF_WAIT;
 	dmfs_plock_fill(inode, fl->fl_owner, flock, fl->fl_start, fl->fl_end,
 			type, flags, fl->fl_pid, &rq);
+	if (type == DMFS_PLK_UNLCK)
+		return dmfs_plock_unlock(file, fl, &rq);
 	err = dmfs_rpc_plock(DMFS_SB(inode->i_sb), &rq,
 			     flags & DMFS_PLKF_TEST ? &rep : NULL);
 	if (flags & DMFS_PLKF_TEST)
 		return err ?: dmfs_plock_tested(&rep, fl);
-	if (err && type != DMFS_PLK_UNLCK)
-		return err;
-	if (type == DMFS_PLK_UNLCK)
-		dmfs_plock_forget(inode, fl->fl_owner);
-	/*
-	 * Record locally. An unlock is always applied locally (also when the
-	 * server is gone: its locks went with the session).
-	 */
-	fl->fl_flags &= ~FL_SLEEP;
-	if (flock)
-		err = locks_lock_file_wait(file, fl);
-	else
-		err = posix_lock_file(file, fl, NULL);
-	return type == DMFS_PLK_UNLCK ? 0 : err;
+	return err ?: dmfs_plock_record(file, fl, flock, &rq);
 }
 
 /**
@@ -198,21 +282,6 @@ int dmfs_plock_check(struct file *file)
 	}
 	mutex_unlock(&di->lock_mutex);
 	return err;
-}
-
-static void dmfs_plock_lost(struct inode *inode, fl_owner_t owner, int err)
-{
-	struct dmfs_inode_info *di = DMFS_I(inode);
-	struct dmfs_lost_lock *ll = kmalloc(sizeof(*ll), GFP_KERNEL);
-
-	pr_warn("ino %lu: an application lock could not be set again after the reconnect (%d): its owner's I/O on the file fails with EIO until it unlocks\n",
-		inode->i_ino, err);
-	mutex_lock(&di->lock_mutex);
-	if (ll) {
-		ll->owner = owner;
-		list_add(&ll->list, &di->lost_locks);
-	}
-	mutex_unlock(&di->lock_mutex);
 }
 
 /* copy up to @max local locks of one list (flc_lock held) */
@@ -288,7 +357,8 @@ static void dmfs_plock_replay_inode(struct inode *inode, void *conn)
 		err = dmfs_session_call(c, DMFS_OP_PLOCK, &rq, sizeof(rq),
 					NULL, 0);
 		if (err)
-			dmfs_plock_lost(inode, locks[i].owner, err);
+			dmfs_plock_lost(inode, locks[i].owner,
+					"at the reconnect", err);
 	}
 	if (n < 0)
 		pr_warn("ino %lu: application locks not set again: %d\n",
