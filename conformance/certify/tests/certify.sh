@@ -13,6 +13,13 @@
 #   dmfs      in the qemu guest (ci/guest-run, one guest at a time): the whole
 #             catalog and a few benchmarks on two dmfs clients; on the host the
 #             bundle verifies, names dmfs and its cache mode, and a change fails
+#   cluster-srun  on 2 dmfs nodes of ci/cluster-run (one guest job): one srun
+#             job step (PMIx), one rank per node, the quick subset and a few
+#             benchmarks; on the host the bundle verifies (and from its .tgz),
+#             is a multi-client run (node0 and node1, two clients, no
+#             allow_control_run), PASSes on dmfs, and every change fails
+#             --verify. Output kept in DMMAP_CERTIFY_OUT (default
+#             BUILD_DIR/ci/cluster-out/certify-srun) for a look afterwards.
 set -euo pipefail
 case_name=$1 build=$2 source=$3
 certify=$build/conformance/certify/dmmap-certify
@@ -108,7 +115,10 @@ tamper_each() {
     expect_verify $([ "$f" = result.json ] && echo 2 || echo 1) "$copy" "removing $f"
   done < <(cd "$bundle" && find . -type f | sed 's|^\./||' | sort)
   rm -rf "$copy" && cp -a "$bundle" "$copy"
-  sed -i 's/"verdict": "[A-Z]*"/"verdict": "PASS"/; s/"control_run": true/"control_run": false/' "$copy/result.json"
+  # Flip the verdict and the control-run flag, whichever way they are.
+  sed -i 's/"verdict": "PASS"/"verdict": "@FAIL@"/; s/"verdict": "FAIL"/"verdict": "PASS"/; s/@FAIL@/FAIL/;
+          s/"control_run": true/"control_run": @false@/; s/"control_run": false/"control_run": true/; s/@false@/false/' \
+    "$copy/result.json"
   cmp -s "$copy/result.json" "$bundle/result.json" && fail "the edit of result.json changed nothing"
   expect_verify 1 "$copy" "editing result.json's fields"
   rm -rf "$copy" && cp -a "$bundle" "$copy"
@@ -229,6 +239,27 @@ case $case_name in
     grep -q 'lock_cache_max=' "$bundle/report.html" || fail "the report lacks dmfs's cache mode"
     printf 'x' >>"$bundle/summary.md"
     expect_verify 1 "$bundle" "appending to summary.md"
+    ;;
+  cluster-srun)
+    out=${DMMAP_CERTIFY_OUT:-$build/ci/cluster-out/certify-srun}
+    s=0
+    DMMAP_BUILD_DIR=$build "$source/ci/cluster-run" --nodes 2 --target dmfs --out "$out" --timeout 900 -- \
+      "$here/cluster-certify" "$certify" "$source" || s=$?
+    [ "$s" -eq 0 ] || fail "dmmap-certify through srun: exit $s: $(cat "$out/cluster-result.txt" 2>/dev/null)"
+    grep -q '_slurm_rpc_allocate_resources JobId=1 NodeList=node\[0-1\]' "$out/node0/slurmctld.log" ||
+      fail "Slurm did not run the job on node0 and node1"
+    mkdir -p "$work/results" && cp -a "$out"/results/dmmap-* "$work/results/"
+    cp "$out/stderr.log" "$work/err"
+    check_bundle
+    [ "$(jq -r .verdict "$bundle/result.json")" = PASS ] || fail "the catalog did not PASS on dmfs across the nodes"
+    jq -e '.control_run == false and .clients.count == 2 and .clients.multi_client and
+           ([.clients.ranks[].hostname] == ["node0", "node1"]) and
+           (.clients.ranks[0].client != .clients.ranks[1].client)' "$bundle/result.json" >/dev/null ||
+      fail "not a multi-client run of node0 and node1: $(jq -c .clients "$bundle/result.json")"
+    jq -e '.environment.ranks | all(.filesystem.fs_type == "dmfs")' "$bundle/conformance.json" >/dev/null ||
+      fail "the environment does not name dmfs"
+    grep -q 'lock_cache_max=' "$bundle/report.html" || fail "the report lacks dmfs's cache mode"
+    tamper_each
     ;;
   *) fail "unknown case $case_name" ;;
 esac
