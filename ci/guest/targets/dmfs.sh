@@ -13,18 +13,21 @@
 #   DMMAP_DMFS_KMOD_PARAMS  module parameters, e.g. "fi_skip_fault_lock=1"
 #   DMMAP_DMFSD_ARGS     extra dmfsd arguments (e.g. its fault-injection switches)
 #   DMMAP_DMFS_PORT      TCP port on 127.0.0.1 (default 7049)
+#   DMMAP_DMFS_REVOKE_TIMEOUT  dmfsd --revoke-timeout (default 10s), declared in DMMAP_PROFILE
 #
 # Exports for the command: DMMAP_DIRS; DMMAP_HOOK (ci/guest/targets/dmfs-hook,
 # the target hook of dmmap-conform's eviction checks) with the DMMAP_DMFSD and
-# DMMAP_DMFS_ADMIN (dmfsd's admin socket) it needs. dmfsd evicts a client that
-# ignores a revoke for 10 s (not its default 30 s): the suite waits that long.
+# DMMAP_DMFS_ADMIN (dmfsd's admin socket) it needs; DMMAP_PROFILE, a target
+# profile (docs/conformance.md) declaring what this dmfsd does: it evicts a
+# client that ignores a revoke for 10 s (not its default 30 s; see
+# DMMAP_DMFS_REVOKE_TIMEOUT).
 
 # shellcheck source=ci/guest/targets/dmfs-find
 . "$DMMAP_SOURCE_DIR/ci/guest/targets/dmfs-find"
 
 dmfsd_pid=
 target_setup() {
-  local root=$DMMAP_TARGET_ROOT i dirs=() ko dmfsd port
+  local root=$DMMAP_TARGET_ROOT i dirs=() ko dmfsd port revoke_timeout=${DMMAP_DMFS_REVOKE_TIMEOUT:-10s}
   port=${DMMAP_DMFS_PORT:-7049}
   dmfs_find || return 1
 
@@ -32,7 +35,7 @@ target_setup() {
   mount -t tmpfs -o mode=1777 dmmap-dmfs-export "$root/dmfs-export"
   # shellcheck disable=SC2086
   "$dmfsd" --root "$root/dmfs-export" --listen "127.0.0.1:$port" \
-    --admin "$root/dmfsd-admin.sock" --revoke-timeout 10s \
+    --admin "$root/dmfsd-admin.sock" --revoke-timeout "$revoke_timeout" \
     ${DMMAP_DMFSD_ARGS:-} >"$DMMAP_OUT/dmfsd.log" 2>&1 &
   dmfsd_pid=$!
   for i in $(seq 50); do
@@ -53,7 +56,13 @@ target_setup() {
   DMMAP_HOOK=$DMMAP_SOURCE_DIR/ci/guest/targets/dmfs-hook
   DMMAP_DMFS_ADMIN=$root/dmfsd-admin.sock
   DMMAP_DMFSD=$dmfsd
-  export DMMAP_DIRS DMMAP_HOOK DMMAP_DMFS_ADMIN DMMAP_DMFSD
+  DMMAP_PROFILE=$root/dmfs-guest.profile
+  {
+    echo "describes dmfs in the guest target (ci/guest/targets/dmfs.sh)"
+    echo "eviction-timeout $revoke_timeout  this dmfsd runs with --revoke-timeout $revoke_timeout"
+    grep -E '^(timestamp-granularity|cluster-etxtbsy|flock) ' "$DMMAP_SOURCE_DIR/conformance/profiles/dmfs.profile"
+  } >"$DMMAP_PROFILE"
+  export DMMAP_DIRS DMMAP_HOOK DMMAP_DMFS_ADMIN DMMAP_DMFSD DMMAP_PROFILE
 }
 
 target_teardown() {
