@@ -8,9 +8,12 @@
 //
 // FAIL: the write is still blocked while the client is frozen after the
 // target profile's eviction timeout plus half a step (RunProfile::
-// eviction_wait); a profile that declares none makes the check SKIP. Level: what the clients read afterwards, through
-// a fresh open (else none) and through the recovered client's old mapping
-// (SIGBUS or the new bytes: strict; its own discarded store: close-to-open).
+// eviction_wait), the reason naming the declared timeout (a profile that
+// declares one shorter than the filesystem's is the usual cause); a profile
+// that declares none makes the check SKIP. Level: what the clients read
+// afterwards, through a fresh open (else none) and through the recovered
+// client's old mapping (SIGBUS or the new bytes: strict; its own discarded
+// store: close-to-open).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -69,10 +72,13 @@ bool write_past_frozen_holder(CheckContext& ctx, std::optional<AsyncChild>& writ
 void judge_write(CheckContext& ctx, AsyncChild& write, bool done_while_frozen, std::chrono::milliseconds limit) {
   if (!done_while_frozen) {
     const bool after_thaw = write.wait_for(limit / 2);
+    const Profile& profile = ctx.params().profile.declared;
     ADD_FAILURE() << fmt::format(
-        "a write waited more than {} s for a page held by a client that stopped answering, which the "
-        "filesystem never evicted{}",
-        limit.count() / 1000, after_thaw ? " (it completed only once that client answered again)" : "");
+        "a write waited {:.1f} s (the eviction timeout of {} that profile {} declares, plus half of --timeout) "
+        "for a page held by a client that stopped answering, and the filesystem did not evict that client{}; "
+        "if it evicts later than the profile says, declare its real timeout (--profile)",
+        static_cast<double>(limit.count()) / 1000, profile.values.at("eviction-timeout").text, profile.name,
+        after_thaw ? " (the write completed only once that client answered again)" : "");
   } else if (const std::string error = write_error(write); !error.empty()) {
     ADD_FAILURE() << "the write past the unresponsive client failed: " << error;
   } else {
