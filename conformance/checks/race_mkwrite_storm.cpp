@@ -78,7 +78,11 @@ void run(CheckContext& ctx) {
 
   Owners owners{ctx.size(), {}};
   for (const std::string& r : ctx.allgather(std::to_string(round))) owners.last_round.push_back(std::stol(r));
-  if (ctx.rank() == 0) ctx.note(fmt::format("rounds per rank: {}", fmt::join(owners.last_round, ", ")));
+  if (ctx.rank() == 0) {
+    std::vector<long> completed;
+    for (long last : owners.last_round) completed.push_back(last + 1);
+    ctx.note(fmt::format("rounds completed per rank: {}", fmt::join(completed, ", ")));
+  }
 
   std::string wrong, lost;
   Rungs rungs;

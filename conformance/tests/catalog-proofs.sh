@@ -106,6 +106,8 @@ case "$id" in
     start_dialfs --publish sync --notify on --merge bytes
     run 2 "$work/da,$work/db"
     [ "$(verdict)" = PASS ] && [ "$(level)" = strict ] || fail "dialfs sync-notify-bytes: $(verdict) $(level): $(message)"
+    # A PASS says how much storm it survived: rounds completed, not an index.
+    message | grep -Eq "rounds completed per rank: [1-9][0-9]*, [1-9]" || fail "no count of rounds: $(message)"
     ;;
   shared.no-space)
     # The single-node hook fills only a small filesystem: a 32 MiB tmpfs,
