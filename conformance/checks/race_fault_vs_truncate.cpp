@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <system_error>
 
@@ -61,8 +62,25 @@ void cycle(const Layout& l, int fd, const Mapping& map, std::uint32_t number) {
 struct Reader {
   const Layout& l;
   const Mapping& map;
+  int fd;
   std::uint32_t newest = 0;  // the highest cycle number seen so far
-  long reads = 0, sigbus = 0;
+  std::size_t newest_at = 0;
+  long newest_read = 0, reads = 0, sigbus = 0;
+
+  // What the word holds a moment after it read backwards, through a fresh
+  // fault and through read(): tells a page that stays stale from a load that
+  // was stale once.
+  std::string reread(std::size_t at) {
+    ::madvise(map.data(), l.full, MADV_DONTNEED);
+    std::uint32_t mapped = 0;
+    const ProbeResult r = probe_load_word(reinterpret_cast<const std::uint32_t*>(map.data() + at), mapped);
+    const auto bytes = pread_up_to(fd, sizeof(std::uint32_t), static_cast<off_t>(at));
+    std::uint32_t read = 0;
+    std::memcpy(&read, bytes.data(), std::min(bytes.size(), sizeof read));
+    return fmt::format("a moment later the mapping gives {} and pread {}",
+                       r.ok() ? std::to_string(mapped) : r.describe(),
+                       bytes.size() == sizeof read ? std::to_string(read) : "nothing (beyond EOF)");
+  }
 
   // One look at every probe; "" or what was wrong.
   std::string look() {
@@ -87,9 +105,15 @@ struct Reader {
       if (value > kMaxCycle)
         return fmt::format("word at {} reads 0x{:08x}: data from before the first shrink-and-extend", at, value);
       if (value < newest)
-        return fmt::format("word at {} holds cycle {} after cycle {} was seen: stale data after a shrink-and-extend",
-                           at, value, newest);
-      newest = value;
+        return fmt::format(
+            "word at {} holds cycle {} after cycle {} was seen (word at {}, read {}): stale data after a "
+            "shrink-and-extend; {}",
+            at, value, newest, newest_at, newest_read, reread(at));
+      if (value > newest) {
+        newest = value;
+        newest_at = at;
+        newest_read = reads;
+      }
     }
     ++reads;
     return "";
@@ -112,7 +136,7 @@ void run(CheckContext& ctx) {
   ctx.barrier();  // from here on, nothing orders the writer and the readers
 
   const auto deadline = Clock::now() + ctx.params().race;
-  Reader reader{l, map};
+  Reader reader{l, map, fd.get()};
   if (writer) {
     while (Clock::now() < deadline && number < kMaxCycle) cycle(l, fd.get(), map, ++number);
   } else {
