@@ -1,5 +1,6 @@
 // model.random-ops: fsx across clients. A seeded random sequence of mapped
-// loads and stores, pread/pwrite, truncate/extend and msync, each done by a
+// loads and stores (some by a forked child sharing the mapping), pread/pwrite,
+// O_APPEND writes, truncate/extend, hole punching and msync, each done by a
 // randomly chosen rank, checked against an in-memory model of the file. Every
 // rank draws the same sequence, so every rank keeps the same model; a barrier
 // orders each operation before the next, and every few operations every rank
@@ -17,9 +18,11 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,6 +31,7 @@
 #include <system_error>
 
 #include "check.hpp"
+#include "dmmap/probe/child.hpp"
 #include "dmmap/probe/fault_probe.hpp"
 #include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
@@ -40,7 +44,13 @@ constexpr std::size_t kHistory = 12;
 constexpr std::uint64_t kHigh = (4ULL << 30) + (1ULL << 20);  // above 4 GiB, aligned for any page size
 constexpr std::size_t kShortOp = 8192;                        // most operations: up to two 4 KiB pages
 
-enum class Kind { store, load, pwrite, pread, truncate, msync };
+// fork_store: a store by a forked child of the rank, through the mapping it
+// inherited; append: write() on an O_APPEND descriptor, which must land at the
+// EOF the cluster agrees on; punch: fallocate(PUNCH_HOLE), where supported.
+enum class Kind { store, load, pwrite, pread, truncate, msync, punch, append, fork_store };
+constexpr unsigned kKinds = 9;
+constexpr const char* kKindNames[kKinds] = {"store", "load",  "pwrite", "pread",     "truncate",
+                                            "msync", "punch", "append", "fork store"};
 
 struct Op {
   int index;
@@ -52,10 +62,9 @@ struct Op {
 
   std::uint8_t byte_at(std::size_t i) const { return static_cast<std::uint8_t>(seed_byte + i * 7); }
   std::string describe() const {
-    static const char* names[] = {"store", "load", "pwrite", "pread", "truncate", "msync"};
     if (kind == Kind::truncate) return fmt::format("#{} rank {} truncate to {}", index, rank, offset);
     if (kind == Kind::msync) return fmt::format("#{} rank {} msync", index, rank);
-    return fmt::format("#{} rank {} {} [{}, +{})", index, rank, names[static_cast<int>(kind)], offset, length);
+    return fmt::format("#{} rank {} {} [{}, +{})", index, rank, kKindNames[static_cast<int>(kind)], offset, length);
   }
 };
 
@@ -63,11 +72,13 @@ struct Op {
 // everything past the size read as zero).
 class Model {
  public:
-  Model(std::size_t window, bool high) : window_(window), high_(high), low_(window, 0), hi_(high ? window : 0, 0) {}
+  Model(std::size_t window, bool high, bool punch)
+      : window_(window), high_(high), punch_(punch), low_(window, 0), hi_(high ? window : 0, 0) {}
 
   std::uint64_t size() const { return size_; }
   std::size_t window() const { return window_; }
   bool has_high() const { return high_; }
+  bool can_punch() const { return punch_; }
   // The windows' starts.
   std::vector<std::uint64_t> bases() const {
     return high_ ? std::vector<std::uint64_t>{0, kHigh} : std::vector<std::uint64_t>{0};
@@ -92,7 +103,14 @@ class Model {
                     bytes(base).end(), 0);
       size_ = op.offset;
     }
-    if (op.kind != Kind::store && op.kind != Kind::pwrite) return;
+    if (op.kind == Kind::punch) {  // zeros where it punched, the size kept
+      auto& b = bytes(op.offset < window_ ? 0 : kHigh);
+      const std::uint64_t base = op.offset < window_ ? 0 : kHigh;
+      std::fill_n(b.begin() + static_cast<std::ptrdiff_t>(op.offset - base), op.length, 0);
+      return;
+    }
+    if (op.kind != Kind::store && op.kind != Kind::fork_store && op.kind != Kind::pwrite && op.kind != Kind::append)
+      return;
     auto& b = bytes(op.offset < window_ ? 0 : kHigh);
     const std::uint64_t base = op.offset < window_ ? 0 : kHigh;
     for (std::size_t i = 0; i < op.length; ++i) b[op.offset - base + i] = op.byte_at(i);
@@ -102,7 +120,7 @@ class Model {
  private:
   std::vector<std::uint8_t>& bytes(std::uint64_t base) { return base == 0 ? low_ : hi_; }
   std::size_t window_;
-  bool high_;
+  bool high_, punch_;
   std::uint64_t size_ = 0;
   std::vector<std::uint8_t> low_, hi_;
 };
@@ -114,7 +132,7 @@ std::uint64_t draw_in(std::mt19937_64& rng, std::uint64_t below) { return below 
 Op draw(std::mt19937_64& rng, int index, int ranks, const Model& model) {
   Op op{index,
         static_cast<int>(rng() % static_cast<unsigned>(ranks)),
-        static_cast<Kind>(rng() % 6),
+        static_cast<Kind>(rng() % kKinds),
         0,
         0,
         static_cast<std::uint8_t>(rng())};
@@ -124,9 +142,18 @@ Op draw(std::mt19937_64& rng, int index, int ranks, const Model& model) {
   // Bytes of this window below EOF, and the end of the page holding EOF.
   const std::uint64_t below = model.size() > base ? std::min<std::uint64_t>(model.size() - base, w) : 0;
   const std::uint64_t eof_page_end = (model.size() + page_size() - 1) / page_size() * page_size();
-  if ((op.kind == Kind::store || op.kind == Kind::load) && below == 0) op.kind = Kind::pwrite;
+  if (op.kind == Kind::punch && !model.can_punch()) op.kind = Kind::pwrite;
+  if ((op.kind == Kind::store || op.kind == Kind::fork_store || op.kind == Kind::load || op.kind == Kind::punch) &&
+      below == 0)
+    op.kind = Kind::pwrite;
+  // An append starts at EOF and stays in EOF's window.
+  const std::uint64_t eof_base = model.has_high() && model.size() >= kHigh ? kHigh : 0;
+  const std::uint64_t room = eof_base + w > model.size() ? eof_base + w - model.size() : 0;
+  if (op.kind == Kind::append && room == 0) op.kind = Kind::pwrite;
   switch (op.kind) {
     case Kind::store:  // entirely below EOF: a store past it is not kept
+    case Kind::fork_store:
+    case Kind::punch:
       op.offset = base + draw_in(rng, below);
       op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, base + below - op.offset));
       break;
@@ -140,6 +167,10 @@ Op draw(std::mt19937_64& rng, int index, int ranks, const Model& model) {
     case Kind::pread:  // anywhere in the window: past EOF a pwrite extends, a pread is short
       op.offset = base + draw_in(rng, w);
       op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, base + w - op.offset));
+      break;
+    case Kind::append:
+      op.offset = model.size();
+      op.length = 1 + draw_in(rng, std::min<std::uint64_t>(longest, room));
       break;
     case Kind::truncate: op.offset = base + draw_in(rng, w + 1); break;
     case Kind::msync: break;
@@ -156,7 +187,9 @@ struct Window {
 class Client {
  public:
   Client(const std::filesystem::path& file, const Model& model, bool msync_after_store)
-      : fd_(open_file(file, O_RDWR)), msync_after_store_(msync_after_store) {
+      : fd_(open_file(file, O_RDWR)),
+        append_fd_(open_file(file, O_WRONLY | O_APPEND)),
+        msync_after_store_(msync_after_store) {
     const std::size_t length = (model.window() + page_size() - 1) / page_size() * page_size();
     for (std::uint64_t base : model.bases())
       windows_.push_back(
@@ -169,6 +202,13 @@ class Client {
     for (std::size_t i = 0; i < op.length; ++i) data[i] = op.byte_at(i);
     switch (op.kind) {
       case Kind::store: return store(op, data);
+      case Kind::fork_store: return store_in_child(op, data);
+      case Kind::append: return append(op, data);
+      case Kind::punch:
+        if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(op.offset),
+                        static_cast<off_t>(op.length)) != 0)
+          return fmt::format("fallocate(PUNCH_HOLE): {}", std::strerror(errno));
+        return "";
       case Kind::load: return compare_mapping(model, op.offset, op.length);
       case Kind::pwrite:
         pwrite_exact(fd_.get(), data.data(), data.size(), static_cast<off_t>(op.offset));
@@ -232,6 +272,35 @@ class Client {
     return "";
   }
 
+  // The same store by a forked child through the mapping it inherited: a
+  // SIGBUS kills it, which the outcome tells.
+  std::string store_in_child(const Op& op, const std::vector<std::uint8_t>& data) {
+    std::uint8_t* to = address(op.offset);
+    AsyncChild child = AsyncChild::fork([to, &data] {
+      std::memcpy(to, data.data(), data.size());
+      return 0;
+    });
+    const ChildOutcome& end = child.wait();
+    if (!end.exited_with(0)) return "the forked child's store ended: " + end.describe();
+    if (msync_after_store_)
+      for (auto& w : windows_)
+        if (::msync(w.map.data(), w.map.size(), MS_SYNC) != 0) return "msync failed";
+    return "";
+  }
+
+  // O_APPEND: the write lands at the EOF this client learns from the cluster.
+  std::string append(const Op& op, const std::vector<std::uint8_t>& data) {
+    const ssize_t n = ::write(append_fd_.get(), data.data(), data.size());
+    if (n < 0) return fmt::format("write(O_APPEND): {}", std::strerror(errno));
+    if (static_cast<std::size_t>(n) != data.size())
+      return fmt::format("write(O_APPEND) wrote {} of {} bytes", n, data.size());
+    const off_t end = ::lseek(append_fd_.get(), 0, SEEK_CUR);
+    if (end != static_cast<off_t>(op.offset + op.length))
+      return fmt::format("write(O_APPEND) of {} bytes ended at offset {}, the model's EOF was {}", n, end, op.offset);
+    if (msync_after_store_) fsync_file(append_fd_.get());
+    return "";
+  }
+
   std::string compare_mapping(const Model& model, std::uint64_t offset, std::size_t length) {
     for (std::uint64_t at = offset; at < offset + length; at = (at / page_size() + 1) * page_size()) {
       ProbeResult r = probe_load(address(at));
@@ -250,7 +319,7 @@ class Client {
     return "";
   }
 
-  Fd fd_;
+  Fd fd_, append_fd_;
   std::vector<Window> windows_;
   bool msync_after_store_;
 };
@@ -277,11 +346,35 @@ bool create_with_high_window(CheckContext& ctx, const std::filesystem::path& fil
   return refused.empty();
 }
 
-// FNV-1a over the operations' descriptions: equal digests, equal sequences.
+// Rank 0 finds out whether the filesystem punches holes (in a scratch file of
+// its own); every rank learns the answer, so that every rank draws alike.
+bool can_punch_holes(CheckContext& ctx) {
+  std::string refused;
+  if (ctx.rank() == 0) {
+    const auto probe = ctx.path("model-punch-probe");
+    Fd fd = create_file(probe, 2 * page_size(), 0x5a);
+    if (::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(page_size())) != 0)
+      refused = std::strerror(errno);
+    std::filesystem::remove(probe);
+  }
+  refused = ctx.broadcast(refused);
+  if (!refused.empty()) ctx.note("no hole punching: fallocate(PUNCH_HOLE) failed: " + refused);
+  return refused.empty();
+}
+
+// FNV-1a over the operations' descriptions: equal digests, equal sequences;
+// and how many of each kind were drawn.
 struct Digest {
   std::uint64_t value = 14695981039346656037ULL;
-  void add(const std::string& text) {
-    for (unsigned char c : text) value = (value ^ c) * 1099511628211ULL;
+  std::array<int, kKinds> kinds{};
+  void add(const Op& op) {
+    for (unsigned char c : op.describe()) value = (value ^ c) * 1099511628211ULL;
+    ++kinds[static_cast<std::size_t>(op.kind)];
+  }
+  std::string kinds_drawn() const {
+    std::string out;
+    for (unsigned k = 0; k < kKinds; ++k) out += fmt::format("{}{} {}", k ? ", " : "", kKindNames[k], kinds[k]);
+    return out;
   }
 };
 
@@ -296,7 +389,8 @@ void run(CheckContext& ctx) {
       ctx.size(), seed, ops, window,
       ctx.expected() == Level::strict ? "" : fmt::format(" --expect {}", to_string(ctx.expected())), page_size());
   const auto file = ctx.path("model");
-  Model model(window, create_with_high_window(ctx, file, window));
+  const bool high = create_with_high_window(ctx, file, window);
+  Model model(window, high, can_punch_holes(ctx));
   ctx.barrier();
 
   Client client(file, model, ctx.expected() == Level::msync);
@@ -311,7 +405,7 @@ void run(CheckContext& ctx) {
     if (complaint.empty() && op.rank == ctx.rank())
       if (auto c = client.perform(op, model); !c.empty()) complaint = op.describe() + ": " + c;
     model.apply(op);
-    digest.add(op.describe());
+    digest.add(op);
     history.push_back(op.describe());
     if (history.size() > kHistory) history.pop_front();
     ctx.barrier();
@@ -322,8 +416,8 @@ void run(CheckContext& ctx) {
     }
   }
   const std::string summary = fmt::format(
-      "seed {}, {} operations, windows of {} bytes{}; operations digest {:016x} over {}; {}", seed, ops, window,
-      model.has_high() ? " at 0 and above 4 GiB" : " at 0", digest.value, done, replay);
+      "seed {}, {} operations, windows of {} bytes{}; operations digest {:016x} over {} ({}); {}", seed, ops, window,
+      model.has_high() ? " at 0 and above 4 GiB" : " at 0", digest.value, done, digest.kinds_drawn(), replay);
   if (ctx.rank() == 0) ctx.note(summary);
   if (!complaint.empty()) {
     std::string last;
@@ -335,7 +429,8 @@ void run(CheckContext& ctx) {
 
 const CheckRegistration check({
     .id = "model.random-ops",
-    .summary = "seeded random mapped/pread/pwrite/truncate/msync ops on all clients match an in-memory model",
+    .summary = "seeded random mapped (also from a fork), pread/pwrite/append, truncate, punch and msync ops on all "
+               "clients match an in-memory model",
     .distinct_clients = true,
     .run = run,
 });

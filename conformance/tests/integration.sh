@@ -334,6 +334,11 @@ model_replays() {
   replay=$(grep -o 'replay: mpirun .*--model-size [0-9]*' <<<"$note") || fail "no replay command"
   grep -q -- "-np 3 " <<<"$replay" || fail "the replay command does not say the ranks"
   grep -q "on nodes with $(getconf PAGESIZE)-byte pages" <<<"$note" || fail "the replay command does not say the page size"
+  # Every kind of operation is drawn, the ones added for the catalog issue too.
+  local kind
+  for kind in store load pwrite pread truncate msync punch append "fork store"; do
+    grep -Eq "[(, ]$kind [1-9][0-9]*[,)]" <<<"$note" || fail "no '$kind' operation drawn in 300"
+  done
   # shellcheck disable=SC2086
   run 3 "$conform" --dir "$work/target" --report "$work/report" $(sed 's/^replay: mpirun -np 3 dmmap-conform //' <<<"$replay")
   expect_status 0
