@@ -358,7 +358,7 @@ bool can_punch_holes(CheckContext& ctx) {
     std::filesystem::remove(probe);
   }
   refused = ctx.broadcast(refused);
-  if (!refused.empty()) ctx.note("no hole punching: fallocate(PUNCH_HOLE) failed: " + refused);
+  if (!refused.empty() && ctx.rank() == 0) ctx.note("no hole punching: fallocate(PUNCH_HOLE) failed: " + refused);
   return refused.empty();
 }
 
