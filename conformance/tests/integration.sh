@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs scale docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs no-fork scale docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -283,6 +283,34 @@ locks_unsupported_is_a_skip() {
   expect_output "fcntl locks are not supported on ranks {0,1}: Function not implemented"
 }
 
+# Environment limits are SKIPs with the reason: where the ranks cannot start
+# a process (a seccomp filter denying fork, vfork and process clones; as root
+# RLIMIT_NPROC would not bind), every check that starts one — it declares
+# .forks, or calls the target hook, which runs as a child — SKIPs saying so
+# before its body runs, and every other check still passes.
+nothing_forks_is_a_skip() {
+  local forking="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.isolated shared.multi-process shared.no-space shared.unresponsive-client"
+  [ "$("$conform" --list | grep -E '\[needs (.*; )?fork(;|\])' | awk '{print $1}' | sort | tr '\n' ' ')" = "exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.isolated shared.multi-process shared.unresponsive-client " ] ||
+    fail "--list does not show exactly the forking checks' need"
+  mkdir -p "$work/target"
+  run 2 "$build/conformance/tests/dmmap-no-fork" "$conform" --dir "$work/target" --report "$work/report"
+  expect_status 0
+  local expected id
+  expected=$(echo "$forking private.uncopied-view $(no_file_thp)" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
+  [ "$(non_passing)" = "$expected" ] || fail "without fork: not passing [$(non_passing)], expected [$expected]"
+  for id in $forking; do
+    [ "$(verdict_of "$id")" = SKIP ] || fail "$id is $(verdict_of "$id") where no process can start, not SKIP"
+    jq -e --arg id "$id" '.checks[] | select(.id == $id) | .message |
+        test("this check starts processes and ranks [{]0,1[}] cannot fork: Operation not permitted")' \
+      "$work/report/conformance.json" >/dev/null || fail "$id: SKIP without the reason"
+  done
+  expect_empty_dir "$work/target"
+  # Where processes can start the same checks run and pass: the limit made the SKIPs.
+  run 2 "$conform" --dir "$work/target" --gtest_filter='exec.run:private.isolated' --report "$work/report"
+  expect_status 0
+  [ "$(non_passing)" = "" ] || fail "with fork: not passing [$(non_passing)]"
+}
+
 known_failures_are_wired() {
   mount_bindfs_pair
   unset DMMAP_HOOK
@@ -545,6 +573,7 @@ case "$case_name" in
   selftest-aggregation) selftest_aggregates_and_limits ;;
   clients-one) one_cache_is_one_client ;;
   clients-bindfs) bindfs_mounts_are_two_clients ;;
+  no-fork) nothing_forks_is_a_skip ;;
   scale) scale_keeps_verdicts ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
