@@ -39,7 +39,7 @@ run() {
 # that are never told about each other (stale pages, stale sizes, no shared
 # locks, no ETXTBSY across mounts). Every other check must pass there; the
 # ones bindfs cannot break are listed in docs/conformance.md.
-BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.mkwrite-storm race.monotonic shared.extend-by-write shared.false-sharing shared.hugepage shared.large-file shared.locked-update shared.metadata shared.mixed-syscalls shared.multi-process shared.ping-pong shared.store-visible shared.truncate"
+BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.mkwrite-storm race.monotonic shared.extend-by-write shared.false-sharing shared.flock-update shared.hugepage shared.large-file shared.locked-update shared.metadata shared.mixed-syscalls shared.multi-process shared.ping-pong shared.store-visible shared.truncate"
 non_passing() { jq -r '[.checks[] | select(.verdict != "PASS") | .id] | sort | join(" ")' "$work/report/conformance.json"; }
 # shared.no-space where the single-node hook would not fill a big filesystem: SKIP saying so (else it must PASS).
 not_filled() {
@@ -179,7 +179,7 @@ bindfs_is_incoherent() {
   run 2 "$conform" --dirs "$work/a,$work/b" --expect close-to-open --report "$work/report"
   expect_status 1
   local c2o
-  c2o=$(echo "exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate race.mkwrite-storm shared.extend-by-write shared.false-sharing $(no_file_thp) shared.locked-update shared.metadata shared.no-space shared.punch-hole shared.truncate shared.unresponsive-client" | tr -s ' ')
+  c2o=$(echo "exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate race.mkwrite-storm shared.extend-by-write shared.false-sharing shared.flock-update $(no_file_thp) shared.locked-update shared.metadata shared.no-space shared.punch-hole shared.truncate shared.unresponsive-client" | tr -s ' ')
   [ "$(non_passing)" = "$c2o" ] || fail "at close-to-open bindfs did not fail exactly [$c2o] but [$(non_passing)]"
   [ "$(verdict_of model.random-ops)" = SKIP ] || fail "model.random-ops not SKIP at close-to-open"
   [ "$(verdict_of shared.ping-pong)" = PASS ] || fail "ping-pong with a reopen per turn failed on bindfs"
@@ -266,21 +266,24 @@ runner_evicts_what_it_runs() {
   rm -f "$dir/runner" "$dir/ready" "$dir/go"
 }
 
-# A filesystem mounted without lock support (dmmap-dialfs --locks off refuses
-# every fcntl lock with ENOSYS): shared.locked-update is a SKIP with the
-# reason, an environment limit, not a FAIL.
+# A filesystem mounted without lock support (dmmap-dialfs --locks off --flock
+# off refuses every fcntl lock and every flock with ENOSYS):
+# shared.locked-update and shared.flock-update are SKIPs with the reason, an
+# environment limit, not a FAIL.
 locks_unsupported_is_a_skip() {
   local dialfs=$build/conformance/tests/dialfs/dmmap-dialfs i
   [ -x "$dialfs" ] || { echo "note: dmmap-dialfs not built (no libfuse3-dev): case not run"; return 0; }
   mkdir -p "$work/store" "$work/a" "$work/b"
-  "$dialfs" --store "$work/store" --mount "$work/a" --mount "$work/b" --locks off >"$work/dialfs.log" 2>&1 &
+  "$dialfs" --store "$work/store" --mount "$work/a" --mount "$work/b" --locks off --flock off >"$work/dialfs.log" 2>&1 &
   daemon_pid=$!
   for i in $(seq 100); do grep -q "serving" "$work/dialfs.log" && break; sleep 0.1; done
   grep -q "serving" "$work/dialfs.log" || fail "dmmap-dialfs did not start: $(cat "$work/dialfs.log")"
-  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.locked_update' --report "$work/report"
+  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.locked_update:shared.flock_update' --report "$work/report"
   expect_status 0
   [ "$(verdict_of shared.locked-update)" = SKIP ] || fail "shared.locked-update is $(verdict_of shared.locked-update) without lock support, not SKIP"
   expect_output "fcntl locks are not supported on ranks {0,1}: Function not implemented"
+  [ "$(verdict_of shared.flock-update)" = SKIP ] || fail "shared.flock-update is $(verdict_of shared.flock-update) without flock support, not SKIP"
+  expect_output "flock is not supported on ranks {0,1}: Function not implemented"
 }
 
 # Environment limits are SKIPs with the reason: where the ranks cannot start
