@@ -53,6 +53,7 @@ const CheckRegistration check({
     .helpers = {kRunnerV1, kRunnerV2},
     .distinct_clients = true,
     .runs_from_target = true,
+    .forks = true,
     .run = run,
 });
 

@@ -79,6 +79,7 @@ const CheckRegistration check({
     .helpers = {kRunnerV1},
     .distinct_clients = true,
     .runs_from_target = true,
+    .forks = true,
     .run = run,
 });
 

@@ -41,6 +41,7 @@ const CheckRegistration check({
     .quick = true,
     .helpers = {kRunnerV1, kLib},
     .runs_from_target = true,
+    .forks = true,
     .run = run,
 });
 

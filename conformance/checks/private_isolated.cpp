@@ -88,6 +88,7 @@ const CheckRegistration check({
     .summary = "MAP_PRIVATE stores (also a fork child's) never reach the file or another client",
     .quick = true,
     .distinct_clients = true,
+    .forks = true,
     .run = run,
 });
 

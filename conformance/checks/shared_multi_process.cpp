@@ -154,6 +154,7 @@ const CheckRegistration check({
     .summary = "a fork child, an mremap-grown, a MAP_POPULATE and an mlocked mapping all see a remote store",
     .measures_level = true,
     .distinct_clients = true,
+    .forks = true,
     .run = run,
 });
 

@@ -148,6 +148,7 @@ const CheckRegistration check({
     .measures_level = true,
     .hook_actions = {"freeze", "thaw"},
     .distinct_clients = true,
+    .forks = true,
     .run = run,
 });
 

@@ -1,9 +1,10 @@
 // Declaring a conformance check, LTP-style (the model is LTP's struct
 // tst_test): a check states what it needs — ranks, distinct clients, the
 // target-hook actions it calls, the helper programs it runs, whether it
-// measures a level — and gets set-up, the SKIP of an unmet need (with the
-// reason, before its body runs), synchronisation, timeouts, result classes
-// and clean-up from the framework. A body never tests for a hook or a helper.
+// starts child processes, whether it measures a level — and gets set-up, the
+// SKIP of an unmet need (with the reason, before its body runs),
+// synchronisation, timeouts, result classes and clean-up from the framework.
+// A body never tests for a hook, a helper or whether it can fork.
 //
 //   namespace {
 //   void run(CheckContext& ctx) { ... }
@@ -58,6 +59,7 @@ struct CheckInfo {
   std::vector<std::string> helpers{};       // helper programs it runs, built next to dmmap-conform
   bool distinct_clients = false;  // roles 0 and 1 (writer, reader) mean two clients: a run with one is a control run
   bool runs_from_target = false;  // runs programs stored on the filesystem: not on a noexec mount
+  bool forks = false;             // starts child processes: not where this process cannot (seccomp, RLIMIT_NPROC)
   std::function<void(CheckContext&)> run;
 };
 

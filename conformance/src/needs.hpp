@@ -19,16 +19,18 @@ struct NeedsVerdict {
 };
 
 // Collective over the check's roles (`sync`) when the check declares hook
-// actions, helpers or that it runs programs from the target (one sync point in
-// the check's phase): ranks (`started` in the job), exec on `scratch` (each
-// rank's view), helpers, then the hook. Two distinct clients are not a need
+// actions, helpers, that it runs programs from the target or that it starts
+// processes (one sync point in the check's phase): ranks (`started` in the
+// job), exec on `scratch` (each rank's view), helpers, the hook, then whether
+// each rank can start a process (tried once per rank; a hook that is set is
+// run as one). Two distinct clients are not a need
 // that can be unmet: the roles are given so that the writer and the reader are
 // two clients when the run has two, and a run with one is a control run (the
 // report says so) in which every check still runs.
 NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, int started, const RunParams& params,
                          const std::filesystem::path& scratch);
 
-// "2 clients; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).
+// "2 clients; exec; fork; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).
 std::string describe_needs(const CheckInfo& info);
 
 // A helper (dmmap-conform-runner-v1, ...) next to the running executable or

@@ -146,6 +146,7 @@ TEST(Needs, ListShowsThem) {
                        .hook_actions = {"evict"},
                        .helpers = {"a", "b"},
                        .distinct_clients = true,
+                       .forks = true,
                        .run = nullptr};
-  EXPECT_EQ(describe_needs(info), "2 clients; hook: evict; helpers: a,b");
+  EXPECT_EQ(describe_needs(info), "2 clients; fork; hook: evict; helpers: a,b");
 }

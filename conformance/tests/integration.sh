@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end runs of dmmap-conform under mpirun, asserting what the suite reports.
 # Usage: integration.sh CASE BUILD_DIR
-#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs scale docs
+#   CASE: local-np2 local-np3 local-np4 tmpfs ext4-loop ext4-coarse-times bindfs bindfs-hard-remove noexec runner locks-off known-failures quick model-replay bad-inputs hook selftest selftest-aggregation clients-one clients-bindfs no-fork scale docs
 set -euo pipefail
 case_name=$1
 build=$2
@@ -39,7 +39,7 @@ run() {
 # that are never told about each other (stale pages, stale sizes, no shared
 # locks, no ETXTBSY across mounts). Every other check must pass there; the
 # ones bindfs cannot break are listed in docs/conformance.md.
-BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.mkwrite-storm race.monotonic shared.extend-by-write shared.false-sharing shared.hugepage shared.large-file shared.locked-update shared.metadata shared.mixed-syscalls shared.multi-process shared.ping-pong shared.store-visible shared.truncate"
+BINDFS_FAILS="exec.changed-binary exec.deny-write io.copy-vs-dirty io.direct-vs-mapped io.mapped-buffer model.random-ops race.fault-vs-truncate race.mkwrite-storm race.monotonic shared.extend-by-write shared.false-sharing shared.flock-update shared.hugepage shared.large-file shared.locked-update shared.metadata shared.mixed-syscalls shared.multi-process shared.ping-pong shared.store-visible shared.truncate"
 non_passing() { jq -r '[.checks[] | select(.verdict != "PASS") | .id] | sort | join(" ")' "$work/report/conformance.json"; }
 # shared.no-space where the single-node hook would not fill a big filesystem: SKIP saying so (else it must PASS).
 not_filled() {
@@ -179,7 +179,7 @@ bindfs_is_incoherent() {
   run 2 "$conform" --dirs "$work/a,$work/b" --expect close-to-open --report "$work/report"
   expect_status 1
   local c2o
-  c2o=$(echo "exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate race.mkwrite-storm shared.extend-by-write shared.false-sharing $(no_file_thp) shared.locked-update shared.metadata shared.no-space shared.punch-hole shared.truncate shared.unresponsive-client" | tr -s ' ')
+  c2o=$(echo "exec.changed-after-eviction exec.changed-binary model.random-ops private.uncopied-view race.fault-vs-truncate race.mkwrite-storm shared.extend-by-write shared.false-sharing shared.flock-update $(no_file_thp) shared.locked-update shared.metadata shared.no-space shared.punch-hole shared.truncate shared.unresponsive-client" | tr -s ' ')
   [ "$(non_passing)" = "$c2o" ] || fail "at close-to-open bindfs did not fail exactly [$c2o] but [$(non_passing)]"
   [ "$(verdict_of model.random-ops)" = SKIP ] || fail "model.random-ops not SKIP at close-to-open"
   [ "$(verdict_of shared.ping-pong)" = PASS ] || fail "ping-pong with a reopen per turn failed on bindfs"
@@ -266,21 +266,52 @@ runner_evicts_what_it_runs() {
   rm -f "$dir/runner" "$dir/ready" "$dir/go"
 }
 
-# A filesystem mounted without lock support (dmmap-dialfs --locks off refuses
-# every fcntl lock with ENOSYS): shared.locked-update is a SKIP with the
-# reason, an environment limit, not a FAIL.
+# A filesystem mounted without lock support (dmmap-dialfs --locks off --flock
+# off refuses every fcntl lock and every flock with ENOSYS):
+# shared.locked-update and shared.flock-update are SKIPs with the reason, an
+# environment limit, not a FAIL.
 locks_unsupported_is_a_skip() {
   local dialfs=$build/conformance/tests/dialfs/dmmap-dialfs i
   [ -x "$dialfs" ] || { echo "note: dmmap-dialfs not built (no libfuse3-dev): case not run"; return 0; }
   mkdir -p "$work/store" "$work/a" "$work/b"
-  "$dialfs" --store "$work/store" --mount "$work/a" --mount "$work/b" --locks off >"$work/dialfs.log" 2>&1 &
+  "$dialfs" --store "$work/store" --mount "$work/a" --mount "$work/b" --locks off --flock off >"$work/dialfs.log" 2>&1 &
   daemon_pid=$!
   for i in $(seq 100); do grep -q "serving" "$work/dialfs.log" && break; sleep 0.1; done
   grep -q "serving" "$work/dialfs.log" || fail "dmmap-dialfs did not start: $(cat "$work/dialfs.log")"
-  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.locked_update' --report "$work/report"
+  run 2 "$conform" --dirs "$work/a,$work/b" --gtest_filter='shared.locked_update:shared.flock_update' --report "$work/report"
   expect_status 0
   [ "$(verdict_of shared.locked-update)" = SKIP ] || fail "shared.locked-update is $(verdict_of shared.locked-update) without lock support, not SKIP"
   expect_output "fcntl locks are not supported on ranks {0,1}: Function not implemented"
+  [ "$(verdict_of shared.flock-update)" = SKIP ] || fail "shared.flock-update is $(verdict_of shared.flock-update) without flock support, not SKIP"
+  expect_output "flock is not supported on ranks {0,1}: Function not implemented"
+}
+
+# Environment limits are SKIPs with the reason: where the ranks cannot start
+# a process (a seccomp filter denying fork, vfork and process clones; as root
+# RLIMIT_NPROC would not bind), every check that starts one — it declares
+# .forks, or calls the target hook, which runs as a child — SKIPs saying so
+# before its body runs, and every other check still passes.
+nothing_forks_is_a_skip() {
+  local forking="exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.isolated shared.multi-process shared.no-space shared.unresponsive-client"
+  [ "$("$conform" --list | grep -E '\[needs (.*; )?fork(;|\])' | awk '{print $1}' | sort | tr '\n' ' ')" = "exec.changed-after-eviction exec.changed-binary exec.deny-write exec.replace-by-rename exec.run private.isolated shared.multi-process shared.unresponsive-client " ] ||
+    fail "--list does not show exactly the forking checks' need"
+  mkdir -p "$work/target"
+  run 2 "$build/conformance/tests/dmmap-no-fork" "$conform" --dir "$work/target" --report "$work/report"
+  expect_status 0
+  local expected id
+  expected=$(echo "$forking private.uncopied-view $(no_file_thp)" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
+  [ "$(non_passing)" = "$expected" ] || fail "without fork: not passing [$(non_passing)], expected [$expected]"
+  for id in $forking; do
+    [ "$(verdict_of "$id")" = SKIP ] || fail "$id is $(verdict_of "$id") where no process can start, not SKIP"
+    jq -e --arg id "$id" '.checks[] | select(.id == $id) | .message |
+        test("this check starts processes and ranks [{]0,1[}] cannot fork: Operation not permitted")' \
+      "$work/report/conformance.json" >/dev/null || fail "$id: SKIP without the reason"
+  done
+  expect_empty_dir "$work/target"
+  # Where processes can start the same checks run and pass: the limit made the SKIPs.
+  run 2 "$conform" --dir "$work/target" --gtest_filter='exec.run:private.isolated' --report "$work/report"
+  expect_status 0
+  [ "$(non_passing)" = "" ] || fail "with fork: not passing [$(non_passing)]"
 }
 
 known_failures_are_wired() {
@@ -550,6 +581,7 @@ case "$case_name" in
   selftest-aggregation) selftest_aggregates_and_limits ;;
   clients-one) one_cache_is_one_client ;;
   clients-bindfs) bindfs_mounts_are_two_clients ;;
+  no-fork) nothing_forks_is_a_skip ;;
   scale) scale_keeps_verdicts ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
