@@ -35,6 +35,7 @@
 #include "dmmap/probe/fault_probe.hpp"
 #include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
+#include "needs.hpp"
 
 namespace dmmap::conform {
 namespace {
@@ -72,21 +73,26 @@ struct Op {
 // everything past the size read as zero).
 class Model {
  public:
-  Model(std::size_t window, bool high, bool punch)
-      : window_(window), high_(high), punch_(punch), low_(window, 0), hi_(high ? window : 0, 0) {}
+  // What the filesystem and the ranks allow, the same on every rank.
+  struct Features {
+    bool high, punch, fork;
+  };
+  Model(std::size_t window, Features can)
+      : window_(window), can_(can), low_(window, 0), hi_(can.high ? window : 0, 0) {}
 
   std::uint64_t size() const { return size_; }
   std::size_t window() const { return window_; }
-  bool has_high() const { return high_; }
-  bool can_punch() const { return punch_; }
+  bool has_high() const { return can_.high; }
+  bool can_punch() const { return can_.punch; }
+  bool can_fork() const { return can_.fork; }
   // The windows' starts.
   std::vector<std::uint64_t> bases() const {
-    return high_ ? std::vector<std::uint64_t>{0, kHigh} : std::vector<std::uint64_t>{0};
+    return can_.high ? std::vector<std::uint64_t>{0, kHigh} : std::vector<std::uint64_t>{0};
   }
   std::uint8_t at(std::uint64_t offset) const {
     if (offset >= size_) return 0;
     if (offset < window_) return low_[offset];
-    if (high_ && offset >= kHigh && offset < kHigh + window_) return hi_[offset - kHigh];
+    if (can_.high && offset >= kHigh && offset < kHigh + window_) return hi_[offset - kHigh];
     return 0;
   }
   // The model's bytes of [offset, offset + n), which lies in one window. A
@@ -120,7 +126,7 @@ class Model {
  private:
   std::vector<std::uint8_t>& bytes(std::uint64_t base) { return base == 0 ? low_ : hi_; }
   std::size_t window_;
-  bool high_, punch_;
+  Features can_;
   std::uint64_t size_ = 0;
   std::vector<std::uint8_t> low_, hi_;
 };
@@ -143,6 +149,7 @@ Op draw(std::mt19937_64& rng, int index, int ranks, const Model& model) {
   const std::uint64_t below = model.size() > base ? std::min<std::uint64_t>(model.size() - base, w) : 0;
   const std::uint64_t eof_page_end = (model.size() + page_size() - 1) / page_size() * page_size();
   if (op.kind == Kind::punch && !model.can_punch()) op.kind = Kind::pwrite;
+  if (op.kind == Kind::fork_store && !model.can_fork()) op.kind = Kind::store;
   if ((op.kind == Kind::store || op.kind == Kind::fork_store || op.kind == Kind::load || op.kind == Kind::punch) &&
       below == 0)
     op.kind = Kind::pwrite;
@@ -362,6 +369,15 @@ bool can_punch_holes(CheckContext& ctx) {
   return refused.empty();
 }
 
+// Whether every rank can fork (a seccomp filter or a process limit may say
+// no): where one cannot, fork stores are drawn as stores, on every rank.
+bool every_rank_forks(CheckContext& ctx) {
+  const int error = fork_error();
+  const bool all = ctx.all(error == 0);
+  if (!all && ctx.rank() == 0) ctx.note("no fork stores: a rank cannot start a process");
+  return all;
+}
+
 // FNV-1a over the operations' descriptions: equal digests, equal sequences;
 // and how many of each kind were drawn.
 struct Digest {
@@ -390,7 +406,8 @@ void run(CheckContext& ctx) {
       ctx.expected() == Level::strict ? "" : fmt::format(" --expect {}", to_string(ctx.expected())), page_size());
   const auto file = ctx.path("model");
   const bool high = create_with_high_window(ctx, file, window);
-  Model model(window, high, can_punch_holes(ctx));
+  const bool punch = can_punch_holes(ctx);
+  Model model(window, {.high = high, .punch = punch, .fork = every_rank_forks(ctx)});
   ctx.barrier();
 
   Client client(file, model, ctx.expected() == Level::msync);

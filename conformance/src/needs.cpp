@@ -21,20 +21,6 @@ std::string join(const std::vector<std::string>& words, const char* separator) {
   return out;
 }
 
-// Whether this process can start a child (0) or why not (errno: a seccomp
-// filter, RLIMIT_NPROC, a full pid cgroup), tried once per rank with a child
-// that exits at once.
-int fork_error() {
-  static const int error = [] {
-    ChildOptions options;
-    options.timeout = std::chrono::seconds(10);
-    AsyncChild child = AsyncChild::fork([] { return 0; }, options);
-    const ChildOutcome& end = child.wait();
-    return end.kind == ChildOutcome::Kind::spawn_failed ? end.code : 0;
-  }();
-  return error;
-}
-
 // A check starts processes if it says so, and when it calls a hook that is set
 // (the framework runs it as a child).
 bool needs_fork(const CheckInfo& info, const RunParams& params) {
@@ -111,6 +97,17 @@ std::string first_unmet(const CheckInfo& info, const std::vector<std::string>& r
 }
 
 }  // namespace
+
+int fork_error() {
+  static const int error = [] {
+    ChildOptions options;
+    options.timeout = std::chrono::seconds(10);
+    AsyncChild child = AsyncChild::fork([] { return 0; }, options);
+    const ChildOutcome& end = child.wait();
+    return end.kind == ChildOutcome::Kind::spawn_failed ? end.code : 0;
+  }();
+  return error;
+}
 
 std::optional<fs::path> find_helper(const std::string& name) {
   std::error_code ec;

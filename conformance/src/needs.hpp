@@ -30,6 +30,11 @@ struct NeedsVerdict {
 NeedsVerdict check_needs(const CheckInfo& info, Sync& sync, int started, const RunParams& params,
                          const std::filesystem::path& scratch);
 
+// Whether this process can start a child (0) or why not (errno: a seccomp
+// filter, RLIMIT_NPROC, a full pid cgroup), tried once per rank with a child
+// that exits at once.
+int fork_error();
+
 // "2 clients; exec; fork; hook: evict; helpers: dmmap-conform-runner-v1", or "" (for --list).
 std::string describe_needs(const CheckInfo& info);
 

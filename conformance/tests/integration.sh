@@ -307,6 +307,9 @@ nothing_forks_is_a_skip() {
         test("this check starts processes and ranks [{]0,1[}] cannot fork: Operation not permitted")' \
       "$work/report/conformance.json" >/dev/null || fail "$id: SKIP without the reason"
   done
+  # The model check does not need fork: it draws its fork stores as stores, and says so.
+  jq -e '.checks[] | select(.id == "model.random-ops") | .details | any(test("no fork stores"))' \
+    "$work/report/conformance.json" >/dev/null || fail "model.random-ops does not say it drew no fork stores"
   expect_empty_dir "$work/target"
   # Where processes can start the same checks run and pass: the limit made the SKIPs.
   run 2 "$conform" --dir "$work/target" --gtest_filter='exec.run:private.isolated' --report "$work/report"
