@@ -122,7 +122,18 @@ bool ExecRunner::wait_ready() {
   return false;
 }
 
-void ExecRunner::go() { Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); }
+bool ExecRunner::stop() {
+  // A runner waiting for GO sleeps 1 ms at a time: it stops at once.
+  if (child_->stop(std::chrono::seconds(5))) return true;
+  ADD_FAILURE() << "the runner did not stop (SIGSTOP): "
+                << (child_->ended() ? child_->outcome().describe() : "it runs");
+  return false;
+}
+
+void ExecRunner::go() {
+  Fd fd(::open((local_dir_ / "go").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  child_->resume();
+}
 
 const ChildOutcome& ExecRunner::finish() { return child_->wait(); }
 
@@ -222,6 +233,20 @@ Judgement judge_changed(const ChildOutcome& end, const ChildOutcome& control, co
   }
   if (write_error != std::strerror(ETXTBSY)) return {.failure = "the writer failed, but not with ETXTBSY: " + what};
   return {.note = what};
+}
+
+Judgement judge_changed_after_eviction(const ChildOutcome& end, const ChildOutcome& control,
+                                       const std::string& write_error) {
+  if (write_error != std::strerror(ETXTBSY)) return judge_changed(end, control, write_error);
+  const PageVersions pv = parse_versions(end.output);
+  const std::string what = fmt::format("runner {} after executing {}", end.describe(), pv.describe());
+  if (!end.exited_with(0) || !pv.complete(1))
+    return {.failure = "the writer got " + write_error + ", so the binary never changed, yet its " + what};
+  return {.skip = "the writer got " + write_error +
+                  " after the eviction: the running binary was still protected (the client's exec registration "
+                  "survived the eviction or was set again before any fault), so it never changed and the "
+                  "recovered client's check at a fault was not exercised; " +
+                  what};
 }
 
 }  // namespace dmmap::conform

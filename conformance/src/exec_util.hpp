@@ -71,6 +71,11 @@ class ExecRunner {
   // Waits (up to the deadline) until the runner has executed page 0; false if
   // it did not (also at once when it could not be started or already ended).
   bool wait_ready();
+  // Stops the runner (SIGSTOP) until go(): it executes nothing, so faults
+  // nothing, meanwhile. False (recorded as a failure) if it did not stop.
+  bool stop();
+  // Lets it go on: it evicts its pages and faults in the others (and, if
+  // stopped, continues).
   void go();
   // Waits for the runner to end (killed at its deadline) and returns how it ended.
   const ChildOutcome& finish();
@@ -116,5 +121,12 @@ struct Judgement {
 // binary is not safe), or it ran v1 to the end with its pages evicted first
 // (SKIP if they stayed resident: the faults never reached the filesystem).
 Judgement judge_changed(const ChildOutcome& end, const ChildOutcome& control, const std::string& write_error);
+
+// The recovery case (exec.changed-after-eviction): as judge_changed, except
+// that a writer refused with ETXTBSY shows nothing: the binary never changed,
+// so what the recovered client does at the runner's next fault was not
+// tested. A SKIP saying so, if the runner ran its version 1 to the end.
+Judgement judge_changed_after_eviction(const ChildOutcome& end, const ChildOutcome& control,
+                                       const std::string& write_error);
 
 }  // namespace dmmap::conform

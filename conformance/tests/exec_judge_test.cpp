@@ -71,6 +71,27 @@ TEST(JudgeChanged, RefusedWithETXTBSYPassesWhateverTheCache) {
   EXPECT_NE(other.failure.find("not with ETXTBSY"), std::string::npos) << other.failure;
 }
 
+// After an eviction a refused writer changed nothing: the recovery was not
+// exercised, so no PASS; the rest is judged as any changed binary.
+TEST(JudgeChangedAfterEviction, RefusedWithETXTBSYShowsNothing) {
+  const Judgement j = judge_changed_after_eviction(exited(0, output(60, 59)), kControlRanOn, std::strerror(ETXTBSY));
+  EXPECT_EQ(j.failure, "");
+  EXPECT_NE(j.skip.find("never changed"), std::string::npos) << j.skip;
+  const Judgement killed_anyway = judge_changed_after_eviction(killed(SIGBUS, output(0, 0)), kControlRanOn,
+                                                               std::strerror(ETXTBSY));
+  EXPECT_NE(killed_anyway.failure.find("never changed, yet its runner killed by SIGBUS"), std::string::npos)
+      << killed_anyway.failure;
+}
+
+TEST(JudgeChangedAfterEviction, AnOverwriteIsJudgedAsAChangedBinary) {
+  const Judgement safe = judge_changed_after_eviction(killed(SIGBUS, output(0, 0)), kControlRanOn, "");
+  EXPECT_NE(safe.note.find("while the unchanged control binary ran on"), std::string::npos) << safe.note;
+  const Judgement mix = judge_changed_after_eviction(exited(0, output(1, 59, 2)), kControlRanOn, "");
+  EXPECT_NE(mix.failure.find("executed new code"), std::string::npos) << mix.failure;
+  const Judgement other = judge_changed_after_eviction(exited(0, output(60, 59)), kControlRanOn, std::strerror(EIO));
+  EXPECT_NE(other.failure.find("not with ETXTBSY"), std::string::npos) << other.failure;
+}
+
 TEST(ParseVersions, ReadsTheEvictionReport) {
   const PageVersions pv = parse_versions(
       "page 0 version 1\nevict: posix_fadvise: Invalid argument\nevict: 59 of 59 pages still resident\n");

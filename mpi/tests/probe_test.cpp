@@ -163,6 +163,22 @@ TEST(AsyncChild, DestroyingARunningChildKillsIt) {
   EXPECT_NE(::kill(pid, 0), 0) << "the child outlived its owner";
 }
 
+TEST(AsyncChild, StoppedChildRunsNothingUntilResumed) {
+  ChildOptions options;
+  options.capture_stdout = true;
+  // The shell's own `echo` runs only once the shell is resumed; its sleep
+  // (another process) ends meanwhile.
+  AsyncChild child = AsyncChild::spawn({"/bin/sh", "-c", "sleep 0.2; echo after"}, options);
+  ASSERT_TRUE(child.stop(std::chrono::seconds(5)));
+  EXPECT_FALSE(child.wait_for(std::chrono::milliseconds(600))) << "a stopped child ended";
+  EXPECT_EQ(child.outcome().output, "");
+  child.resume();
+  ASSERT_TRUE(child.wait_for(std::chrono::seconds(10)));
+  EXPECT_TRUE(child.outcome().exited_with(0)) << child.outcome().describe();
+  EXPECT_EQ(child.outcome().output, "after\n");
+  EXPECT_FALSE(child.stop(std::chrono::seconds(1))) << "an ended child cannot stop";
+}
+
 TEST(AsyncChild, MovedChildIsOwnedOnce) {
   AsyncChild a = AsyncChild::spawn({"/bin/sh", "-c", "exit 4"});
   AsyncChild b = std::move(a);

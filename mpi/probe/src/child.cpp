@@ -158,6 +158,23 @@ void AsyncChild::kill() {
   wait_until(Clock::now() + kReapAfterKill);
 }
 
+bool AsyncChild::stop(std::chrono::milliseconds limit) {
+  if (ended() || ::kill(pid_, SIGSTOP) != 0) return false;
+  const auto deadline = Clock::now() + limit;
+  for (;;) {
+    // WNOWAIT: the stop is only looked at, and an end stays for reap().
+    siginfo_t info{};
+    int r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && info.si_pid == pid_) return info.si_code == CLD_STOPPED;
+    if ((r != 0 && errno != EINTR) || Clock::now() >= deadline) return false;
+    ::usleep(1000);
+  }
+}
+
+void AsyncChild::resume() {
+  if (!ended()) ::kill(pid_, SIGCONT);
+}
+
 std::chrono::milliseconds AsyncChild::took() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(ended_at_ - started_);
 }

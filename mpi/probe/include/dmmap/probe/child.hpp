@@ -63,6 +63,12 @@ class AsyncChild {
   const ChildOutcome& wait();
   // Kills the child now (SIGKILL) and reaps it.
   void kill();
+  // Stops the child (SIGSTOP) and waits up to `limit` until it is stopped:
+  // from then on it executes nothing until resume(). False if it ended
+  // first, or did not stop in time. A stopped child's deadline still runs.
+  bool stop(std::chrono::milliseconds limit);
+  // Lets a stopped child run on (SIGCONT); nothing if it runs or ended.
+  void resume();
 
   // Final once ended() (the output so far before).
   const ChildOutcome& outcome() const { return outcome_; }
