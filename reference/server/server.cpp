@@ -66,6 +66,9 @@ const std::vector<FaultInfo>& fault_table() {
        &Faults::stale_grant_attr},
       {"no-plock", "application locks (fcntl/flock via PLOCK) never conflict: every lock is granted at once",
        &Faults::no_plock},
+      {"ack-enospc",
+       "a WRITE the store has no space for (--capacity) is acknowledged as stored but dropped: data lost silently",
+       &Faults::ack_enospc},
   };
   return t;
 }

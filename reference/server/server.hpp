@@ -33,6 +33,7 @@ struct Faults {
   bool no_evict = false;             // never evict a holder that ignores a revoke
   bool stale_grant_attr = false;     // grant carries size/version from before the revoke
   bool no_plock = false;             // application locks never conflict
+  bool ack_enospc = false;           // a WRITE refused for want of space is acknowledged (and lost)
 };
 
 // Names, descriptions and setters of the fault switches (for --help/--fault).

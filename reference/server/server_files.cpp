@@ -202,6 +202,16 @@ void Server::op_write(Session& s, const dmfs_hdr& h, const Write& w) {
   }
   int rc = store_->write(w.r.file_id, w.r.offset, w.data.data(), w.r.length, w.r.flags & DMFS_WRITE_SYNC, rep.size,
                          rep.data_version);
+  if (rc == -ENOSPC && opt_.faults.ack_enospc) {
+    // Fault: the refused write is acknowledged with the file's attributes
+    // as they are, as a write-behind server that later finds no space would.
+    dmfs_attr a{};
+    rc = get_attr(w.r.file_id, a);
+    rep.size = a.size;
+    rep.data_version = a.data_version;
+    log::debug("fault ack-enospc: no space for {} bytes at {:#x} of file {} from client {}: acknowledged, dropped",
+               w.r.length, w.r.offset, w.r.file_id, s.id);
+  }
   locks_.prolong(s.id, w.r.file_id, now);
   reply(s, h, rc, {bytes_of(rep)});
 }

@@ -879,6 +879,23 @@ TEST_F(Dmfsd, FaultStaleGrantAttr) {
   EXPECT_EQ(lb.attr.size, 0u);  // the written-back page is not reflected
 }
 
+// With --capacity, a write the store has no space for is acknowledged (the
+// same write fails with ENOSPC without the fault: DmfsdAdmin.CapacityLimitsAllocation),
+// and nothing of it is stored: the other client reads no trace of it.
+TEST_F(Dmfsd, FaultAckEnospc) {
+  start({"--fault", "ack-enospc", "--capacity", std::to_string(16 * P)});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f");
+  const std::string page(P, 'x');
+  for (uint64_t i = 0; i < 64; ++i) EXPECT_EQ(a->write(id, i * P, page), 0) << "page " << i;
+  std::string got;
+  ASSERT_EQ(b->read(id, 0, uint32_t(P), got), 0);
+  EXPECT_EQ(got, page) << "a write within the capacity was not stored";
+  ASSERT_EQ(b->read(id, 63 * P, uint32_t(P), got), 0);
+  EXPECT_EQ(got.find('x'), std::string::npos) << "the write past the capacity was stored";
+  EXPECT_NE(srv->log().find("FAULT INJECTION ACTIVE: ack-enospc"), std::string::npos);
+}
+
 TEST_F(Dmfsd, FaultNoEvict) {
   start({"--fault", "no-evict", "--revoke-timeout", "100ms"});
   auto a = connect("A"), b = connect("B");
