@@ -318,11 +318,12 @@ run() {
   gtmo=$(( (tmo + 40) * ${#sws[@]} + 60 ))
   mkdir -p "$out"
   out=$(cd "$out" && pwd)
-  # The arguments every run got, for the matrix's header (known failures, a shorter model run).
-  printf '%s\n' "${cargs//$src\//}" >"$out/conform-args"
   "$src/ci/guest-run" --target local --clients 1 --out "$out" --timeout "$gtmo" -- \
     "$here/mutation-matrix.sh" guest "$build" "$clients" "$tmo" "$cargs" "${sws[@]}"
   rc=$?
+  # The arguments every run got, for the matrix's header (known failures, a shorter model run);
+  # written after guest-run, which refuses an --out it did not make.
+  printf '%s\n' "${cargs//$src\//}" >"$out/conform-args"
   echo "mutation-matrix: guest-run exit $rc ($(grep -E '^wall_ms=' "$out/guest-result.txt" 2>/dev/null))"
   if [ -n "$doc" ]; then
     gen "$out" >"$doc"
