@@ -125,7 +125,7 @@ guest_main() {
 # ------------------------------------------------------------ generator ----
 gen() {
   python3 - "$1" "$(date -u +%Y-%m-%d)" <<'EOF'
-import json, os, sys
+import json, os, re, sys
 out, day = sys.argv[1], sys.argv[2]
 rows, holes, bad_base = [], [], False
 try:
@@ -167,6 +167,14 @@ for d in sorted(dirs, key=order):
         if "scratch set-up" in con or "cannot see the marker" in con:
             caught.append(("(scratch set-up: target pre-check)", "FAIL",
                            "rank 1 cannot read the marker rank 0 wrote"))
+        # A suite killed at the run timeout wrote no report, but the verdicts
+        # it printed as each check ended stand; the row says the run was cut.
+        for m in re.finditer(r"^\[ *(\d+)/(\d+)\] (\S+) +(FAIL|HANG)\b.*?\d+\.\d+ s  (.*)$", con, re.M):
+            caught.append((m.group(3), m.group(4), m.group(5)))
+        done = re.findall(r"^\[ *(\d+)/(\d+)\] ", con, re.M)
+        if done and st.get("exit") == "124":
+            verdict = "killed at the run timeout after %s of %s checks" % done[-1]
+            passed = len(re.findall(r"^\[ *\d+/\d+\] \S+ +(PASS|XFAIL)\b", con, re.M))
     reports = st.get("kernel_reports", "?")
     if sw == "baseline":
         if caught or verdict != "PASS" or reports not in ("0",):
