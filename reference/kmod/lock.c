@@ -118,11 +118,30 @@ static struct dmfs_conn *dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
 	return READ_ONCE(sbi->conn);
 }
 
-/* a granted lock of a live session covering [start, end) in @mode or better */
+/*
+ * The server wants @lk back; lock_mutex held. It still serves new users for
+ * lock_min_hold_ms (see dmfs_lock_revoke_run()).
+ */
+static void dmfs_lock_mark_revoked(struct dmfs_lock *lk)
+{
+	lk->revoke_pending = true;
+	lk->usable_until = jiffies +
+			   msecs_to_jiffies(min(dmfs_lock_min_hold_ms, 1000U));
+}
+
+static void dmfs_lock_revoke_workfn(struct work_struct *work);
+
+/*
+ * A granted lock of a live session covering [start, end) in @mode or
+ * better; a revoked one only until its minimum hold has passed (see
+ * dmfs_lock_revoke_run()).
+ */
 static bool dmfs_lock_usable(const struct dmfs_lock *lk, u32 mode, u64 start,
 			     u64 end)
 {
-	return lk->state == DMFS_LK_GRANTED && !lk->revoke_pending &&
+	return lk->state == DMFS_LK_GRANTED &&
+	       (!lk->revoke_pending ||
+		time_before(jiffies, lk->usable_until)) &&
 	       lk->mode >= mode && lk->start <= start && end <= lk->end &&
 	       !READ_ONCE(lk->conn->dead);
 }
@@ -176,6 +195,7 @@ static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
 	}
 	INIT_LIST_HEAD(&lk->lru);
 	INIT_LIST_HEAD(&lk->ilist);
+	INIT_WORK(&lk->revoke_work, dmfs_lock_revoke_workfn);
 	lk->inode = inode;
 	lk->conn = c;
 	lk->handle = le64_to_cpu(rep.lock_handle);
@@ -209,7 +229,7 @@ static struct dmfs_lock *dmfs_lock_insert(struct inode *inode,
 	list_add_tail(&lk->ilist, &di->locks);
 	dmfs_apply_server_size(inode, attr);
 	if (dmfs_early_revoke_take(di, lk))
-		lk->revoke_pending = true;
+		dmfs_lock_mark_revoked(lk);
 	dmfs_dbg("grant ino %lu [%llu,%llu) %s h%llu v%llu\n", inode->i_ino,
 		 lk->start, lk->end, lk->mode == DMFS_LOCK_PW ? "PW" : "PR",
 		 lk->handle, lk->data_version);
@@ -390,10 +410,42 @@ out:
 	dmfs_lock_free(lk);
 }
 
+/*
+ * Run a revoke whose owner we are (revoke_queued set by us): once the
+ * lock's minimum hold has passed and no user is left, flush and cancel; a
+ * user still in it queues the revoke again at its dmfs_lock_put().
+ *
+ * Why a minimum hold (as GFS2's glock minimum hold time): a write fault on
+ * an absent page takes the lock in .fault and again in .page_mkwrite, and
+ * puts it before the PTE is installed. Revoked at once, the lock was gone
+ * before .page_mkwrite or the faulting instruction ran, and two clients
+ * storing to one page took it from each other forever, neither
+ * instruction ever running (a livelock, tests/fault-pingpong.sh).
+ */
+static void dmfs_lock_revoke_run(struct dmfs_lock *lk)
+{
+	struct dmfs_inode_info *di = DMFS_I(lk->inode);
+	unsigned long until = READ_ONCE(lk->usable_until);
+	bool now = false;
+
+	if (dmfs_session_live(lk->conn) && time_before(jiffies, until))
+		schedule_timeout_uninterruptible(until - jiffies);
+	mutex_lock(&di->lock_mutex);
+	lk->revoke_queued = false;
+	if (lk->state == DMFS_LK_GRANTED && lk->users == 0) {
+		lk->state = DMFS_LK_REVOKING;
+		dmfs_lru_del(DMFS_SB(lk->inode->i_sb), lk);
+		now = true;
+	}
+	mutex_unlock(&di->lock_mutex);
+	if (now)
+		dmfs_lock_flush_cancel(lk);
+}
+
 static void dmfs_lock_revoke_workfn(struct work_struct *work)
 {
-	dmfs_lock_flush_cancel(container_of(work, struct dmfs_lock,
-					    revoke_work));
+	dmfs_lock_revoke_run(container_of(work, struct dmfs_lock,
+					  revoke_work));
 }
 
 /**
@@ -415,15 +467,14 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 	WARN_ON(lk->users <= 0);
 	if (--lk->users == 0 && lk->state == DMFS_LK_GRANTED) {
 		if (lk->revoke_pending || READ_ONCE(lk->conn->dead)) {
-			lk->state = DMFS_LK_REVOKING;
-			revoke = true;
+			revoke = !lk->revoke_queued;
+			lk->revoke_queued = true;
 		} else {
 			dmfs_lru_add(sbi, lk);
 		}
 	}
 	mutex_unlock(&di->lock_mutex);
 	if (revoke) {
-		INIT_WORK(&lk->revoke_work, dmfs_lock_revoke_workfn);
 		queue_work(sbi->wq, &lk->revoke_work);
 	} else if (READ_ONCE(sbi->lru_count) > dmfs_lock_cache_max) {
 		/* not here: the caller may hold folio locks or mmap_lock */
@@ -472,10 +523,10 @@ void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 		}
 	}
 	if (found && found->state == DMFS_LK_GRANTED && !found->revoke_pending) {
-		found->revoke_pending = true;
-		if (found->users == 0) {
-			found->state = DMFS_LK_REVOKING;
+		dmfs_lock_mark_revoked(found);
+		if (found->users == 0 && !found->revoke_queued) {
 			dmfs_lru_del(sbi, found);
+			found->revoke_queued = true;
 			now = true;
 		}
 	} else if (!found && di->enqueues > 0) {
@@ -493,7 +544,7 @@ void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 	dmfs_dbg("revoke ino %lu h%llu%s\n", inode->i_ino, handle,
 		 now ? "" : found ? " (deferred: in use)" : " (not granted yet)");
 	if (now)
-		dmfs_lock_flush_cancel(found);
+		dmfs_lock_revoke_run(found);
 	iput(inode);
 }
 
@@ -511,11 +562,13 @@ void dmfs_lock_drop_inode(struct inode *inode, bool busy_too)
 again:
 	mutex_lock(&di->lock_mutex);
 	list_for_each_entry(lk, &di->locks, ilist) {
-		if (lk->state != DMFS_LK_GRANTED)
-			continue;
+		if (lk->state != DMFS_LK_GRANTED || lk->revoke_queued)
+			continue; /* a revoke's work item cancels it */
 		if (lk->users) {
-			if (busy_too)
+			if (busy_too) {
 				lk->revoke_pending = true;
+				lk->usable_until = jiffies;
+			}
 			continue;
 		}
 		lk->state = DMFS_LK_REVOKING;

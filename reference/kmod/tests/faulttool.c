@@ -10,6 +10,10 @@
  *   mapstore FILE OFF LEN BYTE      MAP_SHARED store, munmap, no msync
  *   mapload FILE OFF                MAP_SHARED load of one byte; prints it
  *   fadvise FILE OFF LEN            posix_fadvise(WILLNEED)
+ *   increment FILE SECS [LOCKFILE]  read-modify-writes of the 64-bit word
+ *                                   at 0 through a MAP_SHARED mapping for
+ *                                   SECS s, each between flock() and
+ *                                   unlock of LOCKFILE (see increment())
  *   storm FILE PAGES BYTE SECS      mapped stores and loads over PAGES pages
  *                                   for SECS s, SIGUSR1 caught (see storm())
  *   sigwrite FILE LEN BYTE SECS     write LEN bytes BYTE from 0 in steps the
@@ -37,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -217,6 +222,54 @@ static void on_storm(int sig)
 }
 
 /*
+ * Increments the word at 0 of FILE through a MAP_SHARED mapping for SECS
+ * seconds. When another client does the same, every load and every store
+ * needs the lock the other just took. Each increment is done between
+ * flock() and unlock of LOCKFILE, if given: a lock of this client's own
+ * file, which serialises nothing, but puts two server round trips between
+ * increments, as shared.flock-update does (where the file lock failed to
+ * serialise). Updates may be lost; what is measured is that both clients
+ * make progress, and how fast. Prints "COUNT increments in MS ms, longest
+ * L ms" (the longest increment, lock calls included).
+ */
+static int increment(const char *path, int secs, const char *lockpath)
+{
+	volatile unsigned long long *word;
+	struct timespec t0, now;
+	long long delta, n = 0, ms = 0, last = 0, longest = 0;
+	int lfd = -1;
+
+	if (lockpath) {
+		lfd = open(lockpath, O_RDWR | O_CREAT, 0644);
+		if (lfd < 0)
+			return die("open lock file");
+	}
+	word = (volatile unsigned long long *)map(path, 0, 8,
+						 PROT_READ | PROT_WRITE,
+						 &delta);
+	if (!word)
+		return die("mmap");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms < secs * 1000LL) {
+		if (lfd >= 0 && flock(lfd, LOCK_EX))
+			return die("flock");
+		*word = *word + 1;
+		if (lfd >= 0 && flock(lfd, LOCK_UN))
+			return die("flock unlock");
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - t0.tv_sec) * 1000LL +
+		     (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms - last > longest)
+			longest = ms - last;
+		last = ms;
+	}
+	printf("%lld increments in %lld ms, longest %lld ms\n", n, ms,
+	       longest);
+	return 0;
+}
+
+/*
  * Stores and loads BYTE over the first PAGES pages of FILE through a
  * MAP_SHARED mapping for SECS seconds, with a no-op SIGUSR1 handler (no
  * SA_RESTART), while the test throws signals at it; another client does
@@ -354,6 +407,9 @@ int main(int argc, char **argv)
 				      POSIX_FADV_WILLNEED);
 		return errno ? die("posix_fadvise") : 0;
 	}
+	if (!strcmp(cmd, "increment") && (argc == 4 || argc == 5))
+		return increment(argv[2], (int)num(argv[3]),
+				 argc == 5 ? argv[4] : NULL);
 	if (!strcmp(cmd, "storm") && argc == 6)
 		return storm(argv[2], (int)num(argv[3]), byte(argv[4]),
 			     (int)num(argv[5]));
