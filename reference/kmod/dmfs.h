@@ -43,7 +43,7 @@ extern bool dmfs_debug_ignore_revokes;
 extern unsigned int dmfs_request_timeout; /* seconds */
 extern unsigned int dmfs_lock_timeout;    /* seconds */
 extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
-extern unsigned int dmfs_lock_min_hold_ms; /* see dmfs_lock_revoke_run() */
+extern unsigned int dmfs_lock_min_hold_us; /* see dmfs_lock_revoke_run() */
 extern unsigned int dmfs_debug;
 
 /**
@@ -111,7 +111,8 @@ struct dmfs_lock {
 	int users;                  /* references of read/write/fault */
 	enum dmfs_lock_state state;
 	bool revoke_pending;        /* server asked; run when users drop to 0 */
-	unsigned long usable_until; /* jiffies: a revoked lock serves till then */
+	u64 last_used;              /* ktime_get_ns() of the grant or last put */
+	u64 usable_until;           /* ns: a revoked lock serves till then */
 	bool revoke_queued;         /* revoke_work (or a REVOKE) will run it */
 	struct work_struct revoke_work;
 };

@@ -24,6 +24,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/mm.h>
@@ -119,14 +120,15 @@ static struct dmfs_conn *dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
 }
 
 /*
- * The server wants @lk back; lock_mutex held. It still serves new users for
- * lock_min_hold_ms (see dmfs_lock_revoke_run()).
+ * The server wants @lk back; lock_mutex held. It still serves new users
+ * until lock_min_hold_us after its grant or last use (see
+ * dmfs_lock_revoke_run()); a lock idle that long goes at once.
  */
 static void dmfs_lock_mark_revoked(struct dmfs_lock *lk)
 {
 	lk->revoke_pending = true;
-	lk->usable_until = jiffies +
-			   msecs_to_jiffies(min(dmfs_lock_min_hold_ms, 1000U));
+	lk->usable_until = lk->last_used +
+			   min(dmfs_lock_min_hold_us, 1000000U) * NSEC_PER_USEC;
 }
 
 static void dmfs_lock_revoke_workfn(struct work_struct *work);
@@ -140,8 +142,7 @@ static bool dmfs_lock_usable(const struct dmfs_lock *lk, u32 mode, u64 start,
 			     u64 end)
 {
 	return lk->state == DMFS_LK_GRANTED &&
-	       (!lk->revoke_pending ||
-		time_before(jiffies, lk->usable_until)) &&
+	       (!lk->revoke_pending || ktime_get_ns() < lk->usable_until) &&
 	       lk->mode >= mode && lk->start <= start && end <= lk->end &&
 	       !READ_ONCE(lk->conn->dead);
 }
@@ -206,6 +207,7 @@ static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
 	lk->users = 1;
 	lk->state = DMFS_LK_GRANTED;
 	lk->seq = atomic64_inc_return(&sbi->grant_seq);
+	lk->last_used = ktime_get_ns();
 	*attr = rep.attr;
 	return lk;
 }
@@ -412,8 +414,9 @@ out:
 
 /*
  * Run a revoke whose owner we are (revoke_queued set by us): once the
- * lock's minimum hold has passed and no user is left, flush and cancel; a
- * user still in it queues the revoke again at its dmfs_lock_put().
+ * lock's minimum hold after its last use has passed and no user is left,
+ * flush and cancel; a user still in it queues the revoke again at its
+ * dmfs_lock_put(). A lock idle for the hold is revoked at once.
  *
  * Why a minimum hold (as GFS2's glock minimum hold time): a write fault on
  * an absent page takes the lock in .fault and again in .page_mkwrite, and
@@ -425,11 +428,11 @@ out:
 static void dmfs_lock_revoke_run(struct dmfs_lock *lk)
 {
 	struct dmfs_inode_info *di = DMFS_I(lk->inode);
-	unsigned long until = READ_ONCE(lk->usable_until);
+	u64 until = READ_ONCE(lk->usable_until), t = ktime_get_ns();
 	bool now = false;
 
-	if (dmfs_session_live(lk->conn) && time_before(jiffies, until))
-		schedule_timeout_uninterruptible(until - jiffies);
+	if (dmfs_session_live(lk->conn) && t < until)
+		fsleep(div_u64(until - t, NSEC_PER_USEC) + 1);
 	mutex_lock(&di->lock_mutex);
 	lk->revoke_queued = false;
 	if (lk->state == DMFS_LK_GRANTED && lk->users == 0) {
@@ -465,6 +468,7 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 
 	mutex_lock(&di->lock_mutex);
 	WARN_ON(lk->users <= 0);
+	lk->last_used = ktime_get_ns();
 	if (--lk->users == 0 && lk->state == DMFS_LK_GRANTED) {
 		if (lk->revoke_pending || READ_ONCE(lk->conn->dead)) {
 			revoke = !lk->revoke_queued;
@@ -567,7 +571,7 @@ again:
 		if (lk->users) {
 			if (busy_too) {
 				lk->revoke_pending = true;
-				lk->usable_until = jiffies;
+				lk->usable_until = 0;
 			}
 			continue;
 		}

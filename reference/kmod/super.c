@@ -47,12 +47,12 @@ unsigned int dmfs_lock_timeout = 120;
 module_param_named(lock_timeout, dmfs_lock_timeout, uint, 0644);
 MODULE_PARM_DESC(lock_timeout, "seconds to wait for a lock grant before failing with EIO (default 120)");
 unsigned int dmfs_lock_cache_max = 1024;
-unsigned int dmfs_lock_min_hold_ms = 10;
+unsigned int dmfs_lock_min_hold_us = 3000;
 module_param_named(lock_cache_max, dmfs_lock_cache_max, uint, 0644);
 MODULE_PARM_DESC(lock_cache_max, "unused locks kept cached per mount (locks of mapped files excepted)");
 unsigned int dmfs_debug;
-module_param_named(lock_min_hold_ms, dmfs_lock_min_hold_ms, uint, 0644);
-MODULE_PARM_DESC(lock_min_hold_ms, "a revoked lock's pages stay this long after its last use, so the faulting task runs the instruction the fault was for (0: revoke at once; at most 1000)");
+module_param_named(lock_min_hold_us, dmfs_lock_min_hold_us, uint, 0644);
+MODULE_PARM_DESC(lock_min_hold_us, "microseconds a revoked lock serves after its grant or last use, so that a faulting task runs the instruction it faulted on (0: revoke at once; at most 1000000)");
 module_param_named(debug, dmfs_debug, uint, 0644);
 MODULE_PARM_DESC(debug, "log protocol events");
 
