@@ -88,6 +88,11 @@ void register_revocation(Registrar& r, const Settings& s, int job_size) {
           [=] { return make_revocation(dirty); });
 }
 
+void register_stat(Registrar& r, int job_size) {
+  if (job_size < 2) return;  // a writer and another client
+  r.add("stat/remote_writer/ranks:2", 2, benchmark::kMicrosecond, [] { return make_stat_remote_writer(); });
+}
+
 void register_throughput(Registrar& r, const Settings& s, const std::vector<int>& ranks) {
   for (auto layout : {Layout::file_per_rank, Layout::shared_file})
     for (auto transfer : {Transfer::write, Transfer::read, Transfer::readback})
@@ -125,6 +130,7 @@ std::size_t enumerate(Registrar& r, const Settings& settings, int job_size) {
   const auto ranks = rank_counts(settings, job_size);
   register_faults(r, settings, ranks);
   register_revocation(r, settings, job_size);
+  register_stat(r, job_size);
   register_throughput(r, settings, ranks);
   register_exec(r, settings, ranks);
   return r.count();

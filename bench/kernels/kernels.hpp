@@ -29,6 +29,10 @@ std::unique_ptr<Kernel> make_write_fault(bool mkwrite, const FaultShape& shape);
 // a page another client holds dirty.
 std::unique_ptr<Kernel> make_revocation(std::size_t dirty_pages);
 
+// Ranks 0 and 1 map one file; the writer stores to it, the other times one
+// fstat(), the writer stores again (a fault there: its lock was recalled).
+std::unique_ptr<Kernel> make_stat_remote_writer();
+
 enum class Transfer { read, write, readback };
 enum class Layout { file_per_rank, shared_file };
 const char* name_of(Transfer t);

@@ -17,6 +17,7 @@
 #include "dmmap/probe/mapping.hpp"
 #include "kernels.hpp"
 #include "timer.hpp"
+#include "token.hpp"
 
 namespace dmmap::bench {
 namespace {
@@ -71,17 +72,7 @@ class Revocation : public Kernel {
   }
 
  private:
-  // An empty message to or from `peer`, waited for with the run's deadline.
-  static void message(RunContext& ctx, int peer, int tag, bool send) {
-    MPI_Request request;
-    char byte = 0;
-    if (send) {
-      MPI_Isend(&byte, 1, MPI_CHAR, peer, tag, ctx.active_comm(), &request);
-    } else {
-      MPI_Irecv(&byte, 1, MPI_CHAR, peer, tag, ctx.active_comm(), &request);
-    }
-    ctx.actives().wait_peer(request, peer, send ? "revocation token send" : "revocation token receive");
-  }
+  static void message(RunContext& ctx, int peer, int tag, bool send) { pass_token(ctx, peer, tag, send, "revocation"); }
 
   std::size_t dirty_;
   Fd fd_;

@@ -57,9 +57,9 @@ int main(int argc, char** argv) {
     std::set<int> ranks;
     for (const auto& row : doc.at("benchmarks").as_array())
       if (!row.contains("run_type") || row.at("run_type").as_string() == "iteration") check_row(row, families, ranks);
-    for (const char* f :
-         {"read_fault/cached", "read_fault/uncached", "write_fault/mkwrite", "write_fault/uncached",
-          "revocation/dirty:1", "throughput/write", "throughput/read", "throughput/readback", "exec/launch"})
+    for (const char* f : {"read_fault/cached", "read_fault/uncached", "write_fault/mkwrite", "write_fault/uncached",
+                          "revocation/dirty:1", "stat/remote_writer", "throughput/write", "throughput/read",
+                          "throughput/readback", "exec/launch"})
       require(families.contains(f), fmt::format("measurement {} missing", f));
     require(ranks.contains(1) && ranks.contains(job), fmt::format("scaling rows for 1 and {} ranks missing", job));
     require(!doc.at("dmmap_checks").at("per_op_vs_block").as_array().empty(), "per-op vs block check missing");
