@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""ratios.json of bench-compare.sh: dmfs against NFS and against the loopback
+round trip, from the two boots' bench.json and rtt.json (p50 unless named).
+
+usage: bench-ratios.py OUT_DIR   (reads OUT_DIR/{dmfs,nfs}/{bench,rtt}.json,
+                                  writes OUT_DIR/ratios.json, prints it)
+"""
+import json
+import sys
+from pathlib import Path
+
+# ratio name -> (benchmark name prefix, statistic, against)
+#   against "nfs": dmfs / NFS of the statistic; "rtt": dmfs / dmfs boot's RTT
+RATIOS = {
+    "uncached_fault_vs_nfs": ("read_fault/uncached/fault_around:off/", "p50_ns", "nfs"),
+    "cached_fault_vs_nfs": ("read_fault/cached/fault_around:off/", "p50_ns", "nfs"),
+    "mkwrite_vs_nfs": ("write_fault/mkwrite/fault_around:off/", "p50_ns", "nfs"),
+    "seq_mapped_read_vs_nfs": ("throughput/readback/file_per_rank/", "bytes_per_second", "nfs"),
+    "revoke_1_page_rtt": ("revocation/dirty:1/", "p50_ns", "rtt"),
+    "revoke_64_pages_rtt": ("revocation/dirty:64/", "p50_ns", "rtt"),
+    "stat_of_remote_writer_rtt": ("stat/remote_writer/", "p50_ns", "rtt"),
+}
+# where the issue sets a target (issue 16): ratio name -> (<= or >=, bound)
+TARGETS = {
+    "uncached_fault_vs_nfs": ("<=", 1.0),
+    "seq_mapped_read_vs_nfs": (">=", 1.0),
+    "revoke_1_page_rtt": ("<=", 5.0),
+    "revoke_64_pages_rtt": ("<=", 10.0),
+    "stat_of_remote_writer_rtt": ("<=", 3.0),
+}
+
+
+def rows(path):
+    doc = json.loads(path.read_text())
+    return [b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
+
+
+def find(bench, prefix, ranks=2):
+    for b in bench:
+        if b["name"].startswith(prefix) and f"/ranks:{ranks}/" in b["name"] + "/":
+            return b
+    return None
+
+
+def rtt_ns(path):
+    for b in rows(path):
+        if b["name"].startswith("BM_LoopbackTcpRtt"):
+            return b["median_ns"]
+    raise SystemExit(f"bench-ratios: no LoopbackTcpRtt in {path}")
+
+
+def main(out):
+    bench = {t: rows(out / t / "bench.json") for t in ("dmfs", "nfs")}
+    rtt = {t: rtt_ns(out / t / "rtt.json") for t in ("dmfs", "nfs")}
+    result = {"rtt_ns": rtt, "raw": {}, "ratios": {}, "targets": {}, "missing": []}
+    for key, (prefix, stat, against) in RATIOS.items():
+        dmfs = find(bench["dmfs"], prefix)
+        if dmfs is None or stat not in dmfs:
+            result["missing"].append(key)
+            continue
+        raw = {"benchmark": dmfs["name"], "statistic": stat, "dmfs": dmfs[stat]}
+        if against == "nfs":
+            nfs = find(bench["nfs"], prefix)
+            if nfs is None or not nfs.get(stat):
+                result["missing"].append(key)
+                continue
+            raw["nfs"] = nfs[stat]
+            value = dmfs[stat] / nfs[stat]
+        else:
+            raw["rtt_ns"] = rtt["dmfs"]
+            value = dmfs[stat] / rtt["dmfs"]
+        if key == "stat_of_remote_writer_rtt":
+            raw["writer_refaults"] = dmfs.get("writer_refaults")
+        result["raw"][key] = raw
+        result["ratios"][key] = round(value, 3)
+        if key in TARGETS:
+            op, bound = TARGETS[key]
+            met = value <= bound if op == "<=" else value >= bound
+            result["targets"][key] = {"target": f"{op} {bound}", "met": met}
+    # the flat keys the issue names, beside the structured ones
+    result.update(result["ratios"])
+    (out / "ratios.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    return 1 if result["missing"] else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    sys.exit(main(Path(sys.argv[1])))
