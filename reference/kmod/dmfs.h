@@ -43,6 +43,9 @@ extern bool dmfs_debug_ignore_revokes;
 extern unsigned int dmfs_request_timeout; /* seconds */
 extern unsigned int dmfs_lock_timeout;    /* seconds */
 extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
+
+/* pages of one multi-page READ or WRITE, and the readahead window (128 KiB) */
+#define DMFS_IO_PAGES 32
 extern unsigned int dmfs_lock_min_hold_us; /* see dmfs_lock_revoke_run() */
 extern unsigned int dmfs_debug;
 
@@ -218,6 +221,7 @@ int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end);
+bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end);
 struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
 				      u64 start, u64 end);
 void dmfs_lock_put(struct dmfs_lock *lk);
@@ -227,7 +231,8 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
 void dmfs_lock_drop_inode(struct inode *inode, bool busy_too);
 void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
-struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode);
+struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode,
+				    u64 *end);
 int dmfs_lock_init(void);
 void dmfs_lock_exit(void);
 

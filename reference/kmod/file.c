@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/mm.h>
@@ -71,7 +72,7 @@ static int dmfs_read_page(struct inode *inode, struct page *page)
 {
 	struct dmfs_conn *c;
 
-	c = dmfs_page_session(inode, page_offset(page), DMFS_LOCK_PR);
+	c = dmfs_page_session(inode, page_offset(page), DMFS_LOCK_PR, NULL);
 	if (!c)
 		return -EIO;
 	return dmfs_read_page_rpc(c, inode, page);
@@ -92,46 +93,97 @@ static int dmfs_read_folio(struct file *file, struct folio *folio)
 }
 
 /*
- * Readahead (when root raised read_ahead_kb, or fadvise/madvise WILLNEED)
- * reads only what this client's locks cover, stopping at the first page
- * they do not: a page read without a lock would be served later as if it
- * had been. That page stays not uptodate (a later read takes a lock and
- * reads it); the core removes the folios not reached.
+ * One READ for @n contiguous locked folios (order 0) from @pos on @c; the
+ * reply may be shorter (end of file): the rest is zeroed. Marks them
+ * uptodate on success and unlocks them.
+ */
+static void dmfs_read_batch(struct dmfs_conn *c, struct inode *inode,
+			    struct folio **folios, unsigned int n, loff_t pos)
+{
+	struct dmfs_read_req rq = {};
+	u32 rlen, len = n * PAGE_SIZE;
+	const char *data;
+	unsigned int i;
+	int count, err;
+	void *r, *kaddr;
+
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.offset = cpu_to_le64(pos);
+	rq.length = cpu_to_le32(len);
+	err = dmfs_session_rpc(c, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
+			       sizeof(struct dmfs_read_rep), &r, &rlen);
+	count = err ? err : dmfs_check_read(r, rlen, len);
+	if (!err && count < 0) {
+		pr_warn_ratelimited("malformed READ reply (%u bytes)\n", rlen);
+		kvfree(r);
+	}
+	data = count >= 0 ? (const char *)((struct dmfs_read_rep *)r + 1) : NULL;
+	for (i = 0; i < n; i++) {
+		if (data) {
+			int have = clamp_t(int, count - (int)(i * PAGE_SIZE), 0,
+					   PAGE_SIZE);
+
+			kaddr = kmap_local_folio(folios[i], 0);
+			memcpy(kaddr, data + i * PAGE_SIZE, have);
+			memset(kaddr + have, 0, PAGE_SIZE - have);
+			kunmap_local(kaddr);
+			flush_dcache_folio(folios[i]);
+			folio_mark_uptodate(folios[i]);
+		}
+		folio_unlock(folios[i]);
+	}
+	if (data)
+		kvfree(r);
+}
+
+/*
+ * Readahead reads only what this client's locks cover: a page read without
+ * a lock would be served later as if it had been. A page they do not cover
+ * stays not uptodate (a later access takes a lock and reads it). Pages
+ * under one lock go in READs of up to DMFS_IO_PAGES pages, never past the
+ * lock's end.
  */
 static void dmfs_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
-	struct folio *folio;
+	struct folio *folios[DMFS_IO_PAGES];
 	struct dmfs_conn *c;
+	unsigned int n;
+	u64 end;
+	loff_t pos;
 
-	while ((folio = readahead_folio(rac))) {
-		c = dmfs_page_session(inode, folio_pos(folio), DMFS_LOCK_PR);
-		if (c && !dmfs_read_page_rpc(c, inode, &folio->page))
-			folio_mark_uptodate(folio);
-		folio_unlock(folio);
-		if (!c)
-			return;
+	while ((folios[0] = readahead_folio(rac))) {
+		pos = folio_pos(folios[0]);
+		c = dmfs_page_session(inode, pos, DMFS_LOCK_PR, &end);
+		if (!c) {
+			folio_unlock(folios[0]);
+			continue;
+		}
+		n = 1;
+		while (n < DMFS_IO_PAGES && readahead_count(rac) &&
+		       pos + (n + 1) * PAGE_SIZE <= end &&
+		       (folios[n] = readahead_folio(rac)))
+			n++;
+		dmfs_read_batch(c, inode, folios, n, pos);
 	}
 }
 
-/* WRITE one page (its first @len bytes) on session @c */
-static int dmfs_write_page_rpc(struct dmfs_conn *c, struct inode *inode,
-			       struct page *page, u32 len)
+/* WRITE @len bytes of @data at @pos on session @c */
+static int dmfs_write_rpc(struct dmfs_conn *c, struct inode *inode,
+			  loff_t pos, const void *data, u32 len)
 {
 	struct dmfs_write_req rq = {};
 	struct dmfs_write_rep *rep;
 	struct dmfs_attr attr = {};
 	u32 rlen;
-	void *r, *kaddr;
+	void *r;
 	int err;
 
 	rq.file_id = cpu_to_le64(inode->i_ino);
-	rq.offset = cpu_to_le64(page_offset(page));
+	rq.offset = cpu_to_le64(pos);
 	rq.length = cpu_to_le32(len);
-	kaddr = kmap_local_page(page);
-	err = dmfs_session_rpc(c, DMFS_OP_WRITE, &rq, sizeof(rq), kaddr, len,
+	err = dmfs_session_rpc(c, DMFS_OP_WRITE, &rq, sizeof(rq), data, len,
 			       sizeof(*rep), &r, &rlen);
-	kunmap_local(kaddr);
 	if (err)
 		return err;
 	rep = r;
@@ -142,6 +194,18 @@ static int dmfs_write_page_rpc(struct dmfs_conn *c, struct inode *inode,
 	dmfs_apply_server_size(inode, &attr);
 	mutex_unlock(&DMFS_I(inode)->lock_mutex);
 	return 0;
+}
+
+/* WRITE one page (its first @len bytes) on session @c */
+static int dmfs_write_page_rpc(struct dmfs_conn *c, struct inode *inode,
+			       struct page *page, u32 len)
+{
+	void *kaddr = kmap_local_page(page);
+	int err;
+
+	err = dmfs_write_rpc(c, inode, page_offset(page), kaddr, len);
+	kunmap_local(kaddr);
+	return err;
 }
 
 /*
@@ -156,7 +220,7 @@ static struct dmfs_conn *dmfs_writeback_session(struct folio *folio)
 	struct inode *inode = folio->mapping->host;
 	struct dmfs_conn *c;
 
-	c = dmfs_page_session(inode, folio_pos(folio), DMFS_LOCK_PW);
+	c = dmfs_page_session(inode, folio_pos(folio), DMFS_LOCK_PW, NULL);
 	if (!c) {
 		pr_warn_ratelimited("ino %lu @%lld: dirty without a lock of the current session, not written\n",
 				    inode->i_ino, folio_pos(folio));
@@ -214,6 +278,123 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 	}
 	folio_end_writeback(folio);
 	return 0;
+}
+
+/* contiguous dirty pages under one PW lock, for one WRITE (->writepages) */
+struct dmfs_wb_batch {
+	struct dmfs_conn *c;
+	u64 lock_end;             /* end of the lock that covers them */
+	loff_t pos;               /* offset of the first */
+	u32 len;                  /* bytes to write (the last may be partial) */
+	unsigned int n;
+	struct folio *folios[DMFS_IO_PAGES]; /* under write-back, unlocked */
+};
+
+/*
+ * Send the batch: one WRITE from a copy of its pages, or one WRITE a page
+ * where no buffer could be had. Errors as in dmfs_writepage(); returns the
+ * error an fsync must see, or 0.
+ */
+static int dmfs_wb_flush(struct inode *inode, struct dmfs_wb_batch *b,
+			 struct writeback_control *wbc)
+{
+	unsigned int nofs, i;
+	int err = 0, ret = 0;
+	char *buf;
+
+	if (!b->n)
+		return 0;
+	nofs = memalloc_nofs_save();
+	buf = b->n > 1 ? kvmalloc(b->n * PAGE_SIZE, GFP_KERNEL) : NULL;
+	memalloc_nofs_restore(nofs);
+	if (buf) {
+		for (i = 0; i < b->n; i++) {
+			void *kaddr = kmap_local_folio(b->folios[i], 0);
+
+			memcpy(buf + i * PAGE_SIZE, kaddr, PAGE_SIZE);
+			kunmap_local(kaddr);
+		}
+		err = dmfs_write_rpc(b->c, inode, b->pos, buf, b->len);
+		kvfree(buf);
+	}
+	for (i = 0; i < b->n; i++) {
+		struct folio *folio = b->folios[i];
+		u32 len = min_t(u32, PAGE_SIZE, b->len - i * PAGE_SIZE);
+
+		if (!buf)
+			err = dmfs_write_page_rpc(b->c, inode, &folio->page,
+						  len);
+		if (err && dmfs_write_error_transient(err)) {
+			folio_redirty_for_writepage(wbc, folio);
+			if (wbc->sync_mode == WB_SYNC_ALL)
+				ret = err;
+		} else if (err) {
+			pr_warn_ratelimited("write-back of ino %lu @%lld failed: %d\n",
+					    inode->i_ino, folio_pos(folio), err);
+			mapping_set_error(folio->mapping, err);
+			folio_set_error(folio);
+		}
+		folio_end_writeback(folio);
+	}
+	b->n = 0;
+	return ret;
+}
+
+/* write_cache_pages() callback: add a locked, cleaned page to the batch */
+static int dmfs_wb_add(struct page *page, struct writeback_control *wbc,
+		       void *data)
+{
+	struct dmfs_wb_batch *b = data;
+	struct folio *folio = page_folio(page);
+	struct inode *inode = folio->mapping->host;
+	loff_t size = i_size_read(inode);
+	loff_t off = folio_pos(folio);
+	int ret = 0;
+
+	if (b->n && (off != b->pos + b->n * PAGE_SIZE || b->n == DMFS_IO_PAGES ||
+		     off + PAGE_SIZE > b->lock_end))
+		ret = dmfs_wb_flush(inode, b, wbc);
+	if (off >= size) {
+		/* wholly beyond EOF (truncated meanwhile): nothing to write */
+		folio_unlock(folio);
+		return ret;
+	}
+	if (!b->n) {
+		b->c = dmfs_page_session(inode, off, DMFS_LOCK_PW, &b->lock_end);
+		if (!b->c) {
+			dmfs_writeback_session(folio); /* says why, records it */
+			folio_unlock(folio);
+			return ret;
+		}
+		b->pos = off;
+	}
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	b->folios[b->n++] = folio;
+	b->len = (b->n - 1) * PAGE_SIZE + min_t(loff_t, PAGE_SIZE, size - off);
+	if (size - off < PAGE_SIZE) /* the last page: nothing follows it */
+		ret = dmfs_wb_flush(inode, b, wbc) ?: ret;
+	return ret;
+}
+
+/*
+ * Write-back in WRITEs of up to DMFS_IO_PAGES contiguous pages, each
+ * within the PW lock that covers its first page (a revoke's flush of 64
+ * dirty pages is 2 round trips, not 64).
+ */
+static int dmfs_writepages(struct address_space *mapping,
+			   struct writeback_control *wbc)
+{
+	struct dmfs_wb_batch *b;
+	int err, err2;
+
+	b = kzalloc(sizeof(*b), GFP_NOFS);
+	if (!b)
+		return -ENOMEM;
+	err = write_cache_pages(mapping, wbc, dmfs_wb_add, b);
+	err2 = dmfs_wb_flush(mapping->host, b, wbc);
+	kfree(b);
+	return err ?: err2;
 }
 
 /*
@@ -311,6 +492,7 @@ const struct address_space_operations dmfs_aops = {
 	.read_folio	= dmfs_read_folio,
 	.readahead	= dmfs_readahead,
 	.writepage	= dmfs_writepage,
+	.writepages	= dmfs_writepages,
 	.dirty_folio	= filemap_dirty_folio,
 	.write_begin	= dmfs_write_begin,
 	.write_end	= dmfs_write_end,
@@ -641,6 +823,26 @@ static bool dmfs_exec_changed(struct file *file, struct dmfs_lock *lk)
 	return false;
 }
 
+/*
+ * A fault whose lock is not cached waits for the grant without mmap_lock
+ * (other threads of the process may mmap, munmap, fault meanwhile), then
+ * has the fault retried: the lock it waited for serves the retry, also if
+ * a revoke came meanwhile, for lock_min_hold_us.
+ */
+static vm_fault_t dmfs_fault_wait_unlocked(struct vm_fault *vmf, u32 mode,
+					   u64 pos)
+{
+	struct file *file = get_file(vmf->vma->vm_file);
+	struct dmfs_lock *lk;
+
+	mmap_read_unlock(vmf->vma->vm_mm);
+	lk = dmfs_lock_get_sized(file_inode(file), mode, pos, pos + PAGE_SIZE);
+	if (!IS_ERR(lk))
+		dmfs_lock_put(lk);
+	fput(file);
+	return VM_FAULT_RETRY;
+}
+
 static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -649,6 +851,7 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
 		     (vma->vm_flags & VM_SHARED);
 	u64 pos = (u64)vmf->pgoff << PAGE_SHIFT;
+	u32 mode = write ? DMFS_LOCK_PW : DMFS_LOCK_PR;
 	struct dmfs_lock *lk;
 	vm_fault_t ret;
 
@@ -657,13 +860,16 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 			return VM_FAULT_SIGBUS;
 		return filemap_fault(vmf);
 	}
+	if (!dmfs_lock_cached(inode, mode, pos, pos + PAGE_SIZE) &&
+	    fault_flag_allow_retry_first(vmf->flags) &&
+	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+		return dmfs_fault_wait_unlocked(vmf, mode, pos);
 	/*
 	 * The RFC's do_no_page hook: hold a lock covering the page, under
 	 * which the size filemap_fault() checks is exact if the page reaches
 	 * it: SIGBUS only beyond the real end of the file.
 	 */
-	lk = dmfs_lock_get_sized(inode, write ? DMFS_LOCK_PW : DMFS_LOCK_PR,
-				 pos, pos + PAGE_SIZE);
+	lk = dmfs_lock_get_sized(inode, mode, pos, pos + PAGE_SIZE);
 	if (IS_ERR(lk))
 		return VM_FAULT_SIGBUS;
 	if (dmfs_exec_changed(file, lk) || dmfs_io_check(file, write)) {

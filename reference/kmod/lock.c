@@ -238,6 +238,53 @@ static struct dmfs_lock *dmfs_lock_insert(struct inode *inode,
 	return lk;
 }
 
+/* a lock request's range: whole pages, at least one */
+static void dmfs_lock_range(u64 *start, u64 *end)
+{
+	*start = round_down(*start, DMFS_PAGE_SIZE);
+	if (*end != DMFS_EOF) {
+		if (*end > DMFS_EOF - DMFS_PAGE_SIZE)
+			*end = DMFS_EOF;
+		else
+			*end = round_up(*end, DMFS_PAGE_SIZE);
+	}
+	if (*end <= *start)
+		*end = *start + DMFS_PAGE_SIZE;
+}
+
+/**
+ * dmfs_lock_cached() - would dmfs_lock_get_sized() find its lock cached?
+ * @inode: the file
+ * @mode: DMFS_LOCK_PR or DMFS_LOCK_PW
+ * @start: first byte
+ * @end: end of the range, exclusive
+ *
+ * A hint, taken no reference: the lock may be revoked right after. A fault
+ * that would wait for the server lets go of mmap_lock first.
+ *
+ * Return: true if a usable lock covers the range (up to EOF where the
+ * range reaches beyond i_size).
+ */
+bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_lock *lk;
+	bool found = false;
+
+	if (end > i_size_read(inode))
+		end = DMFS_EOF;
+	dmfs_lock_range(&start, &end);
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		if (dmfs_lock_usable(lk, mode, start, end)) {
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&di->lock_mutex);
+	return found;
+}
+
 /**
  * dmfs_lock_get() - take a reference on a lock covering a range
  * @inode: the file
@@ -260,16 +307,7 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 	struct dmfs_attr attr;
 	long err;
 
-	start = round_down(start, DMFS_PAGE_SIZE);
-	if (end != DMFS_EOF) {
-		if (end > DMFS_EOF - DMFS_PAGE_SIZE)
-			end = DMFS_EOF;
-		else
-			end = round_up(end, DMFS_PAGE_SIZE);
-	}
-	if (end <= start)
-		end = start + DMFS_PAGE_SIZE;
-
+	dmfs_lock_range(&start, &end);
 	mutex_lock(&di->lock_mutex);
 	list_for_each_entry(lk, &di->locks, ilist) {
 		if (dmfs_lock_usable(lk, mode, start, end)) {
@@ -697,6 +735,8 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
  * @pos: the page's offset
  * @mode: DMFS_LOCK_PR to read the page from the server (a PW lock does as
  *	well), DMFS_LOCK_PW to write it back
+ * @end: if not NULL, set to the end of the lock that covers the page: the
+ *	pages up to there may be read (or written) on the same session
  *
  * A page is read only under a granted lock that covers it, and written
  * back only under a PW lock that covers it and is granted or being revoked
@@ -707,7 +747,8 @@ void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi)
  *
  * Return: that session (valid until umount), or NULL.
  */
-struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode)
+struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode,
+				    u64 *end)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_conn *c = NULL;
@@ -722,12 +763,17 @@ struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode)
 		    !dmfs_session_live(lk->conn))
 			continue;
 		c = lk->conn;
+		if (end)
+			*end = lk->end;
 		break;
 	}
 	mutex_unlock(&di->lock_mutex);
 	if (!c && (mode == DMFS_LOCK_PR ? dmfs_fi_skip_fault_lock :
-		   dmfs_fi_skip_mkwrite_pw))
+		   dmfs_fi_skip_mkwrite_pw)) {
 		c = READ_ONCE(DMFS_SB(inode->i_sb)->conn);
+		if (end)
+			*end = pos + PAGE_SIZE;
+	}
 	return c;
 }
 

@@ -16,11 +16,14 @@
 #   badgrant     a server (tests/mockd.py) whose first grant has the wrong
 #                mode: the read fails with EIO, the grant is cancelled at the
 #                server, the next read works
+#   mmaplock     dmfsd SIGSTOPped for 4 s while a fault waits for its
+#                grant: another thread of the process maps and unmaps memory
+#                meanwhile within 1 s (the fault waits without mmap_lock)
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant)
+[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant mmaplock)
 lib_init request_timeout=3
 
 # umount DIR in the background: it must succeed within BOUND_MS (WHAT: what
@@ -122,6 +125,25 @@ case_badgrant() {
   t grep -q "^cancel $h ok" /run/mockd.log
   t test "$(cat /run/hs-m/f)" = data
   umount /run/hs-m
+}
+
+case_mmaplock() {
+  local p
+  param request_timeout 30   # the stop is no stall to declare
+  dmfsd_start l 7106
+  mnt /run/hs-l 7106 || return
+  "$TOOL" fill "$exp_l/f" 0 4096 m         # on the server: no lock cached
+  "$TOOL" faultmmap /run/hs-l/f 1000 >/run/hs-l.out 2>&1 & p=$!
+  for _ in $(seq 50); do grep -q mapped /run/hs-l.out && break; sleep 0.1; done
+  kill -STOP "$srv_l"
+  sleep 4
+  kill -CONT "$srv_l"
+  wait_pid $p 30
+  info "fault waiting for a stopped server (4 s): $(tail -1 /run/hs-l.out), status $wait_rc"
+  t test "$wait_rc" = 0
+  t test "$(sed -n 's/.* mmap \([0-9]*\)$/\1/p' /run/hs-l.out)" -lt 1000
+  umount /run/hs-l
+  param request_timeout 3
 }
 
 for c in "${cases[@]}"; do

@@ -14,6 +14,10 @@
  *                                   at 0 through a MAP_SHARED mapping for
  *                                   SECS s, each between flock() and
  *                                   unlock of LOCKFILE (see increment())
+ *   faultmmap FILE DELAY_MS         maps FILE, says "mapped", DELAY_MS later
+ *                                   faults page 0 while another thread
+ *                                   times an mmap()/munmap() of anonymous
+ *                                   memory (see faultmmap())
  *   storm FILE PAGES BYTE SECS      mapped stores and loads over PAGES pages
  *                                   for SECS s, SIGUSR1 caught (see storm())
  *   sigwrite FILE LEN BYTE SECS     write LEN bytes BYTE from 0 in steps the
@@ -36,6 +40,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,6 +274,59 @@ static int increment(const char *path, int secs, const char *lockpath)
 	return 0;
 }
 
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static long long mmap_ms = -1;
+
+/* 300 ms into the fault: how long one mmap()/munmap() of 4 KiB takes */
+static void *time_mmap(void *unused)
+{
+	long long t0;
+	void *p;
+
+	(void)unused;
+	usleep(300000);
+	t0 = now_ms();
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	mmap_ms = now_ms() - t0;
+	return NULL;
+}
+
+/*
+ * A fault that waits for the server (the test stops it during DELAY_MS)
+ * must not hold the process's mmap_lock meanwhile: another thread's mmap()
+ * (which takes it for writing) goes on. Prints "fault MS mmap MS".
+ */
+static int faultmmap(const char *path, int delay_ms)
+{
+	volatile char *p;
+	long long delta, t0, fault;
+	pthread_t th;
+
+	p = map(path, 0, 4096, PROT_READ, &delta);
+	if (!p)
+		return die("mmap");
+	printf("mapped\n");
+	fflush(stdout);
+	usleep(delay_ms * 1000);
+	if (pthread_create(&th, NULL, time_mmap, NULL))
+		return die("pthread_create");
+	t0 = now_ms();
+	(void)p[0];
+	fault = now_ms() - t0;
+	pthread_join(th, NULL);
+	printf("fault %lld mmap %lld\n", fault, mmap_ms);
+	return 0;
+}
+
 /*
  * Stores and loads BYTE over the first PAGES pages of FILE through a
  * MAP_SHARED mapping for SECS seconds, with a no-op SIGUSR1 handler (no
@@ -410,6 +468,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "increment") && (argc == 4 || argc == 5))
 		return increment(argv[2], (int)num(argv[3]),
 				 argc == 5 ? argv[4] : NULL);
+	if (!strcmp(cmd, "faultmmap") && argc == 4)
+		return faultmmap(argv[2], (int)num(argv[3]));
 	if (!strcmp(cmd, "storm") && argc == 6)
 		return storm(argv[2], (int)num(argv[3]), byte(argv[4]),
 			     (int)num(argv[5]));
