@@ -46,6 +46,12 @@ assert r["raw"]["stat_of_remote_writer_rtt"]["writer_refaults"] == 1
 assert r["rtt_ns"] == {"dmfs": 100, "nfs": 200} and not r["missing"]
 print("ok: 7 ratios and 5 targets")
 PY
+# the table for docs/kmod.md: every ratio a row, unmet targets in bold
+md=$(/usr/bin/python3 "$here/bench-ratios.py" "$t" --markdown)
+[ "$(grep -c '^| `' <<<"$md")" = 7 ] || { echo "FAIL: table rows"; echo "$md"; exit 1; }
+grep -q '^| `revoke_1_page_rtt` | 600 ns | – | 6.0 | <= 5.0 | \*\*no\*\* |$' <<<"$md" ||
+  { echo "FAIL: revoke row"; echo "$md"; exit 1; }
+echo "ok: the markdown table"
 # a measurement missing from one boot: named, exit 1
 grep -v mkwrite "$t/nfs/bench.json" >"$t/b" && mv "$t/b" "$t/nfs/bench.json"
 if /usr/bin/python3 "$here/bench-ratios.py" "$t" >"$t/out"; then echo "FAIL: missing mkwrite accepted"; exit 1; fi

@@ -2,8 +2,9 @@
 """ratios.json of bench-compare.sh: dmfs against NFS and against the loopback
 round trip, from the two boots' bench.json and rtt.json (p50 unless named).
 
-usage: bench-ratios.py OUT_DIR   (reads OUT_DIR/{dmfs,nfs}/{bench,rtt}.json,
-                                  writes OUT_DIR/ratios.json, prints it)
+usage: bench-ratios.py OUT_DIR [--markdown]
+  reads OUT_DIR/{dmfs,nfs}/{bench,rtt}.json, writes OUT_DIR/ratios.json and
+  prints it; --markdown prints docs/kmod.md's performance table instead
 """
 import json
 import sys
@@ -49,7 +50,41 @@ def rtt_ns(path):
     raise SystemExit(f"bench-ratios: no LoopbackTcpRtt in {path}")
 
 
-def main(out):
+def fmt_value(ns_or_bps, stat):
+    if stat == "bytes_per_second":
+        return f"{ns_or_bps / 2**20:.1f} MiB/s"
+    if ns_or_bps >= 1e6:
+        return f"{ns_or_bps / 1e6:.2f} ms"
+    if ns_or_bps >= 1e3:
+        return f"{ns_or_bps / 1e3:.1f} µs"
+    return f"{ns_or_bps:.0f} ns"
+
+
+def markdown(result):
+    lines = [
+        f"Loopback round trip (p50): {fmt_value(result['rtt_ns']['dmfs'], 'ns')} in the dmfs boot, "
+        f"{fmt_value(result['rtt_ns']['nfs'], 'ns')} in the NFS boot.",
+        "",
+        "| ratio | dmfs | NFSv3 | value | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in RATIOS:
+        raw = result["raw"].get(key)
+        if raw is None:
+            lines.append(f"| `{key}` | – | – | missing | | |")
+            continue
+        nfs = fmt_value(raw["nfs"], raw["statistic"]) if "nfs" in raw else "–"
+        target = result["targets"].get(key)
+        extra = ""
+        if raw.get("writer_refaults") is not None:
+            extra = f" (writer refaults {raw['writer_refaults']:.2f} a stat)"
+        lines.append(
+            f"| `{key}` | {fmt_value(raw['dmfs'], raw['statistic'])}{extra} | {nfs} | {result['ratios'][key]} | "
+            f"{target['target'] if target else ''} | {('yes' if target['met'] else '**no**') if target else ''} |")
+    return "\n".join(lines)
+
+
+def main(out, as_markdown=False):
     bench = {t: rows(out / t / "bench.json") for t in ("dmfs", "nfs")}
     rtt = {t: rtt_ns(out / t / "rtt.json") for t in ("dmfs", "nfs")}
     result = {"rtt_ns": rtt, "raw": {}, "ratios": {}, "targets": {}, "missing": []}
@@ -80,11 +115,11 @@ def main(out):
     # the flat keys the issue names, beside the structured ones
     result.update(result["ratios"])
     (out / "ratios.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    print(markdown(result) if as_markdown else json.dumps(result, indent=1))
     return 1 if result["missing"] else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--markdown"):
         raise SystemExit(__doc__)
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), len(sys.argv) == 3))
