@@ -7,6 +7,8 @@
 // it (close-to-open). The mapped store comes after a wait past the
 // filesystem's timestamp granularity, measured before the checks run
 // (RunProfile::timestamp_wait), so that a later mtime is possible at all.
+// Both directions: a filesystem may update the mtime of one node's mapped
+// stores and not another's (the cluster probe saw OCFS2 do so).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -26,8 +28,6 @@
 namespace dmmap::conform {
 namespace {
 
-constexpr int kWriter = 0;
-
 struct stat stat_of(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
@@ -38,17 +38,17 @@ bool later(const timespec& a, const timespec& b) {
   return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
-void run(CheckContext& ctx) {
+void run_writer(CheckContext& ctx, int writer) {
   const std::size_t page = page_size();
-  const auto file = ctx.path("stat");
+  const auto file = ctx.path(fmt::format("stat-{}", writer));
   if (ctx.rank() == 0) create_file(file, page, 0);
   ctx.barrier();
-  const std::string by = fmt::format(" by rank {}", kWriter);
+  const std::string by = fmt::format(" by rank {}", writer);
   struct stat before {};
 
   climb_file(ctx, file,
              {.what = "mtime after a mapped store" + by,
-              .writers = {kWriter},
+              .writers = {writer},
               .prime = [&](FileView& v) { before = stat_of(v.fd.get()); },
               .make =
                   [&](FileView& v) {
@@ -62,7 +62,7 @@ void run(CheckContext& ctx) {
   climb_file(
       ctx, file,
       {.what = "size after an extension written through a mapping" + by,
-       .writers = {kWriter},
+       .writers = {writer},
        .make =
            [&](FileView& v) {
              if (::ftruncate(v.fd.get(), static_cast<off_t>(grown)) != 0)
@@ -72,6 +72,10 @@ void run(CheckContext& ctx) {
            },
        .sync = [](FileView& v) { v.map.sync(); },
        .seen = [&](const FileView& v, Level) { return stat_of(v.fd.get()).st_size == static_cast<off_t>(grown); }});
+}
+
+void run(CheckContext& ctx) {
+  for (int writer : {0, 1}) run_writer(ctx, writer);
 }
 
 const CheckRegistration check({
