@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "dmmap/probe/files.hpp"
 #include "dmmap/probe/mapping.hpp"
@@ -18,6 +20,11 @@ namespace {
 // Enough for ranks to interleave many times; NFSv4.2 (lock = flush + invalidate) needs
 // about 70 ms per cycle in the TCG guest (41 s for 2 x 300), which must stay well inside --timeout.
 constexpr int kIterations = 150;
+// Between the load and the store of an increment: without mutual exclusion
+// across clients, two clients' increments then overlap in most rounds
+// instead of by chance (OCFS2 with o2cb, whose fcntl locks are node-local,
+// passed with the load and store back to back in three runs of four).
+constexpr auto kIncrementWindow = std::chrono::microseconds(200);
 
 void set(const AppLock& lock, int fd, LockMode mode) {
   if (int err = lock.apply(fd, mode); err != 0) throw std::system_error(err, std::generic_category(), lock.call);
@@ -57,7 +64,9 @@ void run_locked_counter(CheckContext& ctx, const AppLock& lock, const char* file
   ctx.barrier();
   for (int i = 0; i < kIterations; ++i) {
     set(lock, fd.get(), LockMode::exclusive);
-    *counter = *counter + 1;
+    const std::uint64_t seen = *counter;
+    std::this_thread::sleep_for(kIncrementWindow);
+    *counter = seen + 1;
     set(lock, fd.get(), LockMode::unlock);
   }
   ctx.barrier();
