@@ -95,6 +95,7 @@ int Client::handshake() {
   h.version_min = DMFS_PROTO_VERSION_MIN;
   h.version_max = DMFS_PROTO_VERSION;
   h.prev_client_id = opt_.prev_client_id;
+  if (!opt_.no_glimpse_answers) h.flags = DMFS_HELLO_ANSWERS_GLIMPSE;
   if (getrandom(h.client_nonce, sizeof h.client_nonce, 0) != sizeof h.client_nonce)
     for (auto& b : h.client_nonce) b = uint8_t(rand());
   std::strncpy(reinterpret_cast<char*>(h.client_name), opt_.name.c_str(), DMFS_CLIENT_NAME_LEN - 1);
@@ -149,6 +150,8 @@ void Client::reader() {
           cb_queue_.emplace_back(h.req_id, cb);
         }
         cb_cv_.notify_all();
+      } else if (h.opcode == DMFS_OP_GLIMPSE_CB) {
+        answer_glimpse(h.req_id, r);
       } else if (h.opcode == DMFS_OP_EVICTED) {
         dmfs_evicted_cb cb{};
         if (r.get(cb)) evicted_reason_ = cb.reason;
@@ -196,6 +199,29 @@ void Client::callbacks() {
 void Client::set_revoke_handler(RevokeHandler h) {
   std::lock_guard<std::mutex> g(cb_mu_);
   handler_ = std::move(h);
+}
+
+void Client::set_glimpse_handler(GlimpseHandler h) {
+  std::lock_guard<std::mutex> g(cb_mu_);
+  glimpse_handler_ = std::move(h);
+}
+
+void Client::answer_glimpse(uint64_t cb_id, const Reply& r) {
+  ++glimpses_;
+  if (ignore_glimpses_) return;
+  dmfs_glimpse_cb cb{};
+  GlimpseHandler h;
+  {
+    std::lock_guard<std::mutex> g(cb_mu_);
+    h = glimpse_handler_;
+  }
+  std::optional<dmfs_glimpse_rep> rep;
+  if (r.get(cb) && h) rep = h(cb.file_id);
+  const uint16_t flags = DMFS_HF_REPLY | DMFS_HF_CALLBACK;
+  if (rep)
+    send_bytes(make_message(DMFS_OP_GLIMPSE_CB, flags, cb_id, 0, {bytes_of(*rep)}));
+  else
+    send_bytes(make_message(DMFS_OP_GLIMPSE_CB, flags, cb_id, -ENOENT));
 }
 
 void Client::ack_revoke(uint64_t cb_id, int32_t status) {
@@ -295,6 +321,13 @@ int Client::lookup(uint64_t parent, std::string_view name, dmfs_attr& out) {
 int Client::getattr(uint64_t id, dmfs_attr& out) {
   dmfs_fid_req q{id};
   Reply r = call(DMFS_OP_GETATTR, {bytes_of(q)});
+  if (!r.status && !r.get(out)) return -EBADMSG;
+  return r.status;
+}
+
+int Client::glimpse(uint64_t id, dmfs_attr& out) {
+  dmfs_fid_req q{id};
+  Reply r = call(DMFS_OP_GLIMPSE, {bytes_of(q)});
   if (!r.status && !r.get(out)) return -EBADMSG;
   return r.status;
 }
@@ -450,11 +483,13 @@ std::future<Reply> Client::lock_async(uint64_t id, uint64_t start, uint64_t end,
   return call_async(DMFS_OP_LOCK_ENQUEUE, {bytes_of(q)}, req_id);
 }
 
-int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out) {
+int Client::lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out,
+                 std::string* page) {
   auto f = lock_async(id, start, end, mode, flags);
   Reply r;
   if (wait(f, r)) return r.status;
   if (!r.get(out)) return -EBADMSG;
+  if (page && (out.flags & DMFS_LGF_PAGE)) page->assign(r.body.begin() + sizeof out, r.body.end());
   return 0;
 }
 

@@ -31,6 +31,8 @@ struct ClientOptions {
   std::optional<std::string> secret;
   std::string name = "libdmfs";
   uint64_t prev_client_id = 0;
+  // Handshake as a client older than GLIMPSE (no DMFS_HELLO_ANSWERS_GLIMPSE).
+  bool no_glimpse_answers = false;
   std::chrono::milliseconds timeout{60000};  // per request
 };
 
@@ -55,6 +57,10 @@ class Client {
   // Called on the callback thread for each REVOKE. Default (no handler):
   // ack and cancel at once.
   using RevokeHandler = std::function<void(Client&, uint64_t cb_id, const dmfs_revoke_cb&)>;
+  // Called on the reader thread for each GLIMPSE_CB: this client's size and
+  // mod_seq of the file, or nullopt (answered -ENOENT, also without a
+  // handler). It must not wait for the server.
+  using GlimpseHandler = std::function<std::optional<dmfs_glimpse_rep>(uint64_t file_id)>;
 
   // Connects and performs the handshake; throws std::runtime_error (message
   // includes the errno name) on failure. Status of a refused handshake is in
@@ -70,6 +76,9 @@ class Client {
 
   void set_revoke_handler(RevokeHandler h);
   void ack_revoke(uint64_t cb_id, int32_t status = 0);
+  void set_glimpse_handler(GlimpseHandler h);
+  // Tests of a silent holder: GLIMPSE_CB callbacks are counted, never answered.
+  void ignore_glimpses() { ignore_glimpses_ = true; }
 
   // Every method returns 0 or a negative errno (-ENOTCONN after the
   // connection is gone, -ETIMEDOUT when no reply came in time).
@@ -77,6 +86,8 @@ class Client {
   int statfs(dmfs_statfs_rep& out);
   int lookup(uint64_t parent, std::string_view name, dmfs_attr& out);
   int getattr(uint64_t id, dmfs_attr& out);
+  // GLIMPSE: attributes with the other clients' unwritten size and mtime.
+  int glimpse(uint64_t id, dmfs_attr& out);
   int setattr(const dmfs_setattr_req& r, dmfs_attr* out = nullptr);
   int truncate(uint64_t id, uint64_t size);
   int create(uint64_t parent, std::string_view name, uint32_t mode, dmfs_attr& out, bool excl = false);
@@ -90,7 +101,10 @@ class Client {
   int read(uint64_t id, uint64_t off, uint32_t len, std::string& data, dmfs_read_rep* rep = nullptr);
   int write(uint64_t id, uint64_t off, std::string_view data, dmfs_write_rep* rep = nullptr, uint32_t flags = 0);
   int fsync(uint64_t id);
-  int lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out);
+  // With DMFS_LKF_WITH_PAGE and `page`, the data the grant carries (if
+  // DMFS_LGF_PAGE) is stored there.
+  int lock(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags, dmfs_lock_enqueue_rep& out,
+           std::string* page = nullptr);
   // Starts an enqueue without waiting; *req_id (for LOCK_CANCEL BY_REQID).
   std::future<Reply> lock_async(uint64_t id, uint64_t start, uint64_t end, uint32_t mode, uint32_t flags,
                                 uint64_t* req_id = nullptr);
@@ -115,6 +129,8 @@ class Client {
   bool wait_closed(std::chrono::milliseconds t);
   // Number of REVOKE callbacks received so far.
   uint64_t revokes_received() const { return revokes_.load(); }
+  // Number of GLIMPSE_CB callbacks received so far.
+  uint64_t glimpses_received() const { return glimpses_.load(); }
   // Abruptly closes the socket (no BYE).
   void kill();
 
@@ -123,6 +139,7 @@ class Client {
   int handshake();
   void reader();
   void callbacks();
+  void answer_glimpse(uint64_t cb_id, const Reply& r);
   bool send_bytes(const std::vector<uint8_t>& m);
   int wait(std::future<Reply>& f, Reply& r);
   void fail_all(int status);
@@ -137,12 +154,15 @@ class Client {
   std::atomic<bool> closed_{false};
   std::atomic<uint32_t> evicted_reason_{0};
   std::atomic<uint64_t> revokes_{0};
+  std::atomic<uint64_t> glimpses_{0};
+  std::atomic<bool> ignore_glimpses_{false};
   std::condition_variable closed_cv_;
   // callback queue
   std::mutex cb_mu_;
   std::condition_variable cb_cv_;
   std::deque<std::pair<uint64_t, dmfs_revoke_cb>> cb_queue_;
   RevokeHandler handler_;
+  GlimpseHandler glimpse_handler_;
   bool stop_cb_ = false;
   std::thread reader_thread_;
   std::thread cb_thread_;

@@ -76,6 +76,8 @@ const char* op_name(uint16_t op) {
     case DMFS_OP_LOCK_CANCEL: return "LOCK_CANCEL";
     case DMFS_OP_BYE: return "BYE";
     case DMFS_OP_PLOCK: return "PLOCK";
+    case DMFS_OP_GLIMPSE: return "GLIMPSE";
+    case DMFS_OP_GLIMPSE_CB: return "GLIMPSE_CB";
     case DMFS_OP_REVOKE: return "REVOKE";
     case DMFS_OP_EVICTED: return "EVICTED";
     default: return "?";
@@ -100,8 +102,15 @@ std::string_view sv(Bytes b, size_t off, size_t n) {
 int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
   out.hdr = hdr;
   if (hdr.flags == (DMFS_HF_REPLY | DMFS_HF_CALLBACK)) {
-    if (hdr.opcode != DMFS_OP_REVOKE) return -EPROTO;
-    out.body = CallbackAnswer{static_cast<int32_t>(hdr.status)};
+    CallbackAnswer a{static_cast<int32_t>(hdr.status), hdr.opcode};
+    if (hdr.opcode == DMFS_OP_REVOKE) {
+      out.body = a;
+      return 0;
+    }
+    if (hdr.opcode != DMFS_OP_GLIMPSE_CB) return -EPROTO;
+    if (a.status == 0 ? body.size() != sizeof a.glimpse : !body.empty()) return -EPROTO;
+    if (a.status == 0) std::memcpy(&a.glimpse, body.data(), sizeof a.glimpse);
+    out.body = a;
     return 0;
   }
   if (hdr.flags != 0) return -EPROTO;
@@ -141,6 +150,12 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
     }
     case DMFS_OP_GETATTR: {
       Getattr m{};
+      if ((rc = fixed_only(body, m.r))) return rc;
+      out.body = m;
+      return 0;
+    }
+    case DMFS_OP_GLIMPSE: {
+      Glimpse m{};
       if ((rc = fixed_only(body, m.r))) return rc;
       out.body = m;
       return 0;
@@ -237,7 +252,7 @@ int decode_client(const dmfs_hdr& hdr, Bytes body, ClientMsg& out) {
       if ((rc = fixed_only(body, m.r))) return rc;
       if (m.r.mode != DMFS_LOCK_PR && m.r.mode != DMFS_LOCK_PW) return -EINVAL;
       if (!valid_extent(m.r.start, m.r.end)) return -EINVAL;
-      if (m.r.flags & ~(DMFS_LKF_NOEXPAND | DMFS_LKF_NOWAIT)) return -EINVAL;
+      if (m.r.flags & ~(DMFS_LKF_NOEXPAND | DMFS_LKF_NOWAIT | DMFS_LKF_WITH_PAGE)) return -EINVAL;
       out.body = m;
       return 0;
     }

@@ -106,12 +106,19 @@ struct Cancel {
 struct Plock {
   dmfs_plock_req r;
 };
+struct Glimpse {
+  dmfs_fid_req r;
+};
+// The answer to a callback: a REVOKE ack, or a GLIMPSE_CB answer whose
+// `glimpse` is set when status is 0.
 struct CallbackAnswer {
   int32_t status;
-};  // REVOKE ack
+  uint16_t opcode = DMFS_OP_REVOKE;
+  dmfs_glimpse_rep glimpse{};
+};
 
 using ClientBody = std::variant<Empty, Hello, Auth, NameOp, Getattr, Setattr, Create, Rename, Readdir, Open, Close,
-                                Read, Write, Fsync, Enqueue, Cancel, CallbackAnswer, Plock>;
+                                Read, Write, Fsync, Enqueue, Cancel, CallbackAnswer, Plock, Glimpse>;
 
 struct ClientMsg {
   dmfs_hdr hdr{};
@@ -120,7 +127,8 @@ struct ClientMsg {
 
 // Decodes and validates one client message whose header passed
 // check_header(); `body` is exactly length-24 bytes. Returns 0, or:
-//   -EPROTO      flags that a client may not send (fatal: close)
+//   -EPROTO      flags that a client may not send, or a malformed answer to
+//                a callback (fatal: close)
 //   -EOPNOTSUPP  unknown opcode (reply with it)
 //   -EBADMSG     body size wrong for the opcode (reply with it)
 //   -EINVAL / -ENAMETOOLONG  invalid values (reply with it)

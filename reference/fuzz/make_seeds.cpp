@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   pl.end = 8;
   pl.type = DMFS_PLK_WRLCK;
   pl.flags = DMFS_PLKF_WAIT;
+  dmfs_glimpse_rep glimpse{8192, 1};
   std::vector<std::vector<uint8_t>> msgs = {
       make_message(DMFS_OP_HELLO, 0, 1, 0, {bytes_of(hello)}),
       make_message(DMFS_OP_AUTH, 0, 2, 0, {bytes_of(au)}),
@@ -88,18 +89,22 @@ int main(int argc, char** argv) {
       make_message(DMFS_OP_BYE, 0, 21, 0),
       make_message(DMFS_OP_REVOKE, DMFS_HF_REPLY | DMFS_HF_CALLBACK, 1, 0),
       make_message(DMFS_OP_PLOCK, 0, 22, 0, {bytes_of(pl)}),
+      make_message(DMFS_OP_GLIMPSE, 0, 23, 0, {bytes_of(fid)}),
+      make_message(DMFS_OP_GLIMPSE_CB, DMFS_HF_REPLY | DMFS_HF_CALLBACK, 2, 0, {bytes_of(glimpse)}),
   };
   std::vector<uint8_t> stream;
   for (auto& m : msgs) {
     if (!put(m)) return 1;
     stream.insert(stream.end(), m.begin(), m.end());
   }
-  // A lock conversation: enqueue PR, enqueue PW (conflict), cancel, bye.
+  // A lock conversation: enqueue PR, enqueue PW with its page (conflict),
+  // cancel, bye.
   std::vector<uint8_t> conv;
   dmfs_lock_enqueue_req a = eq, b = eq;
   a.mode = DMFS_LOCK_PR;
   b.start = 4096;
   b.end = 8192;
+  b.flags = DMFS_LKF_WITH_PAGE;  // its grant carries a page
   append_message(conv, DMFS_OP_LOCK_ENQUEUE, 0, 1, 0, {bytes_of(a)});
   append_message(conv, DMFS_OP_LOCK_ENQUEUE, 0, 2, 0, {bytes_of(b)});
   append_message(conv, DMFS_OP_LOCK_ENQUEUE, 0, 7, 0, {bytes_of(a)});

@@ -146,7 +146,11 @@ struct dmfs_hdr {
  * in v1)
  */
 #define DMFS_OP_PLOCK         22
-#define DMFS_OP_CLIENT_MAX    22  /* highest client opcode (grows as ops are added) */
+/* size and mtime as of now, asked of the PW holders instead of revoking
+ * them (Lustre's glimpse; added in v1)
+ */
+#define DMFS_OP_GLIMPSE       23
+#define DMFS_OP_CLIENT_MAX    23  /* highest client opcode (grows as ops are added) */
 
 /* server -> client callbacks (DMFS_HF_CALLBACK) */
 /* the client acks with REVOKE|REPLY|CALLBACK, then writes back, evicts and
@@ -154,6 +158,8 @@ struct dmfs_hdr {
  */
 #define DMFS_OP_REVOKE        64
 #define DMFS_OP_EVICTED       65  /* notice, no answer; the server closes next */
+/* the client answers GLIMPSE_CB|REPLY|CALLBACK with a dmfs_glimpse_rep */
+#define DMFS_OP_GLIMPSE_CB    66
 
 /* ------------------------------------------------------------------------ */
 /* Common structures                                                        */
@@ -222,7 +228,11 @@ struct dmfs_attr {
 #define DMFS_KDF_K0 0x3030666b2d73666dull /* le64 of the ASCII bytes "mfs-kf00" */
 #define DMFS_KDF_K1 0x3130666b2d73666dull /* le64 of the ASCII bytes "mfs-kf01" */
 
-/* dmfs_hello_req.flags: none defined yet */
+/* dmfs_hello_req.flags */
+/* the client answers GLIMPSE_CB: the server asks it instead of failing a
+ * GLIMPSE with -EOPNOTSUPP (added in v1; older clients send 0)
+ */
+#define DMFS_HELLO_ANSWERS_GLIMPSE 0x1u
 struct dmfs_hello_req {
 	dmfs_le32 magic;         /* DMFS_MAGIC */
 	dmfs_le16 version_min;   /* range of versions the client speaks */
@@ -236,6 +246,8 @@ struct dmfs_hello_req {
 
 /* dmfs_hello_rep.flags */
 #define DMFS_HELLO_AUTH_REQUIRED 0x1u
+/* the server honours DMFS_LKF_WITH_PAGE (added in v1) */
+#define DMFS_HELLO_GRANT_PAGES   0x2u
 
 /*
  * The HELLO reply always carries this body. status -EPROTONOSUPPORT: no
@@ -492,6 +504,10 @@ struct dmfs_fsync_req {
 /* dmfs_lock_enqueue_req.flags */
 #define DMFS_LKF_NOEXPAND 0x1u /* grant exactly [start,end) */
 #define DMFS_LKF_NOWAIT   0x2u /* -EAGAIN instead of waiting/revoking */
+/* the grant carries the page at start (only to a server announcing
+ * DMFS_HELLO_GRANT_PAGES; older servers refuse the flag with -EINVAL)
+ */
+#define DMFS_LKF_WITH_PAGE 0x4u
 
 /*
  * LOCK_ENQUEUE: ask for [start, end) in `mode`. start must be page-aligned;
@@ -509,11 +525,16 @@ struct dmfs_lock_enqueue_req {
 
 /* dmfs_lock_enqueue_rep.flags */
 #define DMFS_LGF_EXPANDED 0x1u /* granted extent is larger than requested */
+#define DMFS_LGF_PAGE     0x2u /* the page data follows (DMFS_LKF_WITH_PAGE) */
 
 /*
  * The granted extent always contains the requested one. attr.size and
  * attr.data_version are taken at grant time, after every conflicting holder
- * has written back and cancelled.
+ * has written back and cancelled. With DMFS_LGF_PAGE the reply body goes on
+ * with the file's bytes [start, min(start + DMFS_PAGE_SIZE, attr.size)),
+ * read at that same time (none when start >= attr.size): an uncached fault
+ * costs one round trip, not a grant and a READ in series (an intent lock,
+ * as Lustre's ldlm intents carry their operation's result).
  */
 struct dmfs_lock_enqueue_rep {
 	dmfs_le64 lock_handle; /* nonzero, unique for the server's lifetime */
@@ -587,6 +608,37 @@ struct dmfs_evicted_cb {
 	dmfs_le64 client_id;
 	dmfs_le32 reason;   /* DMFS_EVICT_* */
 	dmfs_le32 reserved;
+};
+
+/*
+ * GLIMPSE (client -> server, body dmfs_fid_req, reply dmfs_attr_rep): the
+ * file's attributes with what other clients hold unwritten under PW locks.
+ * The server sends GLIMPSE_CB to every other session holding a granted PW
+ * lock on the file (-EOPNOTSUPP at once if one of them did not announce
+ * DMFS_HELLO_ANSWERS_GLIMPSE: the requester then takes a PR lock on the
+ * whole file and GETATTRs, as before GLIMPSE existed) and replies once
+ * each has answered (or was evicted for not answering within
+ * revoke_timeout_ms, or went away): size is the
+ * largest of the server's and the answers' sizes; when an answer reports a
+ * modification the server has not seen before (a new mod_seq of that
+ * session), mtime and ctime become the server's clock at that answer, and
+ * stay so for later glimpses until a newer write-back time replaces them.
+ * No lock is revoked, no data moves.
+ */
+struct dmfs_glimpse_cb {
+	dmfs_le64 file_id;
+};
+
+/*
+ * A client's answer to GLIMPSE_CB (status 0; -ENOENT with an empty body if
+ * it knows nothing of the file): size, the file size its unwritten data
+ * makes (its own extension not yet written back; 0 if none), and mod_seq,
+ * a counter of its modifications of the file (mapped stores that made a
+ * page writable, write()s), or 0 when it holds nothing unwritten.
+ */
+struct dmfs_glimpse_rep {
+	dmfs_le64 size;
+	dmfs_le64 mod_seq;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -675,6 +727,8 @@ static_assert(sizeof(struct dmfs_lock_enqueue_rep) == 128, "dmfs_lock_enqueue_re
 static_assert(sizeof(struct dmfs_lock_cancel_req) == 16, "dmfs_lock_cancel_req");
 static_assert(sizeof(struct dmfs_revoke_cb) == 64, "dmfs_revoke_cb");
 static_assert(sizeof(struct dmfs_evicted_cb) == 16, "dmfs_evicted_cb");
+static_assert(sizeof(struct dmfs_glimpse_cb) == 8, "dmfs_glimpse_cb");
+static_assert(sizeof(struct dmfs_glimpse_rep) == 16, "dmfs_glimpse_rep");
 static_assert(sizeof(struct dmfs_plock_req) == 48, "dmfs_plock_req");
 static_assert(sizeof(struct dmfs_plock_rep) == 32, "dmfs_plock_rep");
 static_assert(DMFS_MAX_IO % DMFS_PAGE_SIZE == 0, "max io is whole pages");

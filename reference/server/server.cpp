@@ -69,6 +69,9 @@ const std::vector<FaultInfo>& fault_table() {
       {"ack-enospc",
        "a WRITE the store has no space for (--capacity) is acknowledged as stored but dropped: data lost silently",
        &Faults::ack_enospc},
+      {"no-glimpse",
+       "answer GLIMPSE from the server's attributes alone: other clients' unwritten size and mtime are not asked for",
+       &Faults::no_glimpse},
   };
   return t;
 }
@@ -176,7 +179,9 @@ int Server::run() {
   epoll_event evs[64];
   while (!stopping) {
     int timeout = 1000;
-    if (auto d = locks_.next_deadline()) {
+    auto d = locks_.next_deadline();
+    if (auto g = glimpses_.next_deadline(); g && (!d || *g < *d)) d = g;
+    if (d) {
       auto ms = std::chrono::ceil<std::chrono::milliseconds>(*d - lk::Clock::now()).count();
       timeout = int(std::clamp<long long>(ms, 0, 1000));
     }
@@ -419,8 +424,11 @@ void Server::release_session_state(Session& s) {
   s.opens.clear();
   s.lock_handles.clear();
   s.pending_enqueues.clear();
+  s.page_intents.clear();
   s.pending_plocks.clear();
   s.callbacks.clear();
+  s.glimpse_cbs.clear();
+  drop_glimpses(s.id);
   lk::Actions a;
   locks_.drop_client(s.id, lk::Clock::now(), a);
   apply(a);
@@ -453,6 +461,7 @@ Server::Session* Server::by_client(uint64_t client) {
 void Server::check_evictions() {
   auto now = lk::Clock::now();
   for (uint64_t c : locks_.expired(now)) evict(c, EvictCause::revoke_timeout);
+  for (uint64_t c : glimpses_.expired(now)) evict(c, EvictCause::glimpse_timeout);
 }
 
 // Connections that never complete the handshake do not keep a slot.
@@ -478,10 +487,12 @@ void Server::evict(uint64_t client, EvictCause cause) {
     log::warn("EVICT client {} ({}, {}): evicted client {} by operator; dropping its locks and opens", client,
               s ? s->name : "?", s ? s->peer : "?", client);
   else
-    log::warn("EVICT client {} ({}, {}): a revoked lock was not cancelled within {} ms; "
-              "dropping its locks and opens",
-              client, s ? s->name : "?", s ? s->peer : "?", opt_.revoke_timeout.count());
+    log::warn("EVICT client {} ({}, {}): {} within {} ms; dropping its locks and opens", client, s ? s->name : "?",
+              s ? s->peer : "?",
+              cause == EvictCause::glimpse_timeout ? "a glimpse was not answered" : "a revoked lock was not cancelled",
+              opt_.revoke_timeout.count());
   if (!s) {
+    drop_glimpses(client);
     lk::Actions a;
     locks_.drop_client(client, lk::Clock::now(), a);
     apply(a);
@@ -541,6 +552,7 @@ void Server::dispatch(Session& s, const ClientMsg& m) {
     case DMFS_OP_STATFS: return op_statfs(s, h);
     case DMFS_OP_LOOKUP: return op_lookup(s, h, std::get<NameOp>(m.body));
     case DMFS_OP_GETATTR: return op_getattr(s, h, std::get<Getattr>(m.body));
+    case DMFS_OP_GLIMPSE: return op_glimpse(s, h, std::get<Glimpse>(m.body));
     case DMFS_OP_SETATTR: return op_setattr(s, h, std::get<Setattr>(m.body));
     case DMFS_OP_CREATE:
     case DMFS_OP_MKDIR: return op_create(s, h, std::get<Create>(m.body));
@@ -592,7 +604,7 @@ void Server::op_hello(Session& s, const dmfs_hdr& h, const Hello& m) {
 // A HELLO accepted: the session gets its client id and nonces, and the
 // rest of the reply is filled in.
 void Server::start_session(Session& s, const dmfs_hello_req& r, dmfs_hello_rep& rep) {
-  rep.flags = key_ ? DMFS_HELLO_AUTH_REQUIRED : 0;
+  rep.flags = (key_ ? DMFS_HELLO_AUTH_REQUIRED : 0) | DMFS_HELLO_GRANT_PAGES;
   rep.max_msg = DMFS_MAX_MSG;
   rep.max_io = DMFS_MAX_IO;
   rep.revoke_timeout_ms = uint32_t(opt_.revoke_timeout.count());
@@ -604,6 +616,7 @@ void Server::start_session(Session& s, const dmfs_hello_req& r, dmfs_hello_rep& 
   random_bytes(s.server_nonce, DMFS_NONCE_LEN);
   std::memcpy(rep.server_nonce, s.server_nonce, DMFS_NONCE_LEN);
   s.name = printable(r.client_name, DMFS_CLIENT_NAME_LEN);
+  s.answers_glimpse = r.flags & DMFS_HELLO_ANSWERS_GLIMPSE;
   clients_[s.id] = &s;
   s.state = key_ ? State::auth : State::ready;
   log::info("client {} ({}) connected from {}{}{}", s.id, s.name, s.peer,

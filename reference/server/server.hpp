@@ -17,6 +17,7 @@
 
 #include "admin.hpp"
 #include "backing_store.hpp"
+#include "glimpse_tracker.hpp"
 #include "lock_manager.hpp"
 #include "plock_manager.hpp"
 #include "siphash.hpp"
@@ -34,6 +35,7 @@ struct Faults {
   bool stale_grant_attr = false;     // grant carries size/version from before the revoke
   bool no_plock = false;             // application locks never conflict
   bool ack_enospc = false;           // a WRITE refused for want of space is acknowledged (and lost)
+  bool no_glimpse = false;           // GLIMPSE answered from the server's attributes alone
 };
 
 // Names, descriptions and setters of the fault switches (for --help/--fault).
@@ -99,14 +101,17 @@ class Server {
     uint8_t client_nonce[DMFS_NONCE_LEN]{};
     uint8_t server_nonce[DMFS_NONCE_LEN]{};
     std::unordered_set<uint64_t> pending_enqueues;
+    std::unordered_map<uint64_t, uint64_t> page_intents;  // ENQUEUE req id -> page its grant carries
     std::unordered_set<uint64_t> pending_plocks;
-    std::unordered_map<uint64_t, uint64_t> callbacks;  // callback req id -> lock handle
+    std::unordered_map<uint64_t, uint64_t> callbacks;    // callback req id -> lock handle
+    std::unordered_map<uint64_t, uint64_t> glimpse_cbs;  // callback req id -> glimpse id
     std::unordered_map<uint64_t, OpenRec> opens;
     // Handles of extent locks granted to it, for the admin `clients` count: a
     // superset (cancelled ones are erased, others pruned against the lock
     // manager when counted).
     std::unordered_set<uint64_t> lock_handles;
     uint64_t next_cb = 1;
+    bool answers_glimpse = false;  // DMFS_HELLO_ANSWERS_GLIMPSE
     lk::TimePoint accepted{};
   };
   struct OpenCounts {
@@ -120,7 +125,7 @@ class Server {
     bool closing = false;  // close once `out` is sent
     bool dead = false;     // close now
   };
-  enum class EvictCause { revoke_timeout, operator_request };
+  enum class EvictCause { revoke_timeout, glimpse_timeout, operator_request };
 
   // Epoll keys: the listening sockets and the stop eventfd have their own;
   // a client session's key is its bare fd, an admin connection's its fd with
@@ -160,6 +165,11 @@ class Server {
   void op_lock_enqueue(Session& s, const dmfs_hdr& h, const wire::Enqueue& m);
   void op_lock_cancel(Session& s, const dmfs_hdr& h, const wire::Cancel& m);
   void op_plock(Session& s, const dmfs_hdr& h, const wire::Plock& m);
+  // GLIMPSE (server_glimpse.cpp).
+  void op_glimpse(Session& s, const dmfs_hdr& h, const wire::Glimpse& m);
+  void on_glimpse_answer(Session& s, const dmfs_hdr& h, const wire::CallbackAnswer& m);
+  void finish_glimpse(const lk::GlimpseResult& r);
+  void drop_glimpses(uint64_t client);
   void on_callback_answer(Session& s, const dmfs_hdr& h, const wire::CallbackAnswer& m);
   void start_session(Session& s, const dmfs_hello_req& r, dmfs_hello_rep& rep);
   int withdraw_request(Session& s, uint64_t req_id, lk::TimePoint now, lk::Actions& a);
@@ -175,6 +185,7 @@ class Server {
   void release_session_state(Session& s);
   void apply(lk::Actions& a);
   void send_grant(const lk::Grant& g);
+  uint32_t grant_page(Session& c, const lk::Grant& g, dmfs_lock_enqueue_rep& rep);
   void send_revoke(const lk::Revoke& r);
   void apply_plock(std::vector<lk::PGrant>& g);
   void check_evictions();
@@ -197,6 +208,10 @@ class Server {
   std::unique_ptr<BackingStore> store_;
   lk::LockManager locks_;
   lk::PLockManager plocks_;
+  lk::GlimpseTracker glimpses_;
+  // The server's clock when a glimpse first saw a file's unwritten
+  // modification: its mtime until a later write-back time replaces it.
+  std::unordered_map<uint64_t, timespec> glimpse_mtime_;
   std::optional<AuthKey> key_;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;

@@ -18,6 +18,7 @@ void Server::on_callback_answer(Session& s, const dmfs_hdr& h, const CallbackAns
     doom(s, "protocol violation");
     return;
   }
+  if (ans.opcode == DMFS_OP_GLIMPSE_CB) return on_glimpse_answer(s, h, ans);
   auto it = s.callbacks.find(h.req_id);
   if (it != s.callbacks.end()) {
     log::debug("client {} acked revoke of lock {:#x} (status {})", s.id, it->second, ans.status);
@@ -43,7 +44,10 @@ void Server::op_lock_enqueue(Session& s, const dmfs_hdr& h, const Enqueue& m) {
     return;
   }
   lk::Actions a;
-  auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags, h.req_id, now, a);
+  if (r.flags & DMFS_LKF_WITH_PAGE) s.page_intents[h.req_id] = r.start;
+  auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags & ~DMFS_LKF_WITH_PAGE,
+                          h.req_id, now, a);
+  if (o != lk::LockManager::Outcome::granted && o != lk::LockManager::Outcome::queued) s.page_intents.erase(h.req_id);
   switch (o) {
     case lk::LockManager::Outcome::granted: break;
     case lk::LockManager::Outcome::queued:
@@ -84,6 +88,7 @@ int Server::withdraw_request(Session& s, uint64_t req_id, lk::TimePoint now, lk:
   int rc = locks_.withdraw(s.id, req_id, now, a);
   if (rc == 0) {
     s.pending_enqueues.erase(req_id);
+    s.page_intents.erase(req_id);
     send(s, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, req_id, -ECANCELED));
     return rc;
   }
@@ -184,10 +189,29 @@ void Server::send_grant(const lk::Grant& g) {
     rep.attr = dmfs_attr{};
     rep.attr.file_id = g.file;
   }
-  log::debug("grant {} [{:#x},{:#x}) of file {} to client {} (lock {:#x}{}), size {} dv {:#x}", lk::mode_name(g.mode),
+  uint32_t count = grant_page(*c, g, rep);
+  log::debug("grant {} [{:#x},{:#x}) of file {} to client {} (lock {:#x}{}), size {} dv {:#x}{}", lk::mode_name(g.mode),
              g.start, g.end, g.file, g.client, g.handle, g.expanded ? ", expanded" : "", rep.attr.size,
-             rep.attr.data_version);
-  send(*c, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, g.token, 0, {bytes_of(rep)}));
+             rep.attr.data_version, rep.flags & DMFS_LGF_PAGE ? fmt::format(", {} bytes of data", count) : "");
+  send(*c, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, g.token, 0,
+                        {bytes_of(rep), Bytes(io_buf_.data(), rep.flags & DMFS_LGF_PAGE ? count : 0)}));
+}
+
+// The page an intent enqueue asked for, into io_buf_, read with the grant's
+// attributes (one step of the event loop: nothing written in between).
+// Returns its length; DMFS_LGF_PAGE is set when the data goes with the grant.
+uint32_t Server::grant_page(Session& c, const lk::Grant& g, dmfs_lock_enqueue_rep& rep) {
+  auto it = c.page_intents.find(g.token);
+  if (it == c.page_intents.end()) return 0;
+  const uint64_t at = it->second;
+  c.page_intents.erase(it);
+  uint32_t count = 0;
+  uint64_t size = 0, version = 0;
+  if (store_->read(g.file, at, DMFS_PAGE_SIZE, io_buf_.data(), count, size, version) != 0 ||
+      version != rep.attr.data_version)
+    return 0;  // no data rather than data of another version: the client READs
+  rep.flags |= DMFS_LGF_PAGE;
+  return count;
 }
 
 void Server::send_revoke(const lk::Revoke& r) {

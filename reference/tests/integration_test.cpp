@@ -200,6 +200,132 @@ TEST_F(Dmfsd, TailLockGivesClusterWideSize) {
   EXPECT_EQ(lb.attr.size, 7000u);
 }
 
+// An intent enqueue: the grant carries the page at its start, read after the
+// conflicting holder wrote back (one round trip for an uncached fault).
+TEST_F(Dmfsd, GrantCarriesTheFaultingPage) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  EXPECT_TRUE(b->hello().flags & DMFS_HELLO_GRANT_PAGES);
+  const uint64_t P = DMFS_PAGE_SIZE;
+  uint64_t id = make_file(*a, "f", std::string(P, 'x') + std::string(904, 'y'));
+  dmfs_lock_enqueue_rep la{}, lb{};
+  std::string page;
+  ASSERT_EQ(b->lock(id, P, 2 * P, DMFS_LOCK_PR, DMFS_LKF_WITH_PAGE | DMFS_LKF_NOEXPAND, lb, &page), 0);
+  ASSERT_TRUE(lb.flags & DMFS_LGF_PAGE);
+  EXPECT_EQ(page, std::string(904, 'y'));  // up to EOF
+  ASSERT_EQ(b->cancel(lb.lock_handle), 0);
+  // Past EOF: a grant with no data.
+  ASSERT_EQ(b->lock(id, 4 * P, 5 * P, DMFS_LOCK_PR, DMFS_LKF_WITH_PAGE | DMFS_LKF_NOEXPAND, lb, &page), 0);
+  EXPECT_TRUE(lb.flags & DMFS_LGF_PAGE);
+  EXPECT_EQ(page, "");
+  ASSERT_EQ(b->cancel(lb.lock_handle), 0);
+  // A writer holds the page dirty: the data comes after its write-back.
+  ASSERT_EQ(a->lock(id, 0, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  const std::string dirty(P, 'D');
+  a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    EXPECT_EQ(c.write(r.file_id, 0, dirty), 0);
+    EXPECT_EQ(c.cancel(r.lock_handle), 0);
+  });
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, DMFS_LKF_WITH_PAGE, lb, &page), 0);
+  ASSERT_TRUE(lb.flags & DMFS_LGF_PAGE);
+  EXPECT_EQ(page, dirty);
+  // Without the flag, no data.
+  ASSERT_EQ(b->cancel(lb.lock_handle), 0);
+  ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb, &page), 0);
+  EXPECT_FALSE(lb.flags & DMFS_LGF_PAGE);
+}
+
+// GLIMPSE: B learns A's unwritten extension and modification by asking A,
+// and A keeps its PW lock (no revoke). The mtime moves at a new
+// modification only, and the same unwritten one shows the same mtime.
+TEST_F(Dmfsd, GlimpseAsksTheWriterInsteadOfRevoking) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", std::string(5000, 'x'));
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 4096, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  std::atomic<uint64_t> seq{1};
+  a->set_glimpse_handler([&](uint64_t file) -> std::optional<dmfs_glimpse_rep> {
+    if (file != id) return std::nullopt;
+    return dmfs_glimpse_rep{7000, seq.load()};
+  });
+  dmfs_attr before{}, g1{}, g2{}, g3{};
+  ASSERT_EQ(b->getattr(id, before), 0);
+  std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(b->glimpse(id, g1), 0);
+  EXPECT_EQ(g1.size, 7000u);
+  EXPECT_TRUE(g1.mtime_sec > before.mtime_sec ||
+              (g1.mtime_sec == before.mtime_sec && g1.mtime_nsec > before.mtime_nsec));
+  ASSERT_EQ(b->glimpse(id, g2), 0);
+  EXPECT_EQ(g2.mtime_sec, g1.mtime_sec);
+  EXPECT_EQ(g2.mtime_nsec, g1.mtime_nsec);
+  seq = 2;
+  std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(b->glimpse(id, g3), 0);
+  EXPECT_TRUE(g3.mtime_sec > g2.mtime_sec || (g3.mtime_sec == g2.mtime_sec && g3.mtime_nsec > g2.mtime_nsec));
+  EXPECT_EQ(a->glimpses_received(), 3u);
+  EXPECT_EQ(a->revokes_received(), 0u);
+  // The requester is never asked about its own locks.
+  dmfs_attr own{};
+  ASSERT_EQ(a->glimpse(id, own), 0);
+  EXPECT_EQ(a->glimpses_received(), 3u);
+  EXPECT_EQ(own.size, 5000u);
+}
+
+// A PW holder that did not announce DMFS_HELLO_ANSWERS_GLIMPSE (a client
+// older than GLIMPSE) is never sent a callback it cannot parse: the glimpse
+// fails with EOPNOTSUPP and the requester falls back to a PR lock.
+TEST_F(Dmfsd, GlimpseOfAnOlderHolderIsRefused) {
+  start();
+  auto o = opts("old");
+  o.no_glimpse_answers = true;
+  auto old = Client::connect(o);
+  auto b = connect("B");
+  uint64_t id = make_file(*old, "f", "abc");
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(old->lock(id, 0, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  dmfs_attr at{};
+  EXPECT_EQ(b->glimpse(id, at), -EOPNOTSUPP);
+  EXPECT_EQ(old->glimpses_received(), 0u);
+  EXPECT_EQ(old->revokes_received(), 0u);
+  dmfs_attr still{};
+  EXPECT_EQ(old->getattr(id, still), 0);  // its session is intact
+}
+
+// A holder that does not answer a glimpse is evicted like one that does not
+// cancel a revoked lock; the glimpse then completes without it.
+TEST_F(Dmfsd, SilentGlimpseHolderIsEvicted) {
+  start({"--revoke-timeout", "300ms"});
+  auto a = connect("silent"), b = connect("B");
+  uint64_t id = make_file(*a, "f", "abc");
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  a->ignore_glimpses();
+  auto t0 = std::chrono::steady_clock::now();
+  dmfs_attr at{};
+  ASSERT_EQ(b->glimpse(id, at), 0);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 290ms);
+  EXPECT_LT(waited, 5s);
+  EXPECT_EQ(at.size, 3u);
+  EXPECT_NE(srv->log().find("a glimpse was not answered"), std::string::npos);
+}
+
+// --fault no-glimpse: the holder is never asked; B sees the server's size.
+TEST_F(Dmfsd, FaultNoGlimpse) {
+  start({"--fault", "no-glimpse"});
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", std::string(5000, 'x'));
+  dmfs_lock_enqueue_rep la{};
+  ASSERT_EQ(a->lock(id, 0, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  a->set_glimpse_handler([](uint64_t) { return std::optional<dmfs_glimpse_rep>(dmfs_glimpse_rep{9000, 1}); });
+  dmfs_attr at{};
+  ASSERT_EQ(b->glimpse(id, at), 0);
+  EXPECT_EQ(at.size, 5000u);
+  EXPECT_EQ(a->glimpses_received(), 0u);
+}
+
 // Several clients increment a counter in the file under PW locks: mutual
 // exclusion and hand-off end to end, with revokes arriving while holders work.
 TEST_F(Dmfsd, ContendedCounterIsExact) {
