@@ -33,9 +33,11 @@ struct dmfs_cb_work {
 	struct dmfs_conn *conn;     /* the session it belongs to */
 	u16 opcode;
 	u64 req_id;                 /* a callback's id */
+	u64 queued_ns;              /* when the receive thread queued it */
 	u32 len;
 	union {
 		struct dmfs_revoke_cb revoke;
+		struct dmfs_glimpse_cb glimpse;
 		struct dmfs_lock_cancel_req cancel;
 		struct dmfs_close_req close;
 		struct dmfs_plock_req plock;
@@ -508,6 +510,9 @@ int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
  * @c: the session to ask
  * @rq: the LOCK_ENQUEUE request
  * @out: the grant
+ * @page: with DMFS_LKF_WITH_PAGE, a page-sized buffer for the data the
+ *	  grant carries, else NULL
+ * @page_len: set to the data's length, -1 if the grant carries none
  *
  * Bounded by lock_timeout; an enqueue the caller stops waiting for is
  * withdrawn at the server (LOCK_CANCEL by request id), and a grant that
@@ -517,7 +522,8 @@ int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
  */
 int dmfs_rpc_enqueue(struct dmfs_conn *c,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out)
+		     struct dmfs_lock_enqueue_rep *out, void *page,
+		     int *page_len)
 {
 	struct dmfs_lock_cancel_req cr = {
 		.flags = cpu_to_le32(DMFS_LCF_BY_REQID),
@@ -538,6 +544,16 @@ int dmfs_rpc_enqueue(struct dmfs_conn *c,
 	if (err)
 		return err;
 	memcpy(out, r, sizeof(*out));
+	*page_len = -1;
+	if (page && (le32_to_cpu(out->flags) & DMFS_LGF_PAGE)) {
+		if (rlen - sizeof(*out) <= PAGE_SIZE) {
+			*page_len = rlen - sizeof(*out);
+			memcpy(page, (char *)r + sizeof(*out), *page_len);
+		} else {
+			pr_warn_ratelimited("grant with %u bytes of data ignored\n",
+					    rlen);
+		}
+	}
 	kvfree(r);
 	return 0;
 }
@@ -630,8 +646,25 @@ int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
  */
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status)
 {
+	return dmfs_send_answer(c, op, id, status, NULL, 0);
+}
+
+/**
+ * dmfs_send_answer() - answer a server callback with a body
+ * @c: the session the callback came on (a dead one drops the answer)
+ * @op: the callback's opcode
+ * @id: the callback's request id
+ * @status: 0 or a negative errno
+ * @body: the answer's body, or NULL
+ * @len: its length
+ *
+ * Return: 0 or -EIO.
+ */
+int dmfs_send_answer(struct dmfs_conn *c, u16 op, u64 id, s32 status,
+		     const void *body, u32 len)
+{
 	return dmfs_send_msg(c, op, DMFS_HF_REPLY | DMFS_HF_CALLBACK,
-			     id, status, NULL, 0, NULL, 0);
+			     id, status, body, len, NULL, 0);
 }
 
 static void dmfs_cb_workfn(struct work_struct *work)
@@ -647,8 +680,15 @@ static void dmfs_cb_workfn(struct work_struct *work)
 		kfree(w);
 		return;
 	}
+	if (w->req_id) {
+		atomic64_inc(&w->conn->sbi->stats.callbacks);
+		dmfs_stat_add(&w->conn->sbi->stats.callback_queue_ns,
+			      w->queued_ns);
+	}
 	if (w->opcode == DMFS_OP_REVOKE)
 		dmfs_lock_revoke_cb(w->conn, w->req_id, &w->body.revoke);
+	else if (w->opcode == DMFS_OP_GLIMPSE_CB)
+		dmfs_glimpse_cb(w->conn, w->req_id, &w->body.glimpse);
 	else
 		dmfs_session_call(w->conn, w->opcode, &w->body, w->len, NULL,
 				  0);
@@ -669,6 +709,7 @@ static int dmfs_queue_work(struct dmfs_conn *c, u16 op, u64 id,
 	w->conn = c;
 	w->opcode = op;
 	w->req_id = id;
+	w->queued_ns = ktime_get_ns();
 	w->len = len;
 	memcpy(&w->body, body, len);
 	queue_work(c->sbi->wq, &w->work);
@@ -701,6 +742,9 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 	case DMFS_MSG_REVOKE:
 		return dmfs_queue_work(c, op, id, body,
 				       sizeof(struct dmfs_revoke_cb));
+	case DMFS_MSG_GLIMPSE:
+		return dmfs_queue_work(c, op, id, body,
+				       sizeof(struct dmfs_glimpse_cb));
 	case DMFS_MSG_EVICTED:
 		pr_warn("evicted by server %pI4:%u (reason %u)\n",
 			&c->sbi->addr.sin_addr, ntohs(c->sbi->addr.sin_port),
@@ -877,6 +921,7 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	hq.magic = cpu_to_le32(DMFS_MAGIC);
 	hq.version_min = cpu_to_le16(DMFS_PROTO_VERSION_MIN);
 	hq.version_max = cpu_to_le16(DMFS_PROTO_VERSION);
+	hq.flags = cpu_to_le32(DMFS_HELLO_ANSWERS_GLIMPSE);
 	hq.prev_client_id = cpu_to_le64(sbi->prev_client_id);
 	get_random_bytes(hq.client_nonce, sizeof(hq.client_nonce));
 	snprintf(hq.client_name, sizeof(hq.client_name), "dmfs-%.20s",
@@ -900,6 +945,7 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	    le16_to_cpu(hr.version) > DMFS_PROTO_VERSION ||
 	    !le64_to_cpu(hr.root_id))
 		return -EPROTO;
+	c->grant_pages = le32_to_cpu(hr.flags) & DMFS_HELLO_GRANT_PAGES;
 	if (le32_to_cpu(hr.flags) & DMFS_HELLO_AUTH_REQUIRED) {
 		struct dmfs_auth_req aq;
 		struct dmfs_auth_rep ar;

@@ -47,6 +47,8 @@ extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
 /* pages of one multi-page READ or WRITE, and the readahead window (128 KiB) */
 #define DMFS_IO_PAGES 32
 extern unsigned int dmfs_lock_min_hold_us; /* see dmfs_lock_revoke_run() */
+#define DMFS_HOLD_MAX_US 1000000U          /* the longest minimum hold */
+extern bool dmfs_lock_hold_adaptive;       /* see dmfs_hold_ns() */
 extern unsigned int dmfs_debug;
 
 /**
@@ -92,6 +94,7 @@ struct dmfs_conn {
 	u64 client_id;
 	u64 gen;                     /* sbi->generation this session has */
 	struct list_head old_list;   /* sbi->old_conns once replaced */
+	bool grant_pages;            /* DMFS_HELLO_GRANT_PAGES: intent enqueues */
 };
 
 /* a lock held (granted) by this client */
@@ -129,6 +132,13 @@ struct dmfs_inode_info {
 	struct list_head lost_locks; /* owners of locks lost at a reconnect */
 	int enqueues;               /* LOCK_ENQUEUEs in flight */
 	u64 size_dv;                /* data version of the last size applied */
+	atomic64_t mod_seq;         /* modifications, for glimpses (glimpse.c) */
+	u64 hold_ns;                /* the minimum hold while raised (lock.c) */
+	u64 hold_raised_ns;         /* ... since then */
+	pgoff_t fault_index;        /* the last page faulted (dmfs_hold_fault()) */
+	bool fault_write;           /* ... for a write */
+	unsigned int fault_tries;   /* ... begun so often, unserved */
+	u64 served_ns;              /* ... served then, or 0 */
 };
 
 /**
@@ -140,6 +150,33 @@ struct dmfs_inode_info {
 static inline struct dmfs_inode_info *DMFS_I(struct inode *inode)
 {
 	return container_of(inode, struct dmfs_inode_info, vfs_inode);
+}
+
+/*
+ * Where a mount's callbacks spend their time, for
+ * /sys/fs/dmfs/<MAJ>:<MIN>/stats (sysfs.c): counts, and sums in ns.
+ */
+struct dmfs_stats {
+	atomic64_t callbacks;       /* REVOKE and GLIMPSE_CB received */
+	atomic64_t callback_queue_ns; /* receive thread -> workqueue start */
+	atomic64_t revokes;         /* locks flushed and cancelled for a REVOKE */
+	atomic64_t revoke_hold_ns;  /* waiting out the minimum hold */
+	atomic64_t revoke_writeback_ns; /* writing dirty pages back */
+	atomic64_t revoke_evict_ns; /* unmapping and evicting */
+	atomic64_t revoke_cancel_ns; /* sending the CANCEL */
+	atomic64_t hold_raises;     /* a lock lost before its use raised the hold */
+	atomic64_t glimpses;        /* GLIMPSE_CB answered */
+	atomic64_t grant_pages;     /* pages cached from a grant (intent enqueue) */
+};
+
+/**
+ * dmfs_stat_add() - add the time since @since_ns to a sum of &struct dmfs_stats
+ * @sum: the sum, in ns
+ * @since_ns: a ktime_get_ns() of the start
+ */
+static inline void dmfs_stat_add(atomic64_t *sum, u64 since_ns)
+{
+	atomic64_add(ktime_get_ns() - since_ns, sum);
 }
 
 struct dmfs_sb_info {
@@ -174,6 +211,7 @@ struct dmfs_sb_info {
 	bool kobj_registered;
 	struct kobject kobj;         /* /sys/fs/dmfs/<MAJ>:<MIN> */
 	struct completion kobj_unregister;
+	struct dmfs_stats stats;
 };
 
 /**
@@ -213,10 +251,13 @@ int dmfs_call(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
 	      void *reply, u32 reply_len);
 int dmfs_rpc_enqueue(struct dmfs_conn *c,
 		     const struct dmfs_lock_enqueue_req *rq,
-		     struct dmfs_lock_enqueue_rep *out);
+		     struct dmfs_lock_enqueue_rep *out, void *page,
+		     int *page_len);
 int dmfs_rpc_plock(struct dmfs_sb_info *sbi, const struct dmfs_plock_req *rq,
 		   struct dmfs_plock_rep *out);
 int dmfs_send_reply(struct dmfs_conn *c, u16 op, u64 id, s32 status);
+int dmfs_send_answer(struct dmfs_conn *c, u16 op, u64 id, s32 status,
+		     const void *body, u32 len);
 
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
@@ -224,7 +265,11 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end);
 struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
 				      u64 start, u64 end);
+struct dmfs_lock *dmfs_lock_get_page(struct inode *inode, u32 mode,
+				     loff_t pos);
 void dmfs_lock_put(struct dmfs_lock *lk);
+void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
+		     bool served);
 void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 			 const struct dmfs_revoke_cb *cb);
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
@@ -252,6 +297,12 @@ int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
 extern const struct file_operations dmfs_file_fops;
 extern const struct address_space_operations dmfs_aops;
 void dmfs_open_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c);
+
+/* glimpse.c */
+void dmfs_note_modified(struct inode *inode);
+void dmfs_glimpse_cb(struct dmfs_conn *c, u64 cb_id,
+		     const struct dmfs_glimpse_cb *cb);
+int dmfs_glimpse_attr(struct inode *inode, struct dmfs_attr *attr);
 
 /* plock.c */
 int dmfs_lock(struct file *file, int cmd, struct file_lock *fl);

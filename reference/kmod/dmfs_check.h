@@ -22,6 +22,7 @@ enum dmfs_msg_kind {
 	DMFS_MSG_REPLY,    /* the answer to one of our requests */
 	DMFS_MSG_REVOKE,   /* REVOKE callback, body at least dmfs_revoke_cb */
 	DMFS_MSG_EVICTED,  /* EVICTED notice: the session is over */
+	DMFS_MSG_GLIMPSE,  /* GLIMPSE_CB callback, body at least dmfs_glimpse_cb */
 };
 
 /**
@@ -70,6 +71,10 @@ static inline int dmfs_check_msg(const struct dmfs_hdr *hdr, u32 body_len)
 			return DMFS_MSG_REVOKE;
 		case DMFS_OP_EVICTED:
 			return DMFS_MSG_EVICTED;
+		case DMFS_OP_GLIMPSE_CB:
+			if (body_len < sizeof(struct dmfs_glimpse_cb))
+				return -EPROTO;
+			return DMFS_MSG_GLIMPSE;
 		default:
 			return -EPROTO;
 		}

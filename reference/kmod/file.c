@@ -614,8 +614,10 @@ static ssize_t dmfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			ret = generic_perform_write(iocb, from);
 			pagefault_enable();
 		}
-		if (ret > 0)
+		if (ret > 0) {
 			done += ret; /* generic_perform_write advanced ki_pos */
+			dmfs_note_modified(inode);
+		}
 		iov_iter_reexpand(from, iov_iter_count(from) + count - step);
 		dmfs_lock_put(lk);
 		inode_unlock(inode);
@@ -827,7 +829,7 @@ static bool dmfs_exec_changed(struct file *file, struct dmfs_lock *lk)
  * A fault whose lock is not cached waits for the grant without mmap_lock
  * (other threads of the process may mmap, munmap, fault meanwhile), then
  * has the fault retried: the lock it waited for serves the retry, also if
- * a revoke came meanwhile, for lock_min_hold_us.
+ * a revoke came meanwhile, for the inode's minimum hold (lock.c).
  */
 static vm_fault_t dmfs_fault_wait_unlocked(struct vm_fault *vmf, u32 mode,
 					   u64 pos)
@@ -836,7 +838,7 @@ static vm_fault_t dmfs_fault_wait_unlocked(struct vm_fault *vmf, u32 mode,
 	struct dmfs_lock *lk;
 
 	mmap_read_unlock(vmf->vma->vm_mm);
-	lk = dmfs_lock_get_sized(file_inode(file), mode, pos, pos + PAGE_SIZE);
+	lk = dmfs_lock_get_page(file_inode(file), mode, pos);
 	if (!IS_ERR(lk))
 		dmfs_lock_put(lk);
 	fput(file);
@@ -860,6 +862,8 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 			return VM_FAULT_SIGBUS;
 		return filemap_fault(vmf);
 	}
+	if (!(vmf->flags & FAULT_FLAG_TRIED))
+		dmfs_hold_fault(inode, vmf->pgoff, write, false);
 	if (!dmfs_lock_cached(inode, mode, pos, pos + PAGE_SIZE) &&
 	    fault_flag_allow_retry_first(vmf->flags) &&
 	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
@@ -877,6 +881,9 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	}
 	ret = filemap_fault(vmf);
+	/* a write fault is served by .page_mkwrite, next */
+	if (!write && !(ret & (VM_FAULT_RETRY | VM_FAULT_ERROR)))
+		dmfs_hold_fault(inode, vmf->pgoff, false, true);
 	dmfs_lock_put(lk);
 	return ret;
 }
@@ -895,11 +902,13 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_LOCKED;
 
 	sb_start_pagefault(inode->i_sb);
+	dmfs_hold_fault(inode, vmf->pgoff, true, false);
 	if (dmfs_io_check(file, true)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
 	file_update_time(file);
+	dmfs_note_modified(inode);
 	if (!dmfs_fi_skip_mkwrite_pw) {
 		/* the size checked below is exact if the page reaches it */
 		lk = dmfs_lock_get_sized(inode, DMFS_LOCK_PW, pos,
@@ -923,6 +932,8 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	folio_mark_dirty(folio);
 	folio_wait_stable(folio);
 out:
+	if (ret == VM_FAULT_LOCKED)
+		dmfs_hold_fault(inode, vmf->pgoff, true, true);
 	if (lk && !IS_ERR(lk))
 		dmfs_lock_put(lk);
 	sb_end_pagefault(inode->i_sb);

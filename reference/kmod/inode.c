@@ -229,32 +229,56 @@ static int dmfs_refresh_attr(struct inode *inode)
 	return 0;
 }
 
+/*
+ * The attributes a GETATTR would give, plus what other clients hold
+ * unwritten: without GLIMPSE (an older server), a PR lock on the whole
+ * file revokes every PW lock first, so that their data is written back
+ * before the GETATTR.
+ */
+static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr)
+{
+	struct dmfs_lock *lk;
+	int err;
+
+	err = dmfs_glimpse_attr(inode, attr);
+	if (err != -EOPNOTSUPP)
+		return err;
+	lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
+	if (IS_ERR(lk))
+		return PTR_ERR(lk);
+	err = dmfs_getattr_rpc(DMFS_SB(inode->i_sb), inode->i_ino, attr);
+	dmfs_lock_put(lk);
+	return err;
+}
+
 /**
  * dmfs_refresh_attr_sync() - attributes as of now, cluster-wide
  * @inode: the inode
  *
  * For a regular file another client may hold dirty pages (a mapped store,
- * a write()) that changed size and mtime only in its cache; a PR lock on
- * the whole file revokes every PW lock, so that data is written back before
- * the GETATTR (the HLD's size "glimpse", done with a real lock). Cached
- * PR/PW locks of this client make it free.
+ * a write()) that changed size and mtime only in its cache: the GLIMPSE
+ * asks it for them, through the server, without taking its lock (the HLD's
+ * size "glimpse").
  *
  * Return: 0 or a negative errno.
  */
 int dmfs_refresh_attr_sync(struct inode *inode)
 {
-	struct dmfs_lock *lk = NULL;
+	struct dmfs_attr attr;
+	loff_t old = i_size_read(inode);
 	int err;
 
-	if (S_ISREG(inode->i_mode) && inode->i_nlink) {
-		lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
-		if (IS_ERR(lk))
-			return PTR_ERR(lk);
-	}
-	err = dmfs_refresh_attr(inode);
-	if (lk)
-		dmfs_lock_put(lk);
-	return err;
+	if (!S_ISREG(inode->i_mode) || !inode->i_nlink)
+		return dmfs_refresh_attr(inode);
+	err = dmfs_fetch_attr_sync(inode, &attr);
+	if (err)
+		return err;
+	if ((le32_to_cpu(attr.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
+		return -ESTALE;
+	dmfs_update_inode(inode, &attr);
+	if (i_size_read(inode) < old)
+		truncate_pagecache(inode, i_size_read(inode));
+	return 0;
 }
 
 /* name request helper: fixed struct + name bytes */

@@ -119,16 +119,105 @@ static struct dmfs_conn *dmfs_lock_wait_session(struct dmfs_sb_info *sbi)
 	return READ_ONCE(sbi->conn);
 }
 
+/* the minimum hold a file starts with, in ns (lock_min_hold_us) */
+static u64 dmfs_hold_base_ns(void)
+{
+	return (u64)min(dmfs_lock_min_hold_us, DMFS_HOLD_MAX_US) * NSEC_PER_USEC;
+}
+
+/*
+ * How long a file keeps its hold after a fault made no progress, in holds:
+ * many, so that the two clients' accesses settle into taking turns instead
+ * of the hold lapsing between them (each lapse costs a few lost fault
+ * rounds before dmfs_hold_fault() sees it again), yet few enough that a
+ * file contended once soon goes back to revoking at once.
+ */
+#define DMFS_HOLD_WINDOW 256
+
+/*
+ * The minimum hold of @di's locks, adaptive as GFS2's glock hold time: 0
+ * while faults make progress, so that a revoke costs no wait; after a
+ * fault made no progress (dmfs_hold_fault()), lock_min_hold_us, doubled at
+ * each further one while it lasts (what a return to user space and one
+ * instruction take is the machine's, not ours to assume), for
+ * DMFS_HOLD_WINDOW holds. With lock_hold_adaptive=0 always
+ * lock_min_hold_us.
+ */
+static u64 dmfs_hold_ns(struct dmfs_inode_info *di)
+{
+	u64 raised = READ_ONCE(di->hold_raised_ns);
+	u64 hold = READ_ONCE(di->hold_ns);
+
+	if (!dmfs_lock_hold_adaptive)
+		return dmfs_hold_base_ns();
+	if (raised && ktime_get_ns() - raised < DMFS_HOLD_WINDOW * hold)
+		return hold;
+	return 0;
+}
+
+/* fault handlers one access to a page may begin, unserved (see below) */
+#define DMFS_FAULT_BEGINS 3
+
+/**
+ * dmfs_hold_fault() - a fault of @index begins, or was served
+ * @inode: the file
+ * @index: the page
+ * @write: a write access (.page_mkwrite, or .fault of a shared write)
+ * @served: false when it begins, true when its PTE is about to be installed
+ *
+ * A fault makes no progress when the page is taken away before the
+ * faulting instruction runs: two clients taking a page from each other,
+ * neither store landing (see dmfs_lock_revoke_run()). Seen here as the
+ * same access to the same page beginning again at once after it was
+ * served (within lock_min_hold_us), or beginning more often than one
+ * access can: a store to a page mapped read-only begins .page_mkwrite, and
+ * once more .fault and .page_mkwrite if its PW grant revoked this client's
+ * own PR lock and evicted the page (VM_FAULT_NOPAGE). Either raises the
+ * file's hold for a while (dmfs_hold_ns()). A write after a
+ * read is an upgrade, not a repeat; a slow grant is no repeat either (it
+ * costs round trips, not a lost race).
+ */
+void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
+		     bool served)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	u64 now = ktime_get_ns(), hold;
+	bool again;
+
+	mutex_lock(&di->lock_mutex);
+	again = index == di->fault_index &&
+		(write == di->fault_write || (di->fault_write && !write));
+	if (served) {
+		di->served_ns = now;
+		di->fault_tries = 0;
+	} else if (!again) {
+		di->served_ns = 0;
+		di->fault_tries = 1;
+	} else if ((di->served_ns && now - di->served_ns < dmfs_hold_base_ns()) ||
+		   ++di->fault_tries > DMFS_FAULT_BEGINS) {
+		hold = dmfs_hold_ns(di);
+		hold = hold ? min(2 * hold, DMFS_HOLD_MAX_US * NSEC_PER_USEC) :
+			      dmfs_hold_base_ns();
+		WRITE_ONCE(di->hold_ns, hold);
+		WRITE_ONCE(di->hold_raised_ns, now);
+		di->served_ns = 0;
+		di->fault_tries = 0;
+		atomic64_inc(&DMFS_SB(inode->i_sb)->stats.hold_raises);
+	}
+	di->fault_index = index;
+	di->fault_write = write;
+	mutex_unlock(&di->lock_mutex);
+}
+
 /*
  * The server wants @lk back; lock_mutex held. It still serves new users
- * until lock_min_hold_us after its grant or last use (see
+ * until the inode's minimum hold after its grant or last use (see
  * dmfs_lock_revoke_run()); a lock idle that long goes at once.
  */
 static void dmfs_lock_mark_revoked(struct dmfs_lock *lk)
 {
 	lk->revoke_pending = true;
-	lk->usable_until = lk->last_used +
-			   min(dmfs_lock_min_hold_us, 1000000U) * NSEC_PER_USEC;
+	lk->usable_until = lk->last_used + dmfs_hold_ns(DMFS_I(lk->inode));
 }
 
 static void dmfs_lock_revoke_workfn(struct work_struct *work);
@@ -150,11 +239,14 @@ static bool dmfs_lock_usable(const struct dmfs_lock *lk, u32 mode, u64 start,
 /*
  * Ask the server for [start, end) in @mode; the lock returned is not yet
  * in the inode's list. A grant that does not answer the request is given
- * back and fails with -EIO.
+ * back and fails with -EIO. With @page (a page-sized buffer), a server
+ * that can is asked for the data at @start with the grant (an intent
+ * enqueue); *@page_len is its length, -1 if none came.
  */
 static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
 					   u64 start, u64 end,
-					   struct dmfs_attr *attr)
+					   struct dmfs_attr *attr, void *page,
+					   int *page_len)
 {
 	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
 	struct dmfs_lock_enqueue_req rq = {};
@@ -172,7 +264,11 @@ static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
 	rq.start = cpu_to_le64(start);
 	rq.end = cpu_to_le64(end);
 	rq.mode = cpu_to_le32(mode);
-	err = dmfs_rpc_enqueue(c, &rq, &rep);
+	if (!c->grant_pages)
+		page = NULL;
+	if (page)
+		rq.flags = cpu_to_le32(DMFS_LKF_WITH_PAGE);
+	err = dmfs_rpc_enqueue(c, &rq, &rep, page, page_len);
 	if (err)
 		return ERR_PTR(err);
 	gstart = le64_to_cpu(rep.start);
@@ -285,6 +381,89 @@ bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end)
 	return found;
 }
 
+/*
+ * Cache the page at @pos that a grant carried (@len bytes, zeros after
+ * them: the end of the file), under the lock just granted: revoking it
+ * evicts the page again. A page already cached stays (dirty, or read
+ * under a lock that still covers it). Under invalidate_lock, as readahead
+ * adds pages, so that a truncate does not race it.
+ */
+static void dmfs_lock_fill(struct inode *inode, struct folio *folio,
+			   void *buf, loff_t pos, int len)
+{
+	struct address_space *mapping = inode->i_mapping;
+
+	if (len <= 0)
+		return;
+	memset(buf + len, 0, PAGE_SIZE - len);
+	flush_dcache_folio(folio);
+	filemap_invalidate_lock_shared(mapping);
+	if (pos < i_size_read(inode) &&
+	    !filemap_add_folio(mapping, folio, pos >> PAGE_SHIFT,
+			       readahead_gfp_mask(mapping))) {
+		folio_mark_uptodate(folio);
+		folio_unlock(folio);
+		atomic64_inc(&DMFS_SB(inode->i_sb)->stats.grant_pages);
+	}
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+/*
+ * dmfs_lock_get(), and with @with_page the page at @start comes with the
+ * grant into the page cache where the server can send it.
+ */
+static struct dmfs_lock *dmfs_lock_acquire(struct inode *inode, u32 mode,
+					   u64 start, u64 end, bool with_page)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	struct folio *folio = NULL;
+	struct dmfs_lock *lk;
+	struct dmfs_attr attr;
+	void *buf = NULL;
+	int len = -1;
+	long err;
+
+	dmfs_lock_range(&start, &end);
+	mutex_lock(&di->lock_mutex);
+	list_for_each_entry(lk, &di->locks, ilist) {
+		if (dmfs_lock_usable(lk, mode, start, end)) {
+			if (lk->users++ == 0)
+				dmfs_lru_del(sbi, lk);
+			mutex_unlock(&di->lock_mutex);
+			return lk;
+		}
+	}
+	di->enqueues++;
+	mutex_unlock(&di->lock_mutex);
+
+	if (with_page)
+		folio = filemap_alloc_folio(readahead_gfp_mask(inode->i_mapping),
+					    0);
+	if (folio)
+		buf = kmap_local_folio(folio, 0);
+	lk = dmfs_lock_request(inode, mode, start, end, &attr, buf, &len);
+
+	mutex_lock(&di->lock_mutex);
+	if (!IS_ERR(lk))
+		lk = dmfs_lock_insert(inode, lk, &attr);
+	if (--di->enqueues == 0)
+		dmfs_early_revokes_drop(di);
+	mutex_unlock(&di->lock_mutex);
+	if (folio) {
+		if (!IS_ERR(lk))
+			dmfs_lock_fill(inode, folio, buf, start, len);
+		kunmap_local(buf);
+		folio_put(folio);
+	}
+	if (!IS_ERR(lk))
+		return lk;
+	err = PTR_ERR(lk);
+	if (err == -ERESTARTSYS || err == -EINTR || err == -ENOMEM)
+		return lk;
+	return ERR_PTR(-EIO);
+}
+
 /**
  * dmfs_lock_get() - take a reference on a lock covering a range
  * @inode: the file
@@ -301,39 +480,22 @@ bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end)
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end)
 {
-	struct dmfs_inode_info *di = DMFS_I(inode);
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
+	return dmfs_lock_acquire(inode, mode, start, end, false);
+}
+
+static struct dmfs_lock *dmfs_lock_sized(struct inode *inode, u32 mode,
+					 u64 start, u64 end, bool with_page)
+{
 	struct dmfs_lock *lk;
-	struct dmfs_attr attr;
-	long err;
 
-	dmfs_lock_range(&start, &end);
-	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
-		if (dmfs_lock_usable(lk, mode, start, end)) {
-			if (lk->users++ == 0)
-				dmfs_lru_del(sbi, lk);
-			mutex_unlock(&di->lock_mutex);
-			return lk;
-		}
-	}
-	di->enqueues++;
-	mutex_unlock(&di->lock_mutex);
-
-	lk = dmfs_lock_request(inode, mode, start, end, &attr);
-
-	mutex_lock(&di->lock_mutex);
-	if (!IS_ERR(lk))
-		lk = dmfs_lock_insert(inode, lk, &attr);
-	if (--di->enqueues == 0)
-		dmfs_early_revokes_drop(di);
-	mutex_unlock(&di->lock_mutex);
-	if (!IS_ERR(lk))
+	if (end > i_size_read(inode))
+		return dmfs_lock_acquire(inode, mode, start, DMFS_EOF,
+					 with_page);
+	lk = dmfs_lock_acquire(inode, mode, start, end, with_page);
+	if (IS_ERR(lk) || lk->end == DMFS_EOF || end <= i_size_read(inode))
 		return lk;
-	err = PTR_ERR(lk);
-	if (err == -ERESTARTSYS || err == -EINTR || err == -ENOMEM)
-		return lk;
-	return ERR_PTR(-EIO);
+	dmfs_lock_put(lk);
+	return dmfs_lock_get(inode, mode, start, DMFS_EOF);
 }
 
 /**
@@ -359,15 +521,26 @@ struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
 				      u64 start, u64 end)
 {
-	struct dmfs_lock *lk;
+	return dmfs_lock_sized(inode, mode, start, end, false);
+}
 
-	if (end > i_size_read(inode))
-		return dmfs_lock_get(inode, mode, start, DMFS_EOF);
-	lk = dmfs_lock_get(inode, mode, start, end);
-	if (IS_ERR(lk) || lk->end == DMFS_EOF || end <= i_size_read(inode))
-		return lk;
-	dmfs_lock_put(lk);
-	return dmfs_lock_get(inode, mode, start, DMFS_EOF);
+/**
+ * dmfs_lock_get_page() - dmfs_lock_get_sized() for the page at @pos, and
+ *	the page itself with the grant where the server can send it
+ * @inode: the file
+ * @mode: DMFS_LOCK_PR or DMFS_LOCK_PW
+ * @pos: the page's offset
+ *
+ * For a fault that waits for its grant without mmap_lock: the retried
+ * fault finds the page cached, one round trip in all (docs/protocol.md,
+ * intent enqueue).
+ *
+ * Return: as dmfs_lock_get().
+ */
+struct dmfs_lock *dmfs_lock_get_page(struct inode *inode, u32 mode,
+				     loff_t pos)
+{
+	return dmfs_lock_sized(inode, mode, pos, pos + PAGE_SIZE, true);
 }
 
 static void dmfs_lock_free(struct dmfs_lock *lk)
@@ -420,7 +593,9 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk)
 	loff_t lstart = lk->start;
 	loff_t lend = lk->end == DMFS_EOF || lk->end > LLONG_MAX ?
 		      LLONG_MAX : (loff_t)lk->end - 1; /* inclusive */
+	struct dmfs_stats *st = &DMFS_SB(inode->i_sb)->stats;
 	struct dmfs_lock_cancel_req cr = {};
+	u64 t = ktime_get_ns();
 	int err;
 
 	if (!dmfs_session_live(lk->conn))
@@ -431,6 +606,8 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk)
 			pr_warn_ratelimited("write-back before cancel of ino %lu failed: %d\n",
 					    inode->i_ino, err);
 	}
+	dmfs_stat_add(&st->revoke_writeback_ns, t);
+	t = ktime_get_ns();
 	/* the seed RFC's call: even_cows = 0 keeps MAP_PRIVATE copies */
 	unmap_mapping_range(mapping, lstart,
 			    lend == LLONG_MAX ? 0 : lend - lstart + 1,
@@ -439,9 +616,13 @@ static void dmfs_lock_flush_cancel(struct dmfs_lock *lk)
 		truncate_inode_pages_range(mapping, lstart, lend);
 	else
 		dmfs_evict_range(mapping, lstart, lend);
+	dmfs_stat_add(&st->revoke_evict_ns, t);
+	t = ktime_get_ns();
 	cr.lock_handle = cpu_to_le64(lk->handle);
 	err = dmfs_session_release(lk->conn, DMFS_OP_LOCK_CANCEL, &cr,
 				   sizeof(cr));
+	dmfs_stat_add(&st->revoke_cancel_ns, t);
+	atomic64_inc(&st->revokes);
 	if (err && err != -ENOLCK)
 		dmfs_dbg("cancel h%llu: %d\n", lk->handle, err);
 out:
@@ -452,7 +633,8 @@ out:
 
 /*
  * Run a revoke whose owner we are (revoke_queued set by us): once the
- * lock's minimum hold after its last use has passed and no user is left,
+ * lock's minimum hold (dmfs_hold_ns()) after its last use has passed and
+ * no user is left,
  * flush and cancel; a user still in it queues the revoke again at its
  * dmfs_lock_put(). A lock idle for the hold is revoked at once.
  *
@@ -469,8 +651,11 @@ static void dmfs_lock_revoke_run(struct dmfs_lock *lk)
 	u64 until = READ_ONCE(lk->usable_until), t = ktime_get_ns();
 	bool now = false;
 
-	if (dmfs_session_live(lk->conn) && t < until)
+	if (dmfs_session_live(lk->conn) && t < until) {
 		fsleep(div_u64(until - t, NSEC_PER_USEC) + 1);
+		dmfs_stat_add(&DMFS_SB(lk->inode->i_sb)->stats.revoke_hold_ns,
+			      t);
+	}
 	mutex_lock(&di->lock_mutex);
 	lk->revoke_queued = false;
 	if (lk->state == DMFS_LK_GRANTED && lk->users == 0) {

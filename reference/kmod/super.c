@@ -52,7 +52,10 @@ module_param_named(lock_cache_max, dmfs_lock_cache_max, uint, 0644);
 MODULE_PARM_DESC(lock_cache_max, "unused locks kept cached per mount (locks of mapped files excepted)");
 unsigned int dmfs_debug;
 module_param_named(lock_min_hold_us, dmfs_lock_min_hold_us, uint, 0644);
-MODULE_PARM_DESC(lock_min_hold_us, "microseconds a revoked lock serves after its grant or last use, so that a faulting task runs the instruction it faulted on (0: revoke at once; at most 1000000)");
+MODULE_PARM_DESC(lock_min_hold_us, "microseconds a revoked lock serves after its grant or last use, so that a faulting task runs the instruction it faulted on: the ceiling of the adaptive hold (0: revoke at once; at most 1000000)");
+bool dmfs_lock_hold_adaptive = true;
+module_param_named(lock_hold_adaptive, dmfs_lock_hold_adaptive, bool, 0644);
+MODULE_PARM_DESC(lock_hold_adaptive, "1: the hold is 0 until a page of the file faults again within lock_min_hold_us of a served fault, then lock_min_hold_us, less by an eighth at each revoke; 0: always lock_min_hold_us");
 module_param_named(debug, dmfs_debug, uint, 0644);
 MODULE_PARM_DESC(debug, "log protocol events");
 
@@ -71,6 +74,10 @@ static struct inode *dmfs_alloc_inode(struct super_block *sb)
 	INIT_LIST_HEAD(&di->lost_locks);
 	di->enqueues = 0;
 	di->size_dv = 0;
+	atomic64_set(&di->mod_seq, 0);
+	di->hold_ns = 0;
+	di->hold_raised_ns = 0;
+	di->served_ns = 0;
 	return &di->vfs_inode;
 }
 

@@ -9,6 +9,10 @@
  *   ignore_revokes  (0644) 0/1, TEST ONLY: acknowledge REVOKEs of this
  *                   mount but never cancel, so the server evicts it; stays
  *                   set (across reconnects) until 0 is written
+ *   stats           (0444) "name value" lines: where callbacks spend their
+ *                   time (struct dmfs_stats; sums in ns), as a sysfs
+ *                   snapshot rather than one file per counter so that one
+ *                   read is consistent enough to subtract
  *
  * Lifetime: the kobject is embedded in dmfs_sb_info. kobject_del() drains
  * every show/store running on the attributes (kernfs active references),
@@ -72,6 +76,33 @@ static ssize_t dmfs_ignore_revokes_store(struct kobject *kobj,
 	return len;
 }
 
+static ssize_t dmfs_stats_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	struct dmfs_stats *st = &kobj_to_sbi(kobj)->stats;
+	const struct {
+		const char *name;
+		atomic64_t *v;
+	} rows[] = {
+		{ "callbacks", &st->callbacks },
+		{ "callback_queue_ns", &st->callback_queue_ns },
+		{ "revokes", &st->revokes },
+		{ "revoke_hold_ns", &st->revoke_hold_ns },
+		{ "revoke_writeback_ns", &st->revoke_writeback_ns },
+		{ "revoke_evict_ns", &st->revoke_evict_ns },
+		{ "revoke_cancel_ns", &st->revoke_cancel_ns },
+		{ "hold_raises", &st->hold_raises },
+		{ "glimpses", &st->glimpses },
+		{ "grant_pages", &st->grant_pages },
+	};
+	int i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++)
+		len += sysfs_emit_at(buf, len, "%s %lld\n", rows[i].name,
+				     atomic64_read(rows[i].v));
+	return len;
+}
+
 static struct kobj_attribute dmfs_attr_session =
 	__ATTR(session, 0444, dmfs_session_show, NULL);
 static struct kobj_attribute dmfs_attr_server =
@@ -79,11 +110,14 @@ static struct kobj_attribute dmfs_attr_server =
 static struct kobj_attribute dmfs_attr_ignore_revokes =
 	__ATTR(ignore_revokes, 0644, dmfs_ignore_revokes_show,
 	       dmfs_ignore_revokes_store);
+static struct kobj_attribute dmfs_attr_stats =
+	__ATTR(stats, 0444, dmfs_stats_show, NULL);
 
 static struct attribute *dmfs_sb_attrs[] = {
 	&dmfs_attr_session.attr,
 	&dmfs_attr_server.attr,
 	&dmfs_attr_ignore_revokes.attr,
+	&dmfs_attr_stats.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(dmfs_sb);

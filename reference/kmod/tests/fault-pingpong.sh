@@ -42,6 +42,10 @@ race() {
   pp_long=$(printf '%s\n' "$(longest /run/pp-a.out)" "$(longest /run/pp-b.out)" | sort -n | tail -1)
   info "hold $1 us: a: $pp_a, b: $pp_b increments ($secs s each, a stuck one killed at $((secs + slack)) s)," \
     "longest increment $pp_long ms; $(($(ms) - t0)) ms in all"
+  local f
+  for f in /sys/fs/dmfs/*/stats; do
+    info "  $f since the mount: $(grep -E '^(revokes|revoke_hold_ns|hold_raises) ' "$f" | tr '\n' ' ')"
+  done
 }
 
 # without the hold (as before it existed): measured, not asserted (a

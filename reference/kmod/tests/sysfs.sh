@@ -56,8 +56,8 @@ t test -d "$da"
 t test -d "$db"
 t test "$da" != "$db"
 t test "$(ls $S | wc -l)" = $((n0 + 2))
-t test "$(ls "$da" | tr '\n' ' ')" = "ignore_revokes server session "
-t test "$(stat -c %a "$da/session") $(stat -c %a "$da/server") $(stat -c %a "$da/ignore_revokes")" = "444 444 644"
+t test "$(ls "$da" | tr '\n' ' ')" = "ignore_revokes server session stats "
+t test "$(stat -c %a "$da/session") $(stat -c %a "$da/server") $(stat -c %a "$da/ignore_revokes") $(stat -c %a "$da/stats")" = "444 444 644 444"
 sa=$(cat "$da/session") sb=$(cat "$db/session")
 echo "INFO sessions A=$sa B=$sb"
 t test "$sa" -gt 0
@@ -93,11 +93,18 @@ t test "$(cat "$db/session")" = "$sb"            # B was never evicted
 t test "$(newdmesg | grep -c 'evicted by server')" = 1
 t test "$(cat "$da/ignore_revokes")" = 1         # stays set across the reconnect
 # B still answers revokes while A's knob is set: A reads g, B hands it over
+# (one more revoke flushed and cancelled in B's stats)
+stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1/stats"; }
+t test "$(awk 'NF != 2' "$db/stats" | wc -l)" = 0   # "name value" lines
 echo from-b2 >$b/g
+rb=$(stat_of "$db" revokes)
 t0=$(date +%s%N)
 t test "$(timeout 30 cat $a/g)" = from-b2
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "INFO A's read of B's file took $ms ms"
+t test "$(stat_of "$db" revokes)" -gt "$rb"
+t test "$(stat_of "$db" revoke_writeback_ns)" -gt 0
+echo "INFO B's stats: $(tr '\n' ' ' <"$db/stats")"
 t test "$(cat "$db/session")" = "$sb"
 t test "$(newdmesg | grep -c 'evicted by server')" = 1
 t test "$(cat $a/f)" = from-b
