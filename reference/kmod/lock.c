@@ -126,22 +126,30 @@ static u64 dmfs_hold_base_ns(void)
 }
 
 /*
- * How long a file keeps its hold after a fault made no progress, in holds:
- * many, so that the two clients' accesses settle into taking turns instead
- * of the hold lapsing between them (each lapse costs a few lost fault
- * rounds before dmfs_hold_fault() sees it again), yet few enough that a
- * file contended once soon goes back to revoking at once.
+ * How long a file keeps its hold after a fault made no progress, in
+ * lock_min_hold_us: many, so that the two clients' accesses settle into
+ * taking turns instead of the hold lapsing between them (each lapse costs
+ * a few lost fault rounds before dmfs_hold_fault() sees it again), yet few
+ * enough that a file contended once soon goes back to revoking at once.
  */
 #define DMFS_HOLD_WINDOW 256
+
+/*
+ * How far the doublings may take the hold, in lock_min_hold_us: enough
+ * for a machine several times slower than the one the default was measured
+ * on, not so far that a file many clients keep taking from each other
+ * waits long at every revoke.
+ */
+#define DMFS_HOLD_DOUBLINGS_MAX 16
 
 /*
  * The minimum hold of @di's locks, adaptive as GFS2's glock hold time: 0
  * while faults make progress, so that a revoke costs no wait; after a
  * fault made no progress (dmfs_hold_fault()), lock_min_hold_us, doubled at
- * each further one while it lasts (what a return to user space and one
- * instruction take is the machine's, not ours to assume), for
- * DMFS_HOLD_WINDOW holds. With lock_hold_adaptive=0 always
- * lock_min_hold_us.
+ * each further one while it lasts, up to DMFS_HOLD_DOUBLINGS_MAX times that
+ * (what a return to user space and one instruction take is the machine's,
+ * not ours to assume), for DMFS_HOLD_WINDOW lock_min_hold_us after the
+ * last raise. With lock_hold_adaptive=0 always lock_min_hold_us.
  */
 static u64 dmfs_hold_ns(struct dmfs_inode_info *di)
 {
@@ -150,7 +158,8 @@ static u64 dmfs_hold_ns(struct dmfs_inode_info *di)
 
 	if (!dmfs_lock_hold_adaptive)
 		return dmfs_hold_base_ns();
-	if (raised && ktime_get_ns() - raised < DMFS_HOLD_WINDOW * hold)
+	if (raised &&
+	    ktime_get_ns() - raised < DMFS_HOLD_WINDOW * dmfs_hold_base_ns())
 		return hold;
 	return 0;
 }
@@ -196,7 +205,8 @@ void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
 	} else if ((di->served_ns && now - di->served_ns < dmfs_hold_base_ns()) ||
 		   ++di->fault_tries > DMFS_FAULT_BEGINS) {
 		hold = dmfs_hold_ns(di);
-		hold = hold ? min(2 * hold, DMFS_HOLD_MAX_US * NSEC_PER_USEC) :
+		hold = hold ? min(2 * hold, DMFS_HOLD_DOUBLINGS_MAX *
+						dmfs_hold_base_ns()) :
 			      dmfs_hold_base_ns();
 		WRITE_ONCE(di->hold_ns, hold);
 		WRITE_ONCE(di->hold_raised_ns, now);
