@@ -45,8 +45,8 @@ void Server::op_lock_enqueue(Session& s, const dmfs_hdr& h, const Enqueue& m) {
   }
   lk::Actions a;
   if (r.flags & DMFS_LKF_WITH_PAGE) s.page_intents[h.req_id] = r.start;
-  auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags & ~DMFS_LKF_WITH_PAGE,
-                          h.req_id, now, a);
+  auto o = locks_.enqueue(s.id, r.file_id, r.start, r.end, lk::Mode(r.mode), r.flags & ~DMFS_LKF_WITH_PAGE, h.req_id,
+                          now, a);
   if (o != lk::LockManager::Outcome::granted && o != lk::LockManager::Outcome::queued) s.page_intents.erase(h.req_id);
   switch (o) {
     case lk::LockManager::Outcome::granted: break;
