@@ -217,7 +217,7 @@ def handle(cl, op, rid, body):
             raise OSError(37, 'nolck')
         drop_lock(l)
         return b''
-    raise OSError(38, 'nosys')
+    raise OSError(95, 'unknown opcode')  # docs/protocol.md: -EOPNOTSUPP
 
 
 async def serve(r, w):
