@@ -133,6 +133,7 @@ struct dmfs_inode_info {
 	int enqueues;               /* LOCK_ENQUEUEs in flight */
 	u64 size_dv;                /* data version of the last size applied */
 	atomic64_t mod_seq;         /* modifications, for glimpses (glimpse.c) */
+	/* the adaptive hold: hints, read and written without a lock */
 	u64 hold_ns;                /* the minimum hold while raised (lock.c) */
 	u64 hold_raised_ns;         /* ... since then */
 	pgoff_t fault_index;        /* the last page faulted (dmfs_hold_fault()) */

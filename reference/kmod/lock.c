@@ -149,7 +149,9 @@ static u64 dmfs_hold_base_ns(void)
  * each further one while it lasts, up to DMFS_HOLD_DOUBLINGS_MAX times that
  * (what a return to user space and one instruction take is the machine's,
  * not ours to assume), for DMFS_HOLD_WINDOW lock_min_hold_us after the
- * last raise. With lock_hold_adaptive=0 always lock_min_hold_us.
+ * last raise or the last revoke that found a lock still in use within it
+ * (dmfs_lock_mark_revoked()). With lock_hold_adaptive=0 always
+ * lock_min_hold_us.
  */
 static u64 dmfs_hold_ns(struct dmfs_inode_info *di)
 {
@@ -190,33 +192,41 @@ void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
 		     bool served)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
-	u64 now = ktime_get_ns(), hold;
+	bool last_write = READ_ONCE(di->fault_write);
+	u64 now = ktime_get_ns(), served_ns, hold;
+	unsigned int tries;
 	bool again;
 
-	mutex_lock(&di->lock_mutex);
-	again = index == di->fault_index &&
-		(write == di->fault_write || (di->fault_write && !write));
+	/*
+	 * Lockless: every fault passes here twice, and the fields are a hint
+	 * (faults of other threads interleaving only blur it).
+	 */
+	again = index == READ_ONCE(di->fault_index) &&
+		(write == last_write || (last_write && !write));
+	served_ns = READ_ONCE(di->served_ns);
+	tries = READ_ONCE(di->fault_tries);
 	if (served) {
-		di->served_ns = now;
-		di->fault_tries = 0;
+		served_ns = now;
+		tries = 0;
 	} else if (!again) {
-		di->served_ns = 0;
-		di->fault_tries = 1;
-	} else if ((di->served_ns && now - di->served_ns < dmfs_hold_base_ns()) ||
-		   ++di->fault_tries > DMFS_FAULT_BEGINS) {
+		served_ns = 0;
+		tries = 1;
+	} else if ((served_ns && now - served_ns < dmfs_hold_base_ns()) ||
+		   ++tries > DMFS_FAULT_BEGINS) {
 		hold = dmfs_hold_ns(di);
 		hold = hold ? min(2 * hold, DMFS_HOLD_DOUBLINGS_MAX *
 						dmfs_hold_base_ns()) :
 			      dmfs_hold_base_ns();
 		WRITE_ONCE(di->hold_ns, hold);
 		WRITE_ONCE(di->hold_raised_ns, now);
-		di->served_ns = 0;
-		di->fault_tries = 0;
+		served_ns = 0;
+		tries = 0;
 		atomic64_inc(&DMFS_SB(inode->i_sb)->stats.hold_raises);
 	}
-	di->fault_index = index;
-	di->fault_write = write;
-	mutex_unlock(&di->lock_mutex);
+	WRITE_ONCE(di->served_ns, served_ns);
+	WRITE_ONCE(di->fault_tries, tries);
+	WRITE_ONCE(di->fault_index, index);
+	WRITE_ONCE(di->fault_write, write);
 }
 
 /*
@@ -226,8 +236,18 @@ void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
  */
 static void dmfs_lock_mark_revoked(struct dmfs_lock *lk)
 {
+	struct dmfs_inode_info *di = DMFS_I(lk->inode);
+	u64 hold = dmfs_hold_ns(di), now = ktime_get_ns();
+
 	lk->revoke_pending = true;
-	lk->usable_until = lk->last_used + dmfs_hold_ns(DMFS_I(lk->inode));
+	lk->usable_until = lk->last_used + hold;
+	/*
+	 * Wanted back while still in use under a raised hold: the contention
+	 * goes on, so does the hold (had it lapsed, the next lost fault
+	 * rounds would raise it again from lock_min_hold_us).
+	 */
+	if (hold && dmfs_lock_hold_adaptive && now < lk->usable_until)
+		WRITE_ONCE(di->hold_raised_ns, now);
 }
 
 static void dmfs_lock_revoke_workfn(struct work_struct *work);

@@ -55,7 +55,7 @@ module_param_named(lock_min_hold_us, dmfs_lock_min_hold_us, uint, 0644);
 MODULE_PARM_DESC(lock_min_hold_us, "microseconds a revoked lock serves after its grant or last use, so that a faulting task runs the instruction it faulted on: the ceiling of the adaptive hold (0: revoke at once; at most 1000000)");
 bool dmfs_lock_hold_adaptive = true;
 module_param_named(lock_hold_adaptive, dmfs_lock_hold_adaptive, bool, 0644);
-MODULE_PARM_DESC(lock_hold_adaptive, "1: the hold is 0 until a page of the file faults again within lock_min_hold_us of a served fault, then lock_min_hold_us, less by an eighth at each revoke; 0: always lock_min_hold_us");
+MODULE_PARM_DESC(lock_hold_adaptive, "1: the hold is 0 until a fault of the file makes no progress, then lock_min_hold_us, doubled at each further one up to 16 times, while the file stays contended; 0: always lock_min_hold_us");
 module_param_named(debug, dmfs_debug, uint, 0644);
 MODULE_PARM_DESC(debug, "log protocol events");
 
