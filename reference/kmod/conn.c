@@ -910,6 +910,22 @@ static int dmfs_hs_call(struct dmfs_conn *c, u16 op, const void *body,
 	return err;
 }
 
+/*
+ * Pages one READ or WRITE of a session may carry: the server's max_io (the
+ * protocol allows any multiple of the page size up to DMFS_MAX_IO), within
+ * its max_msg, within ours; at least one.
+ */
+static unsigned int dmfs_io_pages(const struct dmfs_hello_rep *hr)
+{
+	u32 io = min_t(u32, le32_to_cpu(hr->max_io), DMFS_MAX_IO);
+	u32 msg = le32_to_cpu(hr->max_msg);
+
+	if (msg < DMFS_PAGE_SIZE * 2)
+		return 1;
+	io = min(io, msg - DMFS_PAGE_SIZE);
+	return max(io / (u32)PAGE_SIZE, 1U);
+}
+
 static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 {
 	struct dmfs_hello_req hq;
@@ -946,6 +962,7 @@ static int dmfs_handshake(struct dmfs_sb_info *sbi, struct dmfs_conn *c)
 	    !le64_to_cpu(hr.root_id))
 		return -EPROTO;
 	c->grant_pages = le32_to_cpu(hr.flags) & DMFS_HELLO_GRANT_PAGES;
+	c->io_pages = dmfs_io_pages(&hr);
 	if (le32_to_cpu(hr.flags) & DMFS_HELLO_AUTH_REQUIRED) {
 		struct dmfs_auth_req aq;
 		struct dmfs_auth_rep ar;

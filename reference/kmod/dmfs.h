@@ -44,8 +44,10 @@ extern unsigned int dmfs_request_timeout; /* seconds */
 extern unsigned int dmfs_lock_timeout;    /* seconds */
 extern unsigned int dmfs_lock_cache_max;  /* unused locks per mount */
 
-/* pages of one multi-page READ or WRITE, and the readahead window (128 KiB) */
-#define DMFS_IO_PAGES 32
+/* the most pages one READ or WRITE carries: the protocol's DMFS_MAX_IO;
+ * a session's server may allow fewer (dmfs_conn.io_pages)
+ */
+#define DMFS_IO_PAGES (DMFS_MAX_IO / PAGE_SIZE)
 extern unsigned int dmfs_lock_min_hold_us; /* see dmfs_lock_revoke_run() */
 #define DMFS_HOLD_MAX_US 1000000U          /* the longest minimum hold */
 extern bool dmfs_lock_hold_adaptive;       /* see dmfs_hold_ns() */
@@ -95,6 +97,7 @@ struct dmfs_conn {
 	u64 gen;                     /* sbi->generation this session has */
 	struct list_head old_list;   /* sbi->old_conns once replaced */
 	bool grant_pages;            /* DMFS_HELLO_GRANT_PAGES: intent enqueues */
+	unsigned int io_pages;       /* pages a READ or WRITE may carry */
 };
 
 /* a lock held (granted) by this client */

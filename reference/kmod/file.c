@@ -93,16 +93,18 @@ static int dmfs_read_folio(struct file *file, struct folio *folio)
 }
 
 /*
- * One READ for @n contiguous locked folios (order 0) from @pos on @c; the
- * reply may be shorter (end of file): the rest is zeroed. Marks them
+ * One READ of the next @n folios (order 0, locked) of @rac from @pos on @c;
+ * the reply may be shorter (end of file): the rest is zeroed. Marks them
  * uptodate on success and unlocks them.
  */
-static void dmfs_read_batch(struct dmfs_conn *c, struct inode *inode,
-			    struct folio **folios, unsigned int n, loff_t pos)
+static void dmfs_read_batch(struct dmfs_conn *c, struct readahead_control *rac,
+			    unsigned int n, loff_t pos)
 {
+	struct inode *inode = rac->mapping->host;
 	struct dmfs_read_req rq = {};
 	u32 rlen, len = n * PAGE_SIZE;
 	const char *data;
+	struct folio *folio;
 	unsigned int i;
 	int count, err;
 	void *r, *kaddr;
@@ -118,19 +120,19 @@ static void dmfs_read_batch(struct dmfs_conn *c, struct inode *inode,
 		kvfree(r);
 	}
 	data = count >= 0 ? (const char *)((struct dmfs_read_rep *)r + 1) : NULL;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && (folio = readahead_folio(rac)); i++) {
 		if (data) {
 			int have = clamp_t(int, count - (int)(i * PAGE_SIZE), 0,
 					   PAGE_SIZE);
 
-			kaddr = kmap_local_folio(folios[i], 0);
+			kaddr = kmap_local_folio(folio, 0);
 			memcpy(kaddr, data + i * PAGE_SIZE, have);
 			memset(kaddr + have, 0, PAGE_SIZE - have);
 			kunmap_local(kaddr);
-			flush_dcache_folio(folios[i]);
-			folio_mark_uptodate(folios[i]);
+			flush_dcache_folio(folio);
+			folio_mark_uptodate(folio);
 		}
-		folio_unlock(folios[i]);
+		folio_unlock(folio);
 	}
 	if (data)
 		kvfree(r);
@@ -138,33 +140,33 @@ static void dmfs_read_batch(struct dmfs_conn *c, struct inode *inode,
 
 /*
  * Readahead reads only what this client's locks cover: a page read without
- * a lock would be served later as if it had been. A page they do not cover
- * stays not uptodate (a later access takes a lock and reads it). Pages
- * under one lock go in READs of up to DMFS_IO_PAGES pages, never past the
- * lock's end.
+ * a lock would be served later as if it had been. It stops at the first
+ * page they do not cover: read_pages() takes the rest of an asynchronous
+ * window out of the cache again, so that the fault that locks them reads
+ * them in one READ of its own readahead (left in the cache not uptodate,
+ * each would be read alone by .read_folio). Pages under one lock go in
+ * READs of up to the session's io_pages, never past the lock's end.
  */
 static void dmfs_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
-	struct folio *folios[DMFS_IO_PAGES];
+	/* readahead_pos() and _count() include the folio last consumed */
+	unsigned int left = readahead_count(rac), n;
+	loff_t pos = readahead_pos(rac);
 	struct dmfs_conn *c;
-	unsigned int n;
 	u64 end;
-	loff_t pos;
 
-	while ((folios[0] = readahead_folio(rac))) {
-		pos = folio_pos(folios[0]);
+	while (left) {
 		c = dmfs_page_session(inode, pos, DMFS_LOCK_PR, &end);
-		if (!c) {
-			folio_unlock(folios[0]);
-			continue;
-		}
-		n = 1;
-		while (n < DMFS_IO_PAGES && readahead_count(rac) &&
-		       pos + (n + 1) * PAGE_SIZE <= end &&
-		       (folios[n] = readahead_folio(rac)))
-			n++;
-		dmfs_read_batch(c, inode, folios, n, pos);
+		if (!c)
+			return;
+		n = min3(left, c->io_pages,
+			 (unsigned int)min_t(u64, (end - pos) >> PAGE_SHIFT,
+					     UINT_MAX));
+		n = max(n, 1U);
+		dmfs_read_batch(c, rac, n, pos);
+		left -= n;
+		pos += (loff_t)n << PAGE_SHIFT;
 	}
 }
 
@@ -351,7 +353,7 @@ static int dmfs_wb_add(struct page *page, struct writeback_control *wbc,
 	loff_t off = folio_pos(folio);
 	int ret = 0;
 
-	if (b->n && (off != b->pos + b->n * PAGE_SIZE || b->n == DMFS_IO_PAGES ||
+	if (b->n && (off != b->pos + b->n * PAGE_SIZE || b->n == b->c->io_pages ||
 		     off + PAGE_SIZE > b->lock_end))
 		ret = dmfs_wb_flush(inode, b, wbc);
 	if (off >= size) {
@@ -378,9 +380,9 @@ static int dmfs_wb_add(struct page *page, struct writeback_control *wbc,
 }
 
 /*
- * Write-back in WRITEs of up to DMFS_IO_PAGES contiguous pages, each
- * within the PW lock that covers its first page (a revoke's flush of 64
- * dirty pages is 2 round trips, not 64).
+ * Write-back in WRITEs of up to the session's io_pages contiguous pages,
+ * each within the PW lock that covers its first page (a revoke's flush of
+ * 64 dirty pages is one round trip, not 64).
  */
 static int dmfs_writepages(struct address_space *mapping,
 			   struct writeback_control *wbc)

@@ -373,9 +373,10 @@ static int dmfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_d_op = &dmfs_dentry_ops;
 
 	/*
-	 * Readahead of 128 KiB, in one READ: .readahead reads only what the
-	 * client's locks cover (every page in the cache must have been read
-	 * under a lock covering it) and stops at the first page they do not.
+	 * Readahead of DMFS_MAX_IO, in one READ where the server allows it:
+	 * .readahead reads only what the client's locks cover (every page in
+	 * the cache must have been read under a lock covering it) and stops at
+	 * the first page they do not.
 	 */
 	err = super_setup_bdi(sb);
 	if (err)
