@@ -244,11 +244,43 @@ void BM_GrantThroughput(benchmark::State& st) {
   report(st, total, n, smp);
 }
 
+// A READ of `bytes` (the kernel client's readahead unit is 128 KiB): what
+// dmfsd and the wire cost, without the kernel client, for comparing with
+// dmmap-bench's mapped reads.
+void BM_Read(benchmark::State& st) {
+  const auto bytes = uint32_t(st.range(0));
+  auto c = connect("bench-read");
+  static std::atomic<int> seq{0};
+  uint64_t id = make_file(*c, "read-" + std::to_string(seq++));
+  if (c->write(id, 0, std::string(bytes, 'r')) != 0) {
+    st.SkipWithError("write failed");
+    return;
+  }
+  std::string data;
+  double total = 0, n = 0;
+  Samples smp;
+  for (auto _ : st) {
+    auto t0 = Clock::now();
+    if (c->read(id, 0, bytes, data) != 0 || data.size() != bytes) {
+      st.SkipWithError("read failed");
+      break;
+    }
+    double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+    st.SetIterationTime(ns * 1e-9);
+    total += ns;
+    ++n;
+    smp.add(ns);
+  }
+  st.SetBytesProcessed(int64_t(n * bytes));
+  report(st, total, n, smp);
+}
+
 BENCHMARK(BM_LoopbackTcpRtt)->UseManualTime();
 BENCHMARK(BM_PingRtt)->UseManualTime();
 BENCHMARK(BM_GrantUncontended)->UseManualTime();
 BENCHMARK(BM_RevokeHandoff)->UseManualTime();
 BENCHMARK(BM_GrantThroughput)->Arg(64)->UseManualTime();
+BENCHMARK(BM_Read)->Arg(4096)->Arg(128 << 10)->Arg(1 << 20)->UseManualTime();
 
 }  // namespace
 
