@@ -23,7 +23,7 @@ bench() { # DIR UNCACHED CACHED MKWRITE READBACK_BPS REVOKE1 REVOKE64 STAT
 ]}
 JSON
 }
-rtt() { echo "{\"benchmarks\": [{\"name\": \"BM_LoopbackTcpRtt/manual_time\", \"median_ns\": $2}]}" >"$1/rtt.json"; }
+rtt() { echo "{\"benchmarks\": [{\"name\": \"BM_LoopbackTcpRtt/manual_time\", \"median_ns\": $2}]}" >"$1/${3:-rtt}.json"; }
 bench "$t/dmfs" 1500 4 6 300 600 2000 150
 bench "$t/nfs" 1000 4 3 600 1 1 1
 rtt "$t/dmfs" 100
@@ -52,6 +52,17 @@ md=$(/usr/bin/python3 "$here/bench-ratios.py" "$t" --markdown)
 grep -q '^| `revoke_1_page_rtt` | 600 ns | – | 6.0 | <= 5.0 | \*\*no\*\* |$' <<<"$md" ||
   { echo "FAIL: revoke row"; echo "$md"; exit 1; }
 echo "ok: the markdown table"
+# round trips within STEADY_FACTOR (100 and 200 ns): steady; one measured
+# after the benchmarks at 5 times the other boot's: not steady, and said
+/usr/bin/python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["steady"] is True' "$t/ratios.json" ||
+  { echo "FAIL: steady round trips judged unsteady"; exit 1; }
+rtt "$t/dmfs" 500 rtt-after
+rtt "$t/nfs" 100 rtt-after
+md=$(/usr/bin/python3 "$here/bench-ratios.py" "$t" --markdown)
+/usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["steady"] is False and r["rtt_after_ns"] == {"dmfs": 500, "nfs": 100}, r' "$t/ratios.json" ||
+  { echo "FAIL: a round trip 5 times another judged steady"; exit 1; }
+grep -q '^\*\*Not steady\*\*' <<<"$md" || { echo "FAIL: table does not say not steady"; echo "$md"; exit 1; }
+echo "ok: an unsteady run is named"
 # a measurement missing from one boot: named, exit 1
 grep -v mkwrite "$t/nfs/bench.json" >"$t/b" && mv "$t/b" "$t/nfs/bench.json"
 if /usr/bin/python3 "$here/bench-ratios.py" "$t" >"$t/out"; then echo "FAIL: missing mkwrite accepted"; exit 1; fi

@@ -3,8 +3,14 @@
 round trip, from the two boots' bench.json and rtt.json (p50 unless named).
 
 usage: bench-ratios.py OUT_DIR [--markdown]
-  reads OUT_DIR/{dmfs,nfs}/{bench,rtt}.json, writes OUT_DIR/ratios.json and
+  reads OUT_DIR/{dmfs,nfs}/{bench,rtt}.json (and rtt-after.json, the round
+  trip measured again after the benchmarks), writes OUT_DIR/ratios.json and
   prints it; --markdown prints docs/kmod.md's performance table instead
+
+The round trips of both boots, before and after, are the same measurement
+of one idle guest: when the largest is more than STEADY_FACTOR times the
+smallest, the shared host slowed a boot down, "steady" is false and the
+table says so; such figures are not to be compared.
 """
 import json
 import sys
@@ -21,6 +27,10 @@ RATIOS = {
     "revoke_64_pages_rtt": ("revocation/dirty:64/", "p50_ns", "rtt"),
     "stat_of_remote_writer_rtt": ("stat/remote_writer/", "p50_ns", "rtt"),
 }
+# how far apart the round trips may be for the figures to count as measured
+# on a steady machine (an idle guest's medians stay well within it)
+STEADY_FACTOR = 2.0
+
 # where the issue sets a target (issue 16): ratio name -> (<= or >=, bound)
 TARGETS = {
     "uncached_fault_vs_nfs": ("<=", 1.0),
@@ -50,6 +60,16 @@ def rtt_ns(path):
     raise SystemExit(f"bench-ratios: no LoopbackTcpRtt in {path}")
 
 
+def steadiness(out):
+    """Round trips after the benchmarks, per boot that measured one, and
+    whether all round trips lie within STEADY_FACTOR of each other."""
+    before = {t: rtt_ns(out / t / "rtt.json") for t in ("dmfs", "nfs")}
+    after = {t: rtt_ns(out / t / "rtt-after.json") for t in ("dmfs", "nfs")
+             if (out / t / "rtt-after.json").exists()}
+    every = list(before.values()) + list(after.values())
+    return after, max(every) <= STEADY_FACTOR * min(every)
+
+
 def fmt_value(ns_or_bps, stat):
     if stat == "bytes_per_second":
         return f"{ns_or_bps / 2**20:.1f} MiB/s"
@@ -64,6 +84,15 @@ def markdown(result):
     lines = [
         f"Loopback round trip (p50): {fmt_value(result['rtt_ns']['dmfs'], 'ns')} in the dmfs boot, "
         f"{fmt_value(result['rtt_ns']['nfs'], 'ns')} in the NFS boot.",
+    ]
+    if result["rtt_after_ns"]:
+        lines[0] += " After the benchmarks: " + ", ".join(
+            f"{fmt_value(v, 'ns')} ({t})" for t, v in result["rtt_after_ns"].items()) + "."
+    if not result["steady"]:
+        lines.append("")
+        lines.append(f"**Not steady**: the round trips differ by more than {STEADY_FACTOR} times "
+                     "(the host slowed a boot down); these figures are not to be compared.")
+    lines += [
         "",
         "| ratio | dmfs | NFSv3 | value | target | met |",
         "|---|---|---|---|---|---|",
@@ -87,7 +116,9 @@ def markdown(result):
 def main(out, as_markdown=False):
     bench = {t: rows(out / t / "bench.json") for t in ("dmfs", "nfs")}
     rtt = {t: rtt_ns(out / t / "rtt.json") for t in ("dmfs", "nfs")}
-    result = {"rtt_ns": rtt, "raw": {}, "ratios": {}, "targets": {}, "missing": []}
+    after, steady = steadiness(out)
+    result = {"rtt_ns": rtt, "rtt_after_ns": after, "steady": steady, "raw": {}, "ratios": {}, "targets": {},
+              "missing": []}
     for key, (prefix, stat, against) in RATIOS.items():
         dmfs = find(bench["dmfs"], prefix)
         if dmfs is None or stat not in dmfs:
