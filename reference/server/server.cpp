@@ -341,7 +341,6 @@ void Server::on_writable(Session& s) {
 
 void Server::flush(Session& s) {
   if (s.fd < 0) return;
-  bool had = !s.out.empty();
   while (!s.out.empty()) {
     iovec iov[32];
     int cnt = 0;
@@ -377,7 +376,9 @@ void Server::flush(Session& s) {
       }
     }
   }
-  if (had != !s.out.empty() || s.out.empty() != !s.want_out) {
+  // EPOLLOUT only while replies wait: one epoll_ctl when that changes, not
+  // one a reply (a reply the socket takes at once changes nothing)
+  if (s.want_out != !s.out.empty()) {
     s.want_out = !s.out.empty();
     if (!s.doomed) update_events(s);
   }
