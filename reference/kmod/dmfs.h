@@ -266,7 +266,8 @@ int dmfs_send_answer(struct dmfs_conn *c, u16 op, u64 id, s32 status,
 /* lock.c */
 struct dmfs_lock *dmfs_lock_get(struct inode *inode, u32 mode, u64 start,
 				u64 end);
-bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end);
+struct dmfs_lock *dmfs_lock_get_cached(struct inode *inode, u32 mode,
+				       u64 start, u64 end);
 struct dmfs_lock *dmfs_lock_get_sized(struct inode *inode, u32 mode,
 				      u64 start, u64 end);
 struct dmfs_lock *dmfs_lock_get_page(struct inode *inode, u32 mode,

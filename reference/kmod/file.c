@@ -866,18 +866,20 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 	}
 	if (!(vmf->flags & FAULT_FLAG_TRIED))
 		dmfs_hold_fault(inode, vmf->pgoff, write, false);
-	if (!dmfs_lock_cached(inode, mode, pos, pos + PAGE_SIZE) &&
-	    fault_flag_allow_retry_first(vmf->flags) &&
-	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
-		return dmfs_fault_wait_unlocked(vmf, mode, pos);
 	/*
 	 * The RFC's do_no_page hook: hold a lock covering the page, under
 	 * which the size filemap_fault() checks is exact if the page reaches
 	 * it: SIGBUS only beyond the real end of the file.
 	 */
-	lk = dmfs_lock_get_sized(inode, mode, pos, pos + PAGE_SIZE);
-	if (IS_ERR(lk))
-		return VM_FAULT_SIGBUS;
+	lk = dmfs_lock_get_cached(inode, mode, pos, pos + PAGE_SIZE);
+	if (!lk) {
+		if (fault_flag_allow_retry_first(vmf->flags) &&
+		    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+			return dmfs_fault_wait_unlocked(vmf, mode, pos);
+		lk = dmfs_lock_get_sized(inode, mode, pos, pos + PAGE_SIZE);
+		if (IS_ERR(lk))
+			return VM_FAULT_SIGBUS;
+	}
 	if (dmfs_exec_changed(file, lk) || dmfs_io_check(file, write)) {
 		dmfs_lock_put(lk);
 		return VM_FAULT_SIGBUS;

@@ -378,37 +378,56 @@ static void dmfs_lock_range(u64 *start, u64 *end)
 		*end = *start + DMFS_PAGE_SIZE;
 }
 
+/*
+ * A usable lock covering [start, end) from @inode's list, with a reference
+ * taken (off the LRU at its first user), or NULL; lock_mutex held.
+ */
+static struct dmfs_lock *dmfs_lock_find_get(struct inode *inode, u32 mode,
+					    u64 start, u64 end)
+{
+	struct dmfs_lock *lk;
+
+	list_for_each_entry(lk, &DMFS_I(inode)->locks, ilist) {
+		if (dmfs_lock_usable(lk, mode, start, end)) {
+			if (lk->users++ == 0)
+				dmfs_lru_del(DMFS_SB(inode->i_sb), lk);
+			return lk;
+		}
+	}
+	return NULL;
+}
+
 /**
- * dmfs_lock_cached() - would dmfs_lock_get_sized() find its lock cached?
+ * dmfs_lock_get_cached() - dmfs_lock_get_sized(), if its lock is cached
  * @inode: the file
  * @mode: DMFS_LOCK_PR or DMFS_LOCK_PW
  * @start: first byte
  * @end: end of the range, exclusive
  *
- * A hint, taken no reference: the lock may be revoked right after. A fault
- * that would wait for the server lets go of mmap_lock first.
+ * Never asks the server: a fault that would wait for it lets go of
+ * mmap_lock first. One lookup, so that a cached fault does not search the
+ * inode's locks twice.
  *
- * Return: true if a usable lock covers the range (up to EOF where the
- * range reaches beyond i_size).
+ * Return: the lock (release with dmfs_lock_put()), or NULL.
  */
-bool dmfs_lock_cached(struct inode *inode, u32 mode, u64 start, u64 end)
+struct dmfs_lock *dmfs_lock_get_cached(struct inode *inode, u32 mode,
+				       u64 start, u64 end)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_lock *lk;
-	bool found = false;
 
 	if (end > i_size_read(inode))
 		end = DMFS_EOF;
 	dmfs_lock_range(&start, &end);
 	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
-		if (dmfs_lock_usable(lk, mode, start, end)) {
-			found = true;
-			break;
-		}
-	}
+	lk = dmfs_lock_find_get(inode, mode, start, end);
 	mutex_unlock(&di->lock_mutex);
-	return found;
+	/* the size shrank meanwhile: only a lock up to EOF tells it exactly */
+	if (lk && lk->end != DMFS_EOF && end > i_size_read(inode)) {
+		dmfs_lock_put(lk);
+		return NULL;
+	}
+	return lk;
 }
 
 /*
@@ -446,7 +465,6 @@ static struct dmfs_lock *dmfs_lock_acquire(struct inode *inode, u32 mode,
 					   u64 start, u64 end, bool with_page)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
-	struct dmfs_sb_info *sbi = DMFS_SB(inode->i_sb);
 	struct folio *folio = NULL;
 	struct dmfs_lock *lk;
 	struct dmfs_attr attr;
@@ -456,13 +474,10 @@ static struct dmfs_lock *dmfs_lock_acquire(struct inode *inode, u32 mode,
 
 	dmfs_lock_range(&start, &end);
 	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
-		if (dmfs_lock_usable(lk, mode, start, end)) {
-			if (lk->users++ == 0)
-				dmfs_lru_del(sbi, lk);
-			mutex_unlock(&di->lock_mutex);
-			return lk;
-		}
+	lk = dmfs_lock_find_get(inode, mode, start, end);
+	if (lk) {
+		mutex_unlock(&di->lock_mutex);
+		return lk;
 	}
 	di->enqueues++;
 	mutex_unlock(&di->lock_mutex);
