@@ -4,16 +4,22 @@
 
 namespace dmfs::wire {
 
-void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
-                    std::initializer_list<Bytes> parts) {
-  size_t len = kHdrSize;
-  for (auto p : parts) len += p.size();
+dmfs_hdr make_header(uint16_t op, uint16_t flags, uint64_t req_id, int32_t status, size_t body_len) {
   dmfs_hdr h{};
-  h.length = static_cast<uint32_t>(len);
+  h.length = static_cast<uint32_t>(kHdrSize + body_len);
   h.opcode = op;
   h.flags = flags;
   h.req_id = req_id;
   h.status = static_cast<uint32_t>(status);
+  return h;
+}
+
+void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
+                    std::initializer_list<Bytes> parts) {
+  size_t body = 0;
+  for (auto p : parts) body += p.size();
+  const dmfs_hdr h = make_header(op, flags, req_id, status, body);
+  const size_t len = h.length;
   const size_t at = out.size();
   out.resize(at + len);
   std::memcpy(out.data() + at, &h, kHdrSize);

@@ -36,6 +36,9 @@ bool read_fixed(Bytes b, T& out) {
   return true;
 }
 
+// The header of a message whose body is `body_len` bytes.
+dmfs_hdr make_header(uint16_t op, uint16_t flags, uint64_t req_id, int32_t status, size_t body_len);
+
 // Appends one complete message (header + parts) to `out`.
 void append_message(std::vector<uint8_t>& out, uint16_t op, uint16_t flags, uint64_t req_id, int32_t status,
                     std::initializer_list<Bytes> parts = {});

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -395,15 +396,51 @@ void Server::send(Session& s, std::vector<uint8_t> msg) {
   }
 }
 
+// Sends header and body: when nothing waits in the queue, with one sendmsg
+// straight from where they are, which copies them into the socket: a
+// READ's data is copied once in dmfsd (file to io_buf_), not again into a
+// message first. Only what the socket does not take now is copied into the
+// queue, so a message always holds what its parts held when it was sent.
+void Server::send_parts(Session& s, const dmfs_hdr& hdr, std::initializer_list<Bytes> body) {
+  if (s.fd < 0) return;
+  std::array<iovec, 8> iov{};
+  size_t cnt = 0, sent = 0;
+  iov[cnt++] = {const_cast<dmfs_hdr*>(&hdr), kHdrSize};
+  for (auto p : body) {
+    if (p.empty()) continue;
+    if (cnt == iov.size()) throw std::logic_error("send_parts: too many parts");
+    iov[cnt++] = {const_cast<uint8_t*>(p.data()), p.size()};
+  }
+  if (s.out.empty()) {
+    msghdr mh{};
+    mh.msg_iov = iov.data();
+    mh.msg_iovlen = cnt;
+    ssize_t w = sendmsg(s.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno != EAGAIN && errno != EINTR) return doom(s, strerror(errno));
+    sent = w > 0 ? size_t(w) : 0;
+  }
+  if (sent == hdr.length) return;
+  std::vector<uint8_t> rest;
+  rest.reserve(hdr.length - sent);
+  for (size_t i = 0; i < cnt; ++i) {
+    const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
+    const size_t skip = std::min(sent, iov[i].iov_len);
+    rest.insert(rest.end(), p + skip, p + iov[i].iov_len);
+    sent -= skip;
+  }
+  send(s, std::move(rest));
+}
+
 void Server::reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<Bytes> parts) {
   if (status != 0)
     log::trace("client {}: {} id {} -> {} ({})", s.id, op_name(h.opcode), h.req_id, status, strerror(-status));
   else
     log::trace("client {}: {} id {} -> 0", s.id, op_name(h.opcode), h.req_id);
-  if (status != 0 && h.opcode != DMFS_OP_HELLO)
-    send(s, make_message(h.opcode, DMFS_HF_REPLY, h.req_id, status));
-  else
-    send(s, make_message(h.opcode, DMFS_HF_REPLY, h.req_id, status, parts));
+  if (status != 0 && h.opcode != DMFS_OP_HELLO)  // an error has no body
+    return send_parts(s, make_header(h.opcode, DMFS_HF_REPLY, h.req_id, status, 0), {});
+  size_t len = 0;
+  for (auto p : parts) len += p.size();
+  send_parts(s, make_header(h.opcode, DMFS_HF_REPLY, h.req_id, status, len), parts);
 }
 
 void Server::doom(Session& s, const char* why) {

@@ -177,6 +177,7 @@ class Server {
   void forget_open(const OpenRec& o);
 
   void send(Session& s, std::vector<uint8_t> msg);
+  void send_parts(Session& s, const dmfs_hdr& hdr, std::initializer_list<wire::Bytes> body);
   void reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<wire::Bytes> parts = {});
   void flush(Session& s);
   void update_events(Session& s);

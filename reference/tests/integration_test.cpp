@@ -685,49 +685,123 @@ TEST_F(Dmfsd, SilentConnectionsAreClosedAndSlotsLimited) {
   EXPECT_EQ(a->ping(), 0);  // completed handshakes are not subject to it
 }
 
-// A client that sends many large READs without reading the replies: the
-// server stops reading it at its output high-water mark (bounded memory),
-// and serves everything once the client reads.
-TEST_F(Dmfsd, BackPressureBoundsMemory) {
-  start();
-  auto setup = connect("setup");
-  uint64_t id = make_file(*setup, "big", std::string(DMFS_MAX_IO, 'b'));
-  int fd = raw_connect(srv->port());
-  ASSERT_GE(fd, 0);
+// A raw connection past HELLO, or -1.
+int raw_hello(uint16_t port) {
+  int fd = raw_connect(port);
+  if (fd < 0) return -1;
   dmfs_hello_req hr{};
   hr.magic = DMFS_MAGIC;
   hr.version_min = hr.version_max = DMFS_PROTO_VERSION;
   auto hm = wire::make_message(DMFS_OP_HELLO, 0, 1, 0, {wire::bytes_of(hr)});
-  ASSERT_EQ(send(fd, hm.data(), hm.size(), 0), ssize_t(hm.size()));
   dmfs_hdr h{};
-  ASSERT_EQ(recv(fd, &h, sizeof h, MSG_WAITALL), ssize_t(sizeof h));
-  std::vector<uint8_t> body(h.length - sizeof h);
-  ASSERT_EQ(recv(fd, body.data(), body.size(), MSG_WAITALL), ssize_t(body.size()));
-  ASSERT_EQ(int32_t(h.status), 0);
-  constexpr int kReads = 96;  // 96 MiB of replies if nothing pushed back
+  std::vector<uint8_t> body;
+  if (send(fd, hm.data(), hm.size(), 0) != ssize_t(hm.size()) ||
+      recv(fd, &h, sizeof h, MSG_WAITALL) != ssize_t(sizeof h) || int32_t(h.status) != 0) {
+    close(fd);
+    return -1;
+  }
+  body.resize(h.length - sizeof h);
+  if (recv(fd, body.data(), body.size(), MSG_WAITALL) != ssize_t(body.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// `n` READs of the first DMFS_MAX_IO bytes of file `id`, back to back.
+std::vector<uint8_t> read_requests(uint64_t id, int n) {
   std::vector<uint8_t> reqs;
-  for (int i = 0; i < kReads; ++i) {
+  for (int i = 0; i < n; ++i) {
     dmfs_read_req q{};
     q.file_id = id;
     q.length = DMFS_MAX_IO;
     wire::append_message(reqs, DMFS_OP_READ, 0, 100 + i, 0, {wire::bytes_of(q)});
   }
+  return reqs;
+}
+
+// One READ reply's status and data; false at EOF or a short message.
+bool recv_read_reply(int fd, int32_t& status, std::string& data) {
+  dmfs_hdr h{};
+  if (recv(fd, &h, sizeof h, MSG_WAITALL) != ssize_t(sizeof h)) return false;
+  std::string body(h.length - sizeof h, '\0');
+  if (!body.empty() && recv(fd, body.data(), body.size(), MSG_WAITALL) != ssize_t(body.size())) return false;
+  status = int32_t(h.status);
+  data = body.size() >= sizeof(dmfs_read_rep) ? body.substr(sizeof(dmfs_read_rep)) : std::string();
+  return true;
+}
+
+// Bytes that differ from page to page, so that misplaced data shows.
+std::string patterned(size_t len) {
+  std::string s(len, '\0');
+  for (size_t i = 0; i < len; ++i) s[i] = char((i * 7 + i / 4096) % 251);
+  return s;
+}
+
+// A client that sends many large READs without reading the replies: the
+// server stops reading it at its output high-water mark (bounded memory),
+// and serves everything, each byte in its place, once the client reads.
+TEST_F(Dmfsd, BackPressureBoundsMemory) {
+  start();
+  auto setup = connect("setup");
+  const std::string content = patterned(DMFS_MAX_IO);
+  uint64_t id = make_file(*setup, "big", content);
+  int fd = raw_hello(srv->port());
+  ASSERT_GE(fd, 0);
+  constexpr int kReads = 96;  // 96 MiB of replies if nothing pushed back
+  std::vector<uint8_t> reqs = read_requests(id, kReads);
   // The sender may block once the server stops reading: send from a thread.
   std::thread sender([&] { send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL); });
   std::this_thread::sleep_for(500ms);
   long rss = srv->rss_kib();
   EXPECT_LT(rss, 64 * 1024) << "dmfsd RSS " << rss << " KiB while a client does not read";
   EXPECT_EQ(setup->ping(), 0);  // others are served meanwhile
-  int got = 0;
-  for (; got < kReads; ++got) {
-    if (recv(fd, &h, sizeof h, MSG_WAITALL) != ssize_t(sizeof h)) break;
-    body.resize(h.length - sizeof h);
-    if (recv(fd, body.data(), body.size(), MSG_WAITALL) != ssize_t(body.size())) break;
-    EXPECT_EQ(int32_t(h.status), 0);
-    EXPECT_EQ(body.size(), sizeof(dmfs_read_rep) + DMFS_MAX_IO);
+  int got = 0, intact = 0;
+  int32_t status = 0;
+  std::string data;
+  for (; got < kReads && recv_read_reply(fd, status, data); ++got) {
+    EXPECT_EQ(status, 0);
+    intact += data == content;
   }
   sender.join();
   EXPECT_EQ(got, kReads);
+  EXPECT_EQ(intact, kReads);
+  close(fd);
+}
+
+// READ data leaves dmfsd straight from the file when the socket takes it,
+// else is read at once into the queue: a reply holds the file as it was
+// when answered, never bytes written after that, even while the client
+// lets replies pile up (a reply sent from the file later would mix both).
+TEST_F(Dmfsd, ReadRepliesHoldTheFileAsAnswered) {
+  start();
+  auto writer = connect("writer");
+  const std::string before(DMFS_MAX_IO, 'o'), after(DMFS_MAX_IO, 'n');
+  uint64_t id = make_file(*writer, "f", before);
+  int fd = raw_hello(srv->port());
+  ASSERT_GE(fd, 0);
+  constexpr int kReads = 48;  // more than the server queues before it stops reading
+  std::vector<uint8_t> reqs = read_requests(id, kReads);
+  std::thread sender([&] { send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL); });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(writer->write(id, 0, after), 0);  // while replies wait in the socket and the queue
+  int got = 0, old_replies = 0, new_replies = 0;
+  int32_t status = 0;
+  std::string data;
+  for (; got < kReads && recv_read_reply(fd, status, data); ++got) {
+    EXPECT_EQ(status, 0);
+    if (data == before) {
+      EXPECT_EQ(new_replies, 0) << "reply " << got << " older than one before it";
+      ++old_replies;
+    } else {
+      EXPECT_EQ(data, after) << "reply " << got << " mixes the file before and after the write";
+      ++new_replies;
+    }
+  }
+  sender.join();
+  EXPECT_EQ(got, kReads);
+  EXPECT_GT(old_replies, 8) << "too few replies answered before the write to test the queue";
+  EXPECT_GT(new_replies, 0) << "every reply answered before the write: back-pressure did not hold the rest";
   close(fd);
 }
 
