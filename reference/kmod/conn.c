@@ -109,18 +109,14 @@ static int dmfs_sock_send(struct socket *sock, struct kvec *vec, int nvec,
  * receive timeout, ended by a signal to the mounting task, and by umount
  * shutting the socket down (dmfs_kill_sb()).
  */
-static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
+static int dmfs_sock_recv_iter(struct socket *sock, struct iov_iter *iter)
 {
 	struct msghdr msg = { .msg_flags = MSG_WAITALL | MSG_NOSIGNAL };
-	struct kvec vec;
-	size_t done = 0;
 	int ret;
 
-	while (done < len) {
-		vec.iov_base = buf + done;
-		vec.iov_len = len - done;
-		ret = kernel_recvmsg(sock, &msg, &vec, 1, len - done,
-				     MSG_WAITALL | MSG_NOSIGNAL);
+	msg.msg_iter = *iter;
+	while (msg_data_left(&msg)) {
+		ret = sock_recvmsg(sock, &msg, MSG_WAITALL | MSG_NOSIGNAL);
 		if (ret == 0)
 			return -ECONNRESET;
 		if (ret == -EAGAIN)
@@ -129,9 +125,17 @@ static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
 			return -EINTR;
 		if (ret < 0)
 			return ret;
-		done += ret;
 	}
 	return 0;
+}
+
+static int dmfs_sock_recv(struct socket *sock, void *buf, size_t len)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, ITER_DEST, &vec, 1, len);
+	return dmfs_sock_recv_iter(sock, &iter);
 }
 
 /* Mark the session dead, fail every waiter, shut the socket down. */
@@ -255,8 +259,12 @@ static int dmfs_send_msg(struct dmfs_conn *c, u16 op, u16 flags, u64 id,
 	return -EIO;
 }
 
-/* register a request in the pending table; the caller sends it */
-static struct dmfs_req *dmfs_req_alloc(struct dmfs_conn *c, u16 op)
+/*
+ * Register a request in the pending table; the caller sends it. A READ
+ * may give @sink, @n pages its data goes to (dmfs_session_read()).
+ */
+static struct dmfs_req *dmfs_req_alloc(struct dmfs_conn *c, u16 op,
+				       struct bio_vec *sink, unsigned int n)
 {
 	struct dmfs_req *req;
 
@@ -265,6 +273,9 @@ static struct dmfs_req *dmfs_req_alloc(struct dmfs_conn *c, u16 op)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&req->ref);
 	req->expect_op = op;
+	req->sink = sink;
+	req->sink_pages = n;
+	req->sink_count = -1;
 	spin_lock(&c->lock);
 	if (c->dead) {
 		spin_unlock(&c->lock);
@@ -277,12 +288,31 @@ static struct dmfs_req *dmfs_req_alloc(struct dmfs_conn *c, u16 op)
 	return req;
 }
 
-/* unregister: a reply arriving later finds no waiter */
-static void dmfs_req_free(struct dmfs_conn *c, struct dmfs_req *req)
+/*
+ * Unregister: a reply arriving later finds no waiter. While the receive
+ * thread writes a READ's data into the request's pages, wait: they are the
+ * caller's again only once it is done, which is at the end of the message
+ * or when the session dies (killed here if that takes request_timeout).
+ */
+static void dmfs_req_unlink(struct dmfs_conn *c, struct dmfs_req *req)
 {
+	long timeout = dmfs_request_timeout ? dmfs_request_timeout * HZ
+					    : MAX_SCHEDULE_TIMEOUT;
+
 	spin_lock(&c->lock);
 	list_del(&req->list);
 	spin_unlock(&c->lock);
+	if (!req->sink ||
+	    wait_event_timeout(c->waitq, !READ_ONCE(req->filling), timeout))
+		return;
+	dmfs_conn_kill(c, -ETIMEDOUT);
+	wait_event(c->waitq, !READ_ONCE(req->filling));
+}
+
+/* unregister and drop the request */
+static void dmfs_req_free(struct dmfs_conn *c, struct dmfs_req *req)
+{
+	dmfs_req_unlink(c, req);
 	kref_put(&req->ref, dmfs_req_release);
 }
 
@@ -345,7 +375,7 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 	int err;
 
 	*reply = NULL;
-	req = dmfs_req_alloc(c, op);
+	req = dmfs_req_alloc(c, op, NULL, 0);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	if (id_out)
@@ -364,9 +394,7 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 		*reply_len = req->reply_len;
 		req->reply = NULL;
 	}
-	spin_lock(&c->lock);
-	list_del(&req->list);
-	spin_unlock(&c->lock);
+	dmfs_req_unlink(c, req);
 	if (err)
 		dmfs_req_orphan_grant(c, req);
 	kref_put(&req->ref, dmfs_req_release);
@@ -409,6 +437,45 @@ int dmfs_session_rpc(struct dmfs_conn *c, u16 op, const void *body,
 			    dmfs_request_timeout, NULL);
 	if (!reply && !err)
 		kvfree(dummy);
+	return err;
+}
+
+/**
+ * dmfs_session_read() - READ on a session, the data straight into pages
+ * @c: the session
+ * @rq: the request, for at most @n pages
+ * @pages: where the data goes, a page each (locked by the caller)
+ * @n: their number
+ *
+ * The receive thread puts the data in place as it comes off the socket:
+ * no buffer the size of the READ, which was allocated, zeroed
+ * (init_on_alloc) and copied once more at every READ, a quarter of a TCG
+ * guest's time in sequential mapped reads. Whatever the outcome, nothing
+ * writes into @pages any more once this returns.
+ *
+ * Return: the number of bytes read (fewer at the end of the file: the
+ * rest of the pages is left as it was), or an error as dmfs_session_rpc();
+ * -EIO for a malformed reply.
+ */
+int dmfs_session_read(struct dmfs_conn *c, const struct dmfs_read_req *rq,
+		      struct bio_vec *pages, unsigned int n)
+{
+	struct dmfs_req *req;
+	int err;
+
+	if (!c)
+		return -EIO;
+	req = dmfs_req_alloc(c, DMFS_OP_READ, pages, n);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	err = dmfs_send_msg(c, DMFS_OP_READ, 0, req->id, 0, rq, sizeof(*rq),
+			    NULL, 0);
+	if (!err)
+		err = dmfs_req_wait(c, req, dmfs_request_timeout, true);
+	dmfs_req_unlink(c, req);
+	if (!err) /* a success too short to carry a dmfs_read_rep: -1 */
+		err = req->sink_count < 0 ? -EIO : req->sink_count;
+	kref_put(&req->ref, dmfs_req_release);
 	return err;
 }
 
@@ -577,7 +644,7 @@ static int dmfs_plock_wait(struct dmfs_conn *c, const struct dmfs_plock_req *rq)
 	struct dmfs_req *req;
 	int err;
 
-	req = dmfs_req_alloc(c, DMFS_OP_PLOCK);
+	req = dmfs_req_alloc(c, DMFS_OP_PLOCK, NULL, 0);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	err = dmfs_send_msg(c, DMFS_OP_PLOCK, 0, req->id, 0, rq, sizeof(*rq),
@@ -792,6 +859,70 @@ static int dmfs_rx_one(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
 	return 0;
 }
 
+/* the request a READ reply is for, if it gave pages; marked as filling */
+static struct dmfs_req *dmfs_rx_sink_req(struct dmfs_conn *c, u64 id)
+{
+	struct dmfs_req *req;
+
+	spin_lock(&c->lock);
+	list_for_each_entry(req, &c->pending, list) {
+		if (req->id == id && !req->done && req->sink) {
+			req->filling = true;
+			spin_unlock(&c->lock);
+			return req;
+		}
+	}
+	spin_unlock(&c->lock);
+	return NULL;
+}
+
+/*
+ * A READ reply for dmfs_session_read(): the data goes from the socket into
+ * the request's pages. A count the length contradicts fails the request
+ * (the data is dropped, the stream stays in step).
+ *
+ * Return: 1 if it was one (received), 0 if not (the caller receives the
+ * message), or a negative errno that ends the connection.
+ */
+static int dmfs_rx_read_sink(struct dmfs_conn *c, const struct dmfs_hdr *hdr,
+			     u32 len)
+{
+	struct dmfs_read_rep rep;
+	struct dmfs_req *req;
+	struct iov_iter iter;
+	int count, err;
+
+	if (dmfs_check_msg(hdr, len) != DMFS_MSG_REPLY ||
+	    le16_to_cpu(hdr->opcode) != DMFS_OP_READ || hdr->status ||
+	    len < sizeof(rep))
+		return 0;
+	req = dmfs_rx_sink_req(c, le64_to_cpu(hdr->req_id));
+	if (!req)
+		return 0;
+	err = dmfs_sock_recv(c->sock, &rep, sizeof(rep));
+	count = err ? err : dmfs_check_read(&rep, len,
+					    req->sink_pages * PAGE_SIZE);
+	if (count >= 0) {
+		iov_iter_bvec(&iter, ITER_DEST, req->sink, req->sink_pages,
+			      count);
+	} else if (!err) {
+		pr_warn_ratelimited("malformed READ reply (%u bytes)\n", len);
+		iov_iter_discard(&iter, ITER_DEST, len - sizeof(rep));
+	}
+	if (!err)
+		err = dmfs_sock_recv_iter(c->sock, &iter);
+	spin_lock(&c->lock);
+	if (!err && !req->done) {
+		req->status = count < 0 ? -EIO : 0;
+		req->sink_count = count;
+		WRITE_ONCE(req->done, true);
+	}
+	req->filling = false;
+	spin_unlock(&c->lock);
+	wake_up_all(&c->waitq);
+	return err ? err : 1;
+}
+
 static int dmfs_rx_thread(void *data)
 {
 	struct dmfs_conn *c = data;
@@ -811,6 +942,11 @@ static int dmfs_rx_thread(void *data)
 				le32_to_cpu(hdr.length));
 			break;
 		}
+		err = dmfs_rx_read_sink(c, &hdr, len);
+		if (err > 0)
+			continue;
+		if (err < 0)
+			break;
 		body = NULL;
 		if (len) {
 			body = kvmalloc(len, GFP_KERNEL);

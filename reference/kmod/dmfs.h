@@ -81,6 +81,11 @@ struct dmfs_req {
 	void *reply;           /* kvmalloc'd reply body (after the header) */
 	u32 reply_len;
 	struct kref ref;
+	/* a READ's data goes straight into these pages (dmfs_session_read()) */
+	struct bio_vec *sink;
+	unsigned int sink_pages;
+	int sink_count;        /* data bytes put into @sink; -1 until then */
+	bool filling;          /* the receive thread is writing into @sink */
 };
 
 struct dmfs_conn {
@@ -246,6 +251,8 @@ int dmfs_session_rpc(struct dmfs_conn *c, u16 op, const void *body,
 		     u32 min_reply, void **reply, u32 *reply_len);
 int dmfs_session_call(struct dmfs_conn *c, u16 op, const void *body,
 		      u32 body_len, void *reply, u32 reply_len);
+int dmfs_session_read(struct dmfs_conn *c, const struct dmfs_read_req *rq,
+		      struct bio_vec *pages, unsigned int n);
 int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
 			 u32 len);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,

@@ -93,49 +93,47 @@ static int dmfs_read_folio(struct file *file, struct folio *folio)
 }
 
 /*
- * One READ of the next @n folios (order 0, locked) of @rac from @pos on @c;
- * the reply may be shorter (end of file): the rest is zeroed. Marks them
- * uptodate on success and unlocks them.
+ * One READ of the next @n folios (order 0, locked) of @rac from @pos on @c,
+ * received straight into them; the reply may be shorter (end of file): the
+ * rest is zeroed. Marks them uptodate on success and unlocks them.
  */
 static void dmfs_read_batch(struct dmfs_conn *c, struct readahead_control *rac,
 			    unsigned int n, loff_t pos)
 {
-	struct inode *inode = rac->mapping->host;
 	struct dmfs_read_req rq = {};
-	u32 rlen, len = n * PAGE_SIZE;
-	const char *data;
-	struct folio *folio;
-	unsigned int i;
-	int count, err;
-	void *r, *kaddr;
+	struct folio **folios, *folio;
+	unsigned int i, got;
+	struct bio_vec *bv;
+	int count, have;
 
-	rq.file_id = cpu_to_le64(inode->i_ino);
-	rq.offset = cpu_to_le64(pos);
-	rq.length = cpu_to_le32(len);
-	err = dmfs_session_rpc(c, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
-			       sizeof(struct dmfs_read_rep), &r, &rlen);
-	count = err ? err : dmfs_check_read(r, rlen, len);
-	if (!err && count < 0) {
-		pr_warn_ratelimited("malformed READ reply (%u bytes)\n", rlen);
-		kvfree(r);
-	}
-	data = count >= 0 ? (const char *)((struct dmfs_read_rep *)r + 1) : NULL;
-	for (i = 0; i < n && (folio = readahead_folio(rac)); i++) {
-		if (data) {
-			int have = clamp_t(int, count - (int)(i * PAGE_SIZE), 0,
-					   PAGE_SIZE);
-
-			kaddr = kmap_local_folio(folio, 0);
-			memcpy(kaddr, data + i * PAGE_SIZE, have);
-			memset(kaddr + have, 0, PAGE_SIZE - have);
-			kunmap_local(kaddr);
-			flush_dcache_folio(folio);
-			folio_mark_uptodate(folio);
+	folios = kmalloc_array(n, sizeof(*folios) + sizeof(*bv), GFP_NOFS);
+	bv = folios ? (struct bio_vec *)(folios + n) : NULL;
+	for (got = 0; got < n && (folio = readahead_folio(rac)); got++) {
+		if (!folios) {
+			folio_unlock(folio); /* not uptodate: read later */
+			continue;
 		}
-		folio_unlock(folio);
+		folios[got] = folio;
+		bvec_set_page(&bv[got], &folio->page, PAGE_SIZE, 0);
 	}
-	if (data)
-		kvfree(r);
+	if (!folios)
+		return;
+	rq.file_id = cpu_to_le64(rac->mapping->host->i_ino);
+	rq.offset = cpu_to_le64(pos);
+	rq.length = cpu_to_le32(got * PAGE_SIZE);
+	count = got ? dmfs_session_read(c, &rq, bv, got) : -EIO;
+	for (i = 0; i < got; i++) {
+		if (count >= 0) {
+			have = clamp_t(int, count - (int)(i * PAGE_SIZE), 0,
+				       PAGE_SIZE);
+			if (have < PAGE_SIZE)
+				folio_zero_segment(folios[i], have, PAGE_SIZE);
+			flush_dcache_folio(folios[i]);
+			folio_mark_uptodate(folios[i]);
+		}
+		folio_unlock(folios[i]);
+	}
+	kfree(folios);
 }
 
 /*

@@ -16,6 +16,10 @@
 #   badgrant     a server (tests/mockd.py) whose first grant has the wrong
 #                mode: the read fails with EIO, the grant is cancelled at the
 #                server, the next read works
+#   badread      a server whose first READ reply (readahead's, 16 pages)
+#                announces a byte more than it carries: the reply is dropped
+#                and logged, the pages are read again, the file reads right
+#                and the session stays (the stream is still in step)
 #   mmaplock     dmfsd SIGSTOPped for 4 s while a fault waits for its
 #                grant: another thread of the process maps and unmaps memory
 #                meanwhile within 1 s (the fault waits without mmap_lock)
@@ -23,7 +27,7 @@ KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant mmaplock)
+[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant badread mmaplock)
 lib_init request_timeout=3
 
 # umount DIR in the background: it must succeed within BOUND_MS (WHAT: what
@@ -125,6 +129,23 @@ case_badgrant() {
   t grep -q "^cancel $h ok" /run/mockd.log
   t test "$(cat /run/hs-m/f)" = data
   umount /run/hs-m
+}
+
+case_badread() {
+  local session
+  mkdir -p /run/mock-export-r /run/hs-r
+  head -c 65536 /dev/urandom >/run/mock-export-r/f
+  MOCKD_BAD_READS=1 python3 "$(dirname "$0")/mockd.py" /run/mock-export-r 7107 \
+    2>/run/mockd-r.log & lib_pids+=($!)
+  port_wait 7107
+  mnt /run/hs-r 7107 || return
+  session=$(cat /sys/fs/dmfs/*/session 2>/dev/null | tr '\n' ' ')
+  t cmp /run/hs-r/f /run/mock-export-r/f
+  t grep -q "^bad read" /run/mockd-r.log
+  t sh -c "dmesg | tail -n +$((lib_dmesg0 + 1)) | grep -q 'malformed READ reply'"
+  t cmp /run/hs-r/f /run/mock-export-r/f
+  t test "$(cat /sys/fs/dmfs/*/session 2>/dev/null | tr '\n' ' ')" = "$session"
+  umount /run/hs-r
 }
 
 case_mmaplock() {

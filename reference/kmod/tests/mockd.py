@@ -8,7 +8,8 @@ usage: mockd.py ROOT PORT
 Misbehaviour on demand, for the client's fault tests: MOCKD_BAD_GRANTS=N
 makes the first N lock grants answer with the other mode (a grant that does
 not answer the request); every LOCK_CANCEL is logged on stderr as
-"cancel HANDLE STATUS".
+"cancel HANDLE STATUS". MOCKD_BAD_READS=N makes the first N READ replies
+announce one data byte more than they carry (logged as "bad read").
 """
 import asyncio, os, struct, sys, stat, itertools
 
@@ -24,6 +25,7 @@ versions = {}       # file_id -> data version
 handles = itertools.count(1)
 boot = int.from_bytes(os.urandom(8), 'little')
 bad_grants = int(os.environ.get('MOCKD_BAD_GRANTS', '0'))
+bad_reads = int(os.environ.get('MOCKD_BAD_READS', '0'))
 
 
 def fid_of(path):
@@ -192,8 +194,14 @@ def handle(cl, op, rid, body):
             f.seek(off)
             data = f.read(ln)
         st = os.stat(ids[fid])
+        count = len(data)
+        global bad_reads
+        if bad_reads > 0:
+            bad_reads -= 1
+            count += 1
+            print('bad read', file=sys.stderr, flush=True)
         return struct.pack('<QQII', st.st_size, versions.setdefault(fid, 1),
-                           len(data), 0) + data
+                           count, 0) + data
     if op == 17:
         fid, off, ln, fl = struct.unpack_from('<QQII', body)
         with open(ids[fid], 'r+b') as f:
