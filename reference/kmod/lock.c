@@ -397,6 +397,22 @@ static struct dmfs_lock *dmfs_lock_find_get(struct inode *inode, u32 mode,
 	return NULL;
 }
 
+/*
+ * The end of the lock to ask for a range ending at @end: up to EOF where the
+ * range reaches beyond i_size (see dmfs_lock_get_sized()).
+ */
+static u64 dmfs_sized_end(struct inode *inode, u64 end)
+{
+	return end > i_size_read(inode) ? DMFS_EOF : end;
+}
+
+/* does @lk tell i_size exactly for a range ending at @end? */
+static bool dmfs_lock_sizes(struct inode *inode, const struct dmfs_lock *lk,
+			    u64 end)
+{
+	return lk->end == DMFS_EOF || end <= i_size_read(inode);
+}
+
 /**
  * dmfs_lock_get_cached() - dmfs_lock_get_sized(), if its lock is cached
  * @inode: the file
@@ -416,14 +432,13 @@ struct dmfs_lock *dmfs_lock_get_cached(struct inode *inode, u32 mode,
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	struct dmfs_lock *lk;
 
-	if (end > i_size_read(inode))
-		end = DMFS_EOF;
+	end = dmfs_sized_end(inode, end);
 	dmfs_lock_range(&start, &end);
 	mutex_lock(&di->lock_mutex);
 	lk = dmfs_lock_find_get(inode, mode, start, end);
 	mutex_unlock(&di->lock_mutex);
 	/* the size shrank meanwhile: only a lock up to EOF tells it exactly */
-	if (lk && lk->end != DMFS_EOF && end > i_size_read(inode)) {
+	if (lk && !dmfs_lock_sizes(inode, lk, end)) {
 		dmfs_lock_put(lk);
 		return NULL;
 	}
@@ -533,11 +548,10 @@ static struct dmfs_lock *dmfs_lock_sized(struct inode *inode, u32 mode,
 {
 	struct dmfs_lock *lk;
 
-	if (end > i_size_read(inode))
-		return dmfs_lock_acquire(inode, mode, start, DMFS_EOF,
-					 with_page);
-	lk = dmfs_lock_acquire(inode, mode, start, end, with_page);
-	if (IS_ERR(lk) || lk->end == DMFS_EOF || end <= i_size_read(inode))
+	lk = dmfs_lock_acquire(inode, mode, start, dmfs_sized_end(inode, end),
+			       with_page);
+	/* the grant's size may be smaller: then only a lock up to EOF tells */
+	if (IS_ERR(lk) || dmfs_lock_sizes(inode, lk, end))
 		return lk;
 	dmfs_lock_put(lk);
 	return dmfs_lock_get(inode, mode, start, DMFS_EOF);
