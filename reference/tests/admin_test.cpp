@@ -377,7 +377,8 @@ TEST_F(DmfsdAdmin, BadLinesAreErrorsAndTheConnectionStays) {
 // answers what it can, never blocks, and keeps serving clients.
 TEST_F(DmfsdAdmin, AbusiveConnectionsNeverHurtTheServer) {
   // Whether the server has closed every admin connection it opened (its
-  // debug log), within 2 s.
+  // debug log), within 10 s: generous, as ctest runs tests side by side and
+  // a loaded host delays the server; a pass never waits that long.
   auto admin_idle = [&] {
     auto count = [&](const std::string& what) {
       std::string log = srv->log();
@@ -385,7 +386,7 @@ TEST_F(DmfsdAdmin, AbusiveConnectionsNeverHurtTheServer) {
       for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
       return n;
     };
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 1000; ++i) {
       if (count("admin connection opened") == count("admin connection closed")) return true;
       std::this_thread::sleep_for(10ms);
     }
@@ -419,9 +420,14 @@ TEST_F(DmfsdAdmin, AbusiveConnectionsNeverHurtTheServer) {
     EXPECT_EQ(c->ping(), 0);  // meanwhile everything else is served
     AdminConn other(sock);
     EXPECT_EQ(other.cmd("clients").back(), "ok 1 clients");
-    int oks = 0;
-    for (auto r = flood.reply(); !r.empty(); r = flood.reply(500ms)) oks += r.back() == "ok";
+    int oks = 0;  // each reply within reply()'s 3 s, however loaded the host
+    for (int i = 0; i < 3000; ++i) {
+      auto r = flood.reply();
+      if (r.empty()) break;
+      oks += r.back() == "ok";
+    }
     EXPECT_EQ(oks, 3000);
+    EXPECT_TRUE(flood.reply(100ms).empty());  // and no more
   }
   // More connections than served at once: the surplus is told and closed.
   ASSERT_TRUE(admin_idle());
@@ -445,7 +451,7 @@ TEST_F(DmfsdAdmin, AbusiveConnectionsNeverHurtTheServer) {
   conns.clear();
   // The slots come back once those are gone.
   std::string last;
-  for (int i = 0; i < 100 && last != "ok 1 clients"; ++i) {
+  for (int i = 0; i < 1000 && last != "ok 1 clients"; ++i) {
     AdminConn x(sock);
     auto r = x.cmd("clients");
     last = r.empty() ? "" : r.back();
