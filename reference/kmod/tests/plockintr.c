@@ -87,6 +87,20 @@ static void arm(timer_t t, int64_t ns)
 	timer_settime(t, TIMER_ABSTIME, &its, NULL);
 }
 
+/*
+ * The waiter's alarm: at ns, near the release, then every second. A host
+ * slow enough that the waiter reaches F_SETLKW only after the first one
+ * (it has 14 ms) would otherwise leave it waiting for good behind the
+ * holder, who waits for the next round: the wait is interrupted later.
+ */
+static void arm_waiter(timer_t t, int64_t ns)
+{
+	struct itimerspec its = { .it_value = ts_of(ns),
+				  .it_interval = ts_of(1000000000) };
+
+	timer_settime(t, TIMER_ABSTIME, &its, NULL);
+}
+
 /* holder on mount B: release at each T it is sent, take the lock back */
 static void holder(const char *path, int rd, int wr)
 {
@@ -191,7 +205,7 @@ int main(int argc, char **argv)
 		if (write(to_h[1], &when, sizeof(when)) != sizeof(when))
 			return 2;
 		fired = 0;
-		arm(t, when - 1000000 + rand() % 7000000);
+		arm_waiter(t, when - 1000000 + rand() % 7000000);
 		r = setlk(fd, F_SETLKW, F_WRLCK);
 		e = errno;
 		arm(t, 0);
