@@ -228,7 +228,7 @@ int Server::run() {
       dmfs_evicted_cb cb{};
       cb.client_id = s.id;
       cb.reason = DMFS_EVICT_SHUTDOWN;
-      send(s, make_message(DMFS_OP_EVICTED, DMFS_HF_CALLBACK, s.next_cb++, 0, {bytes_of(cb)}));
+      send_message(s, DMFS_OP_EVICTED, DMFS_HF_CALLBACK, s.next_cb++, 0, {bytes_of(cb)});
     }
     doom(s, "server shutdown");
   }
@@ -396,19 +396,23 @@ void Server::send(Session& s, std::vector<uint8_t> msg) {
   }
 }
 
-// Sends header and body: when nothing waits in the queue, with one sendmsg
-// straight from where they are, which copies them into the socket: a
-// READ's data is copied once in dmfsd (file to io_buf_), not again into a
-// message first. Only what the socket does not take now is copied into the
-// queue, so a message always holds what its parts held when it was sent.
-void Server::send_parts(Session& s, const dmfs_hdr& hdr, std::initializer_list<Bytes> body) {
+// Sends a message: when nothing waits in the queue, with one sendmsg
+// straight from its parts, which copies them into the socket: a READ's
+// data is copied once in dmfsd (file to io_buf_), not again into a message
+// first. Only what the socket does not take now is copied into the queue,
+// so a message always holds what its parts held when it was sent.
+void Server::send_message(Session& s, uint16_t op, uint16_t flags, uint64_t id, int32_t status,
+                          std::initializer_list<Bytes> parts) {
   if (s.fd < 0) return;
+  size_t body = 0;
+  for (auto p : parts) body += p.size();
+  const dmfs_hdr hdr = make_header(op, flags, id, status, body);
   std::array<iovec, 8> iov{};
   size_t cnt = 0, sent = 0;
   iov[cnt++] = {const_cast<dmfs_hdr*>(&hdr), kHdrSize};
-  for (auto p : body) {
+  for (auto p : parts) {
     if (p.empty()) continue;
-    if (cnt == iov.size()) throw std::logic_error("send_parts: too many parts");
+    if (cnt == iov.size()) throw std::logic_error("send_message: too many parts");
     iov[cnt++] = {const_cast<uint8_t*>(p.data()), p.size()};
   }
   if (s.out.empty()) {
@@ -437,10 +441,8 @@ void Server::reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializ
   else
     log::trace("client {}: {} id {} -> 0", s.id, op_name(h.opcode), h.req_id);
   if (status != 0 && h.opcode != DMFS_OP_HELLO)  // an error has no body
-    return send_parts(s, make_header(h.opcode, DMFS_HF_REPLY, h.req_id, status, 0), {});
-  size_t len = 0;
-  for (auto p : parts) len += p.size();
-  send_parts(s, make_header(h.opcode, DMFS_HF_REPLY, h.req_id, status, len), parts);
+    return send_message(s, h.opcode, DMFS_HF_REPLY, h.req_id, status, {});
+  send_message(s, h.opcode, DMFS_HF_REPLY, h.req_id, status, parts);
 }
 
 void Server::doom(Session& s, const char* why) {
@@ -539,7 +541,7 @@ void Server::evict(uint64_t client, EvictCause cause) {
   dmfs_evicted_cb cb{};
   cb.client_id = client;
   cb.reason = DMFS_EVICT_REVOKE_TIMEOUT;
-  send(*s, make_message(DMFS_OP_EVICTED, DMFS_HF_CALLBACK, s->next_cb++, 0, {bytes_of(cb)}));
+  send_message(*s, DMFS_OP_EVICTED, DMFS_HF_CALLBACK, s->next_cb++, 0, {bytes_of(cb)});
   doom(*s, "evicted");
 }
 

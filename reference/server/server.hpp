@@ -176,8 +176,10 @@ class Server {
   void plock_test(Session& s, const dmfs_hdr& h, const dmfs_plock_req& r);
   void forget_open(const OpenRec& o);
 
+  // Queues bytes for the session (send_message's rest), flushing what it can.
   void send(Session& s, std::vector<uint8_t> msg);
-  void send_parts(Session& s, const dmfs_hdr& hdr, std::initializer_list<wire::Bytes> body);
+  void send_message(Session& s, uint16_t op, uint16_t flags, uint64_t id, int32_t status,
+                    std::initializer_list<wire::Bytes> parts = {});
   void reply(Session& s, const dmfs_hdr& h, int32_t status, std::initializer_list<wire::Bytes> parts = {});
   void flush(Session& s);
   void update_events(Session& s);

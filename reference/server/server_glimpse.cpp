@@ -47,7 +47,7 @@ void Server::op_glimpse(Session& s, const dmfs_hdr& h, const Glimpse& m) {
     const uint64_t cb_id = holder->next_cb++;
     holder->glimpse_cbs[cb_id] = id;
     log::debug("glimpse {} of file {} for client {}: asking client {}", id, file, s.id, c);
-    send(*holder, make_message(DMFS_OP_GLIMPSE_CB, DMFS_HF_CALLBACK, cb_id, 0, {bytes_of(cb)}));
+    send_message(*holder, DMFS_OP_GLIMPSE_CB, DMFS_HF_CALLBACK, cb_id, 0, {bytes_of(cb)});
   }
   if (done) finish_glimpse(*done);
 }
@@ -72,7 +72,7 @@ void Server::finish_glimpse(const lk::GlimpseResult& r) {
   if (!s) return;
   dmfs_attr_rep rep{};
   if (int rc = get_attr(r.file, rep.attr)) {
-    send(*s, make_message(DMFS_OP_GLIMPSE, DMFS_HF_REPLY, r.token, rc));
+    send_message(*s, DMFS_OP_GLIMPSE, DMFS_HF_REPLY, r.token, rc);
     return;
   }
   auto& a = rep.attr;
@@ -91,7 +91,7 @@ void Server::finish_glimpse(const lk::GlimpseResult& r) {
       a.mtime_nsec = a.ctime_nsec = uint32_t(stamp->second.tv_nsec);
     }
   }
-  send(*s, make_message(DMFS_OP_GLIMPSE, DMFS_HF_REPLY, r.token, 0, {bytes_of(rep)}));
+  send_message(*s, DMFS_OP_GLIMPSE, DMFS_HF_REPLY, r.token, 0, {bytes_of(rep)});
 }
 
 void Server::drop_glimpses(uint64_t client) {

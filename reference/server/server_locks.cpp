@@ -89,14 +89,14 @@ int Server::withdraw_request(Session& s, uint64_t req_id, lk::TimePoint now, lk:
   if (rc == 0) {
     s.pending_enqueues.erase(req_id);
     s.page_intents.erase(req_id);
-    send(s, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, req_id, -ECANCELED));
+    send_message(s, DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, req_id, -ECANCELED);
     return rc;
   }
   std::vector<lk::PGrant> g;
   rc = plocks_.withdraw(s.id, req_id, g);
   if (rc == 0) {
     s.pending_plocks.erase(req_id);
-    send(s, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, req_id, -ECANCELED));
+    send_message(s, DMFS_OP_PLOCK, DMFS_HF_REPLY, req_id, -ECANCELED);
   }
   apply_plock(g);
   return rc;
@@ -158,7 +158,7 @@ void Server::apply_plock(std::vector<lk::PGrant>& g) {
     if (!c) continue;
     c->pending_plocks.erase(x.token);
     log::debug("application lock of client {} (request {}) set after waiting", x.client, x.token);
-    send(*c, make_message(DMFS_OP_PLOCK, DMFS_HF_REPLY, x.token, 0));
+    send_message(*c, DMFS_OP_PLOCK, DMFS_HF_REPLY, x.token, 0);
   }
   g.clear();
 }
@@ -193,8 +193,8 @@ void Server::send_grant(const lk::Grant& g) {
   log::debug("grant {} [{:#x},{:#x}) of file {} to client {} (lock {:#x}{}), size {} dv {:#x}{}", lk::mode_name(g.mode),
              g.start, g.end, g.file, g.client, g.handle, g.expanded ? ", expanded" : "", rep.attr.size,
              rep.attr.data_version, rep.flags & DMFS_LGF_PAGE ? fmt::format(", {} bytes of data", count) : "");
-  send(*c, make_message(DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, g.token, 0,
-                        {bytes_of(rep), Bytes(io_buf_.data(), rep.flags & DMFS_LGF_PAGE ? count : 0)}));
+  send_message(*c, DMFS_OP_LOCK_ENQUEUE, DMFS_HF_REPLY, g.token, 0,
+               {bytes_of(rep), Bytes(io_buf_.data(), rep.flags & DMFS_LGF_PAGE ? count : 0)});
 }
 
 // The page an intent enqueue asked for, into io_buf_, read with the grant's
@@ -232,7 +232,7 @@ void Server::send_revoke(const lk::Revoke& r) {
   log::debug("revoke {} [{:#x},{:#x}) of file {} from client {} (lock {:#x}) for {} [{:#x},{:#x})",
              lk::mode_name(r.mode), r.start, r.end, r.file, r.client, r.handle, lk::mode_name(r.conflict_mode),
              r.conflict_start, r.conflict_end);
-  send(*c, make_message(DMFS_OP_REVOKE, DMFS_HF_CALLBACK, id, 0, {bytes_of(cb)}));
+  send_message(*c, DMFS_OP_REVOKE, DMFS_HF_CALLBACK, id, 0, {bytes_of(cb)});
 }
 
 }  // namespace dmfs
