@@ -34,36 +34,26 @@ struct dmfs_file {
 /* ---- address space ---- */
 
 /*
- * READ one page on session @c; the reply carries at most a page, the rest
- * of the page is zeroed (end of file).
+ * READ one page on session @c, received straight into it; the rest of the
+ * page is zeroed (end of file).
  */
 static int dmfs_read_page_rpc(struct dmfs_conn *c, struct inode *inode,
 			      struct page *page)
 {
 	struct dmfs_read_req rq = {};
-	u32 rlen;
-	void *r, *kaddr;
-	int count, err;
+	struct bio_vec bv;
+	int count;
 
 	rq.file_id = cpu_to_le64(inode->i_ino);
 	rq.offset = cpu_to_le64(page_offset(page));
 	rq.length = cpu_to_le32(PAGE_SIZE);
-	err = dmfs_session_rpc(c, DMFS_OP_READ, &rq, sizeof(rq), NULL, 0,
-			       sizeof(struct dmfs_read_rep), &r, &rlen);
-	if (err)
-		return err;
-	count = dmfs_check_read(r, rlen, PAGE_SIZE);
-	if (count < 0) {
-		pr_warn_ratelimited("malformed READ reply (%u bytes)\n", rlen);
-		kvfree(r);
-		return -EIO;
-	}
-	kaddr = kmap_local_page(page);
-	memcpy(kaddr, (struct dmfs_read_rep *)r + 1, count);
-	memset(kaddr + count, 0, PAGE_SIZE - count);
-	kunmap_local(kaddr);
+	bvec_set_page(&bv, page, PAGE_SIZE, 0);
+	count = dmfs_session_read(c, &rq, &bv, 1);
+	if (count < 0)
+		return count;
+	if (count < PAGE_SIZE)
+		zero_user_segment(page, count, PAGE_SIZE);
 	flush_dcache_page(page);
-	kvfree(r);
 	return 0;
 }
 
