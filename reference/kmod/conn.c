@@ -365,28 +365,20 @@ static int dmfs_req_wait(struct dmfs_conn *c, struct dmfs_req *req,
 	return -EIO;
 }
 
-static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
-			 u32 body_len, const void *payload, u32 payload_len,
-			 u32 min_reply, void **reply, u32 *reply_len,
-			 unsigned int timeout_s, u64 *id_out)
+/*
+ * Wait for a request sent by dmfs_req_send() and drop it: the reply body
+ * (at least @min_reply bytes) goes to *@reply, to be kvfree()d.
+ */
+static int dmfs_req_finish(struct dmfs_conn *c, struct dmfs_req *req,
+			   u32 min_reply, void **reply, u32 *reply_len,
+			   unsigned int timeout_s, bool kill_on_timeout)
 {
-	bool enqueue = op == DMFS_OP_LOCK_ENQUEUE;
-	struct dmfs_req *req;
-	int err;
+	int err = dmfs_req_wait(c, req, timeout_s, kill_on_timeout);
 
 	*reply = NULL;
-	req = dmfs_req_alloc(c, op, NULL, 0);
-	if (IS_ERR(req))
-		return PTR_ERR(req);
-	if (id_out)
-		*id_out = req->id;
-	err = dmfs_send_msg(c, op, 0, req->id, 0, body, body_len, payload,
-			    payload_len);
-	if (!err)
-		err = dmfs_req_wait(c, req, timeout_s, !enqueue);
 	if (!err && req->reply_len < min_reply) {
 		pr_warn_ratelimited("short reply op %u: %u < %u bytes\n",
-				    op, req->reply_len, min_reply);
+				    req->expect_op, req->reply_len, min_reply);
 		err = -EIO;
 	}
 	if (!err) {
@@ -399,6 +391,84 @@ static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
 		dmfs_req_orphan_grant(c, req);
 	kref_put(&req->ref, dmfs_req_release);
 	return err;
+}
+
+/* register and send a request; its reply is awaited by dmfs_req_finish() */
+static struct dmfs_req *dmfs_req_send(struct dmfs_conn *c, u16 op,
+				      const void *body, u32 body_len,
+				      const void *payload, u32 payload_len)
+{
+	struct dmfs_req *req = dmfs_req_alloc(c, op, NULL, 0);
+	int err;
+
+	if (IS_ERR(req))
+		return req;
+	err = dmfs_send_msg(c, op, 0, req->id, 0, body, body_len, payload,
+			    payload_len);
+	if (!err)
+		return req;
+	dmfs_req_free(c, req);
+	return ERR_PTR(err);
+}
+
+static int dmfs_rpc_conn(struct dmfs_conn *c, u16 op, const void *body,
+			 u32 body_len, const void *payload, u32 payload_len,
+			 u32 min_reply, void **reply, u32 *reply_len,
+			 unsigned int timeout_s, u64 *id_out)
+{
+	struct dmfs_req *req;
+
+	*reply = NULL;
+	req = dmfs_req_send(c, op, body, body_len, payload, payload_len);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	if (id_out)
+		*id_out = req->id;
+	return dmfs_req_finish(c, req, min_reply, reply, reply_len, timeout_s,
+			       op != DMFS_OP_LOCK_ENQUEUE);
+}
+
+/**
+ * dmfs_session_send() - send a request on a session, its reply awaited later
+ * @c: the session
+ * @op: DMFS_OP_* opcode
+ * @body: fixed request body
+ * @body_len: its size
+ * @payload: bytes sent right after @body, or NULL
+ * @payload_len: their number
+ *
+ * The server serves a session's requests in the order they arrive
+ * (docs/protocol.md), so a caller may send several before it waits: a
+ * revoke's WRITEs and its CANCEL travel together. @body and @payload are
+ * the caller's again when this returns. Every request sent must be given
+ * to dmfs_session_wait().
+ *
+ * Return: the request, or an ERR_PTR() as dmfs_session_rpc() returns.
+ */
+struct dmfs_req *dmfs_session_send(struct dmfs_conn *c, u16 op,
+				   const void *body, u32 body_len,
+				   const void *payload, u32 payload_len)
+{
+	if (!c)
+		return ERR_PTR(-EIO);
+	return dmfs_req_send(c, op, body, body_len, payload, payload_len);
+}
+
+/**
+ * dmfs_session_wait() - wait for the reply of dmfs_session_send()'s request
+ * @c: its session
+ * @req: the request, dropped here
+ * @min_reply: the shortest reply body accepted (shorter: -EIO)
+ * @reply: set to a kvmalloc'd copy of the reply body (kvfree() it)
+ * @reply_len: set to its size
+ *
+ * Return: as dmfs_session_rpc().
+ */
+int dmfs_session_wait(struct dmfs_conn *c, struct dmfs_req *req,
+		      u32 min_reply, void **reply, u32 *reply_len)
+{
+	return dmfs_req_finish(c, req, min_reply, reply, reply_len,
+			       dmfs_request_timeout, true);
 }
 
 /**

@@ -141,6 +141,7 @@ struct dmfs_inode_info {
 	int enqueues;               /* LOCK_ENQUEUEs in flight */
 	u64 size_dv;                /* data version of the last size applied */
 	atomic64_t mod_seq;         /* modifications, for glimpses (glimpse.c) */
+	atomic_t writes_unanswered; /* a revoke's WRITEs (dmfs_writeback_send()) */
 	/* the adaptive hold: hints, read and written without a lock */
 	u64 hold_ns;                /* the minimum hold while raised (lock.c) */
 	u64 hold_raised_ns;         /* ... since then */
@@ -253,6 +254,11 @@ int dmfs_session_call(struct dmfs_conn *c, u16 op, const void *body,
 		      u32 body_len, void *reply, u32 reply_len);
 int dmfs_session_read(struct dmfs_conn *c, const struct dmfs_read_req *rq,
 		      struct bio_vec *pages, unsigned int n);
+struct dmfs_req *dmfs_session_send(struct dmfs_conn *c, u16 op,
+				   const void *body, u32 body_len,
+				   const void *payload, u32 payload_len);
+int dmfs_session_wait(struct dmfs_conn *c, struct dmfs_req *req,
+		      u32 min_reply, void **reply, u32 *reply_len);
 int dmfs_session_release(struct dmfs_conn *c, u16 op, const void *body,
 			 u32 len);
 int dmfs_rpc(struct dmfs_sb_info *sbi, u16 op, const void *body, u32 body_len,
@@ -309,6 +315,9 @@ int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
 extern const struct file_operations dmfs_file_fops;
 extern const struct address_space_operations dmfs_aops;
 void dmfs_open_replay(struct dmfs_sb_info *sbi, struct dmfs_conn *c);
+void dmfs_writeback_send(struct inode *inode, loff_t start, loff_t end,
+			 struct list_head *sent);
+void dmfs_writeback_wait(struct inode *inode, struct list_head *sent);
 
 /* glimpse.c */
 void dmfs_note_modified(struct inode *inode);

@@ -158,22 +158,30 @@ static void dmfs_readahead(struct readahead_control *rac)
 	}
 }
 
-/* WRITE @len bytes of @data at @pos on session @c */
-static int dmfs_write_rpc(struct dmfs_conn *c, struct inode *inode,
-			  loff_t pos, const void *data, u32 len)
+/* send a WRITE of @len bytes of @data at @pos on session @c */
+static struct dmfs_req *dmfs_write_send(struct dmfs_conn *c,
+					struct inode *inode, loff_t pos,
+					const void *data, u32 len)
 {
 	struct dmfs_write_req rq = {};
+
+	rq.file_id = cpu_to_le64(inode->i_ino);
+	rq.offset = cpu_to_le64(pos);
+	rq.length = cpu_to_le32(len);
+	return dmfs_session_send(c, DMFS_OP_WRITE, &rq, sizeof(rq), data, len);
+}
+
+/* the answer to dmfs_write_send(): the file's size as the server has it */
+static int dmfs_write_wait(struct dmfs_conn *c, struct inode *inode,
+			   struct dmfs_req *req)
+{
 	struct dmfs_write_rep *rep;
 	struct dmfs_attr attr = {};
 	u32 rlen;
 	void *r;
 	int err;
 
-	rq.file_id = cpu_to_le64(inode->i_ino);
-	rq.offset = cpu_to_le64(pos);
-	rq.length = cpu_to_le32(len);
-	err = dmfs_session_rpc(c, DMFS_OP_WRITE, &rq, sizeof(rq), data, len,
-			       sizeof(*rep), &r, &rlen);
+	err = dmfs_session_wait(c, req, sizeof(*rep), &r, &rlen);
 	if (err)
 		return err;
 	rep = r;
@@ -184,6 +192,17 @@ static int dmfs_write_rpc(struct dmfs_conn *c, struct inode *inode,
 	dmfs_apply_server_size(inode, &attr);
 	mutex_unlock(&DMFS_I(inode)->lock_mutex);
 	return 0;
+}
+
+/* WRITE @len bytes of @data at @pos on session @c */
+static int dmfs_write_rpc(struct dmfs_conn *c, struct inode *inode,
+			  loff_t pos, const void *data, u32 len)
+{
+	struct dmfs_req *req = dmfs_write_send(c, inode, pos, data, len);
+
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	return dmfs_write_wait(c, inode, req);
 }
 
 /* WRITE one page (its first @len bytes) on session @c */
@@ -272,6 +291,7 @@ static int dmfs_writepage(struct page *page, struct writeback_control *wbc)
 
 /* contiguous dirty pages under one PW lock, for one WRITE (->writepages) */
 struct dmfs_wb_batch {
+	struct list_head *sent;   /* WRITEs not awaited (a revoke's), or NULL */
 	struct dmfs_conn *c;
 	u64 lock_end;             /* end of the lock that covers them */
 	loff_t pos;               /* offset of the first */
@@ -279,6 +299,53 @@ struct dmfs_wb_batch {
 	unsigned int n;
 	struct folio *folios[DMFS_IO_PAGES]; /* under write-back, unlocked */
 };
+
+/* a WRITE sent by a revoke's write-back, its answer not awaited yet */
+struct dmfs_wb_sent {
+	struct list_head list;
+	struct dmfs_conn *c;
+	struct dmfs_req *req;
+	loff_t pos;
+};
+
+/*
+ * WRITE @len bytes of @data at @pos for the batch: awaited, or for a
+ * revoke only sent (its answer goes on b->sent). Sent means the data is in
+ * the socket: the pages are clean and can leave the page cache.
+ */
+static int dmfs_wb_write(struct dmfs_wb_batch *b, struct inode *inode,
+			 loff_t pos, const void *data, u32 len)
+{
+	struct dmfs_wb_sent *ws;
+	struct dmfs_req *req;
+
+	if (!b->sent)
+		return dmfs_write_rpc(b->c, inode, pos, data, len);
+	req = dmfs_write_send(b->c, inode, pos, data, len);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	ws = kmalloc(sizeof(*ws), GFP_NOFS);
+	if (!ws) /* nowhere to note it: wait for it now */
+		return dmfs_write_wait(b->c, inode, req);
+	ws->c = b->c;
+	ws->req = req;
+	ws->pos = pos;
+	list_add_tail(&ws->list, b->sent);
+	atomic_inc(&DMFS_I(inode)->writes_unanswered);
+	return 0;
+}
+
+/* dmfs_wb_write() of one page (its first @len bytes) */
+static int dmfs_wb_write_page(struct dmfs_wb_batch *b, struct inode *inode,
+			      struct folio *folio, u32 len)
+{
+	void *kaddr = kmap_local_folio(folio, 0);
+	int err;
+
+	err = dmfs_wb_write(b, inode, folio_pos(folio), kaddr, len);
+	kunmap_local(kaddr);
+	return err;
+}
 
 /*
  * Send the batch: one WRITE from a copy of its pages, or one WRITE a page
@@ -304,7 +371,7 @@ static int dmfs_wb_flush(struct inode *inode, struct dmfs_wb_batch *b,
 			memcpy(buf + i * PAGE_SIZE, kaddr, PAGE_SIZE);
 			kunmap_local(kaddr);
 		}
-		err = dmfs_write_rpc(b->c, inode, b->pos, buf, b->len);
+		err = dmfs_wb_write(b, inode, b->pos, buf, b->len);
 		kvfree(buf);
 	}
 	for (i = 0; i < b->n; i++) {
@@ -312,8 +379,7 @@ static int dmfs_wb_flush(struct inode *inode, struct dmfs_wb_batch *b,
 		u32 len = min_t(u32, PAGE_SIZE, b->len - i * PAGE_SIZE);
 
 		if (!buf)
-			err = dmfs_write_page_rpc(b->c, inode, &folio->page,
-						  len);
+			err = dmfs_wb_write_page(b, inode, folio, len);
 		if (err && dmfs_write_error_transient(err)) {
 			folio_redirty_for_writepage(wbc, folio);
 			if (wbc->sync_mode == WB_SYNC_ALL)
@@ -367,6 +433,24 @@ static int dmfs_wb_add(struct page *page, struct writeback_control *wbc,
 	return ret;
 }
 
+/* write_cache_pages() in batches; @sent as in struct dmfs_wb_batch */
+static int dmfs_write_batches(struct address_space *mapping,
+			      struct writeback_control *wbc,
+			      struct list_head *sent)
+{
+	struct dmfs_wb_batch *b;
+	int err, err2;
+
+	b = kzalloc(sizeof(*b), GFP_NOFS);
+	if (!b)
+		return -ENOMEM;
+	b->sent = sent;
+	err = write_cache_pages(mapping, wbc, dmfs_wb_add, b);
+	err2 = dmfs_wb_flush(mapping->host, b, wbc);
+	kfree(b);
+	return err ?: err2;
+}
+
 /*
  * Write-back in WRITEs of up to the session's io_pages contiguous pages,
  * each within the PW lock that covers its first page (a revoke's flush of
@@ -375,16 +459,78 @@ static int dmfs_wb_add(struct page *page, struct writeback_control *wbc,
 static int dmfs_writepages(struct address_space *mapping,
 			   struct writeback_control *wbc)
 {
-	struct dmfs_wb_batch *b;
-	int err, err2;
+	return dmfs_write_batches(mapping, wbc, NULL);
+}
 
-	b = kzalloc(sizeof(*b), GFP_NOFS);
-	if (!b)
-		return -ENOMEM;
-	err = write_cache_pages(mapping, wbc, dmfs_wb_add, b);
-	err2 = dmfs_wb_flush(mapping->host, b, wbc);
-	kfree(b);
-	return err ?: err2;
+/**
+ * dmfs_writeback_send() - a revoke's write-back: WRITEs sent, not awaited
+ * @inode: the file
+ * @start: first byte of the range
+ * @end: last byte of the range (inclusive)
+ * @sent: list the WRITEs sent are added to, for dmfs_writeback_wait()
+ *
+ * A revoke used to wait for each WRITE's answer before it sent its CANCEL:
+ * a round trip on the path of the client waiting for the lock. The server
+ * serves a session's requests in order, so a CANCEL sent after the WRITEs
+ * is served after them and the other client is granted the written data
+ * all the same. When this returns the dirty pages of the range are clean
+ * and out of write-back (their data is in the socket): the revoke can
+ * evict them and cancel at once. A WRITE that could not be sent leaves its
+ * page dirty (eviction launders it) or records the error, as
+ * ->writepages does.
+ */
+void dmfs_writeback_send(struct inode *inode, loff_t start, loff_t end,
+			 struct list_head *sent)
+{
+	struct writeback_control wbc = {
+		.sync_mode = WB_SYNC_ALL,
+		.nr_to_write = LONG_MAX,
+		.range_start = start,
+		.range_end = end,
+	};
+
+	dmfs_write_batches(inode->i_mapping, &wbc, sent);
+}
+
+/**
+ * dmfs_writeback_wait() - the answers to dmfs_writeback_send()'s WRITEs
+ * @inode: the file
+ * @sent: the list it filled, emptied here
+ *
+ * A WRITE the server refused is recorded on the mapping, where fsync() and
+ * close() find it: they wait for these answers (dmfs_wait_revoke_writes()).
+ */
+void dmfs_writeback_wait(struct inode *inode, struct list_head *sent)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_wb_sent *ws, *next;
+	int err;
+
+	list_for_each_entry_safe(ws, next, sent, list) {
+		err = dmfs_write_wait(ws->c, inode, ws->req);
+		if (err) {
+			pr_warn_ratelimited("write-back of ino %lu @%lld failed: %d\n",
+					    inode->i_ino, ws->pos, err);
+			mapping_set_error(inode->i_mapping, err);
+		}
+		list_del(&ws->list);
+		kfree(ws);
+		if (atomic_dec_and_test(&di->writes_unanswered))
+			wake_up_var(&di->writes_unanswered);
+	}
+}
+
+/*
+ * fsync() and close() report what the server did with the data: a revoke
+ * may have sent some of it without its answer yet (dmfs_writeback_send()).
+ */
+static int dmfs_wait_revoke_writes(struct file *file)
+{
+	atomic_t *n = &DMFS_I(file_inode(file))->writes_unanswered;
+
+	if (wait_var_event_killable(n, !atomic_read(n)))
+		return -EINTR;
+	return file_check_and_advance_wb_err(file);
 }
 
 /*
@@ -976,6 +1122,8 @@ static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
 	int err;
 
 	err = file_write_and_wait_range(file, start, end);
+	if (!err)
+		err = dmfs_wait_revoke_writes(file);
 	if (err)
 		return err;
 	memset(&rq, 0, sizeof(rq));
@@ -994,9 +1142,12 @@ static int dmfs_fsync(struct file *file, loff_t start, loff_t end,
  */
 static int dmfs_flush(struct file *file, fl_owner_t id)
 {
+	int err;
+
 	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
-	return file_write_and_wait_range(file, 0, LLONG_MAX);
+	err = file_write_and_wait_range(file, 0, LLONG_MAX);
+	return err ?: dmfs_wait_revoke_writes(file);
 }
 
 static loff_t dmfs_llseek(struct file *file, loff_t offset, int whence)

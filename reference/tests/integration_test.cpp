@@ -25,6 +25,13 @@ namespace {
 using test::Dmfsd;
 constexpr uint64_t P = DMFS_PAGE_SIZE;
 
+// Bytes that differ from page to page, so that misplaced data shows.
+std::string patterned(size_t len) {
+  std::string s(len, '\0');
+  for (size_t i = 0; i < len; ++i) s[i] = char((i * 7 + i / 4096) % 251);
+  return s;
+}
+
 TEST_F(Dmfsd, HandshakeAndNamespace) {
   start();
   auto c = connect();
@@ -234,6 +241,48 @@ TEST_F(Dmfsd, GrantCarriesTheFaultingPage) {
   ASSERT_EQ(b->cancel(lb.lock_handle), 0);
   ASSERT_EQ(b->lock(id, 0, P, DMFS_LOCK_PR, 0, lb, &page), 0);
   EXPECT_FALSE(lb.flags & DMFS_LGF_PAGE);
+}
+
+// A revoke's write-back need not wait for the WRITEs' answers: the server
+// serves a connection's requests in order (protocol.md), so the CANCEL sent
+// right behind them releases the lock only after they took effect, and the
+// answers come in the order the requests were sent.
+TEST_F(Dmfsd, PipelinedWriteBackReachesTheNextHolder) {
+  start();
+  auto a = connect("A"), b = connect("B");
+  uint64_t id = make_file(*a, "f", std::string(2 * P, '0'));
+  dmfs_lock_enqueue_rep la{}, lb{};
+  ASSERT_EQ(a->lock(id, 0, DMFS_EOF, DMFS_LOCK_PW, 0, la), 0);
+  const std::string dirty = patterned(2 * P);
+  std::promise<bool> in_order;
+  a->set_revoke_handler([&](Client& c, uint64_t cb, const dmfs_revoke_cb& r) {
+    c.ack_revoke(cb);
+    dmfs_write_req w{};
+    w.file_id = r.file_id;
+    w.length = uint32_t(P);
+    auto first = c.call_async(DMFS_OP_WRITE, {wire::bytes_of(w), wire::bytes_of(std::string_view(dirty).substr(0, P))});
+    w.offset = P;
+    auto second = c.call_async(DMFS_OP_WRITE, {wire::bytes_of(w), wire::bytes_of(std::string_view(dirty).substr(P))});
+    dmfs_lock_cancel_req q{};
+    q.lock_handle = r.lock_handle;
+    auto cancel = c.call_async(DMFS_OP_LOCK_CANCEL, {wire::bytes_of(q)});
+    ASSERT_EQ(cancel.wait_for(5s), std::future_status::ready);
+    in_order.set_value(first.wait_for(0s) == std::future_status::ready &&
+                       second.wait_for(0s) == std::future_status::ready);
+    EXPECT_EQ(first.get().status, 0);
+    EXPECT_EQ(second.get().status, 0);
+    EXPECT_EQ(cancel.get().status, 0);
+  });
+  std::string page;
+  ASSERT_EQ(b->lock(id, 0, 2 * P, DMFS_LOCK_PR, DMFS_LKF_WITH_PAGE | DMFS_LKF_NOEXPAND, lb, &page), 0);
+  ASSERT_TRUE(lb.flags & DMFS_LGF_PAGE);
+  EXPECT_EQ(page, dirty.substr(0, P));
+  std::string got;
+  ASSERT_EQ(b->read(id, 0, 2 * P, got), 0);
+  EXPECT_EQ(got, dirty);
+  auto answered = in_order.get_future();
+  ASSERT_EQ(answered.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(answered.get());
 }
 
 // GLIMPSE: B learns A's unwritten extension and modification by asking A,
@@ -729,13 +778,6 @@ bool recv_read_reply(int fd, int32_t& status, std::string& data) {
   status = int32_t(h.status);
   data = body.size() >= sizeof(dmfs_read_rep) ? body.substr(sizeof(dmfs_read_rep)) : std::string();
   return true;
-}
-
-// Bytes that differ from page to page, so that misplaced data shows.
-std::string patterned(size_t len) {
-  std::string s(len, '\0');
-  for (size_t i = 0; i < len; ++i) s[i] = char((i * 7 + i / 4096) % 251);
-  return s;
 }
 
 // A client that sends many large READs without reading the replies: the
