@@ -27,6 +27,7 @@
 #include <linux/kobject.h>
 #include <linux/in.h>
 #include <linux/net.h>
+#include <linux/rbtree.h>
 
 #include "dmfs_proto.h"
 
@@ -113,8 +114,10 @@ enum dmfs_lock_state {
 };
 
 struct dmfs_lock {
-	struct list_head ilist;     /* dmfs_inode_info.locks */
-	struct list_head lru;       /* dmfs_sb_info.lru when users == 0 */
+	struct rb_node it_node;     /* dmfs_inode_info.locks, by extent */
+	u64 it_subtree_last;        /* of the interval tree (lock.c) */
+	struct list_head lru;       /* dmfs_sb_info.lru (see dmfs_lru_victim()) */
+	bool referenced;            /* used since the LRU last looked */
 	struct inode *inode;        /* pinned by igrab while the lock exists */
 	u64 handle;                 /* server's lock id */
 	u64 start, end;             /* byte range [start, end) */
@@ -133,9 +136,9 @@ struct dmfs_lock {
 
 struct dmfs_inode_info {
 	struct inode vfs_inode;
-	/* the lists below, lock states, size updates from the server */
+	/* the locks and lists below, lock states, server size updates */
 	struct mutex lock_mutex;
-	struct list_head locks;
+	struct rb_root_cached locks; /* granted locks, an interval tree */
 	struct list_head early_revokes; /* REVOKEs that overtook their grant */
 	struct list_head lost_locks; /* owners of locks lost at a reconnect */
 	int enqueues;               /* LOCK_ENQUEUEs in flight */
@@ -296,6 +299,7 @@ void dmfs_lock_drop_all(struct dmfs_sb_info *sbi);
 void dmfs_lock_shrink(struct dmfs_sb_info *sbi);
 struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode,
 				    u64 *end);
+bool dmfs_lock_pw_granted(struct inode *inode);
 int dmfs_lock_init(void);
 void dmfs_lock_exit(void);
 

@@ -28,12 +28,8 @@ static void dmfs_attr_time(struct timespec64 *ts, __le64 sec, __le32 nsec)
  */
 static bool dmfs_has_local_writes(struct inode *inode)
 {
-	struct dmfs_lock *lk;
-
-	list_for_each_entry(lk, &DMFS_I(inode)->locks, ilist)
-		if (lk->mode == DMFS_LOCK_PW && lk->state == DMFS_LK_GRANTED)
-			return true;
-	return mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
+	return dmfs_lock_pw_granted(inode) ||
+	       mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY) ||
 	       mapping_tagged(inode->i_mapping, PAGECACHE_TAG_WRITEBACK);
 }
 

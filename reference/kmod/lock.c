@@ -25,6 +25,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/interval_tree_generic.h>
 #include <linux/slab.h>
 #include <linux/pagemap.h>
 #include <linux/mm.h>
@@ -43,23 +44,55 @@ struct dmfs_early_revoke {
 static struct kmem_cache *dmfs_lock_cachep;
 static struct kmem_cache *dmfs_early_cachep;
 
+/*
+ * An inode's locks are an interval tree of their extents [start, end - 1]:
+ * a fault finds the lock covering its page without walking every lock of
+ * the file (a file written by many clients in pages holds many).
+ */
+#define DMFS_LK_START(lk) ((lk)->start)
+#define DMFS_LK_LAST(lk) ((lk)->end - 1)
+INTERVAL_TREE_DEFINE(struct dmfs_lock, it_node, u64, it_subtree_last,
+		     DMFS_LK_START, DMFS_LK_LAST, static, dmfs_lock_it)
+
+/* the first lock of @di overlapping [start, end); lock_mutex held */
+static struct dmfs_lock *dmfs_lock_first(struct dmfs_inode_info *di,
+					 u64 start, u64 end)
+{
+	return dmfs_lock_it_iter_first(&di->locks, start, end - 1);
+}
+
+/* the lock after @lk overlapping [start, end); lock_mutex held */
+static struct dmfs_lock *dmfs_lock_next(struct dmfs_lock *lk, u64 start,
+					u64 end)
+{
+	return dmfs_lock_it_iter_next(lk, start, end - 1);
+}
+
+/*
+ * The mount's LRU of locks, kept lazily so that a fault's lock reference
+ * takes no mount-wide lock: a lock joins it at its first last put and
+ * stays while it is used again; dmfs_lru_victim() drops the busy ones and
+ * gives the recently used a second chance. Only the LRU's shape is under
+ * lru_lock: every change of a lock's membership is also made under its
+ * inode's lock_mutex, so list_empty(&lk->lru) may be read there.
+ */
 static void dmfs_lru_add(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
 {
+	if (!list_empty(&lk->lru))
+		return;
 	spin_lock(&sbi->lru_lock);
-	if (list_empty(&lk->lru)) {
-		list_add_tail(&lk->lru, &sbi->lru);
-		sbi->lru_count++;
-	}
+	list_add_tail(&lk->lru, &sbi->lru);
+	sbi->lru_count++;
 	spin_unlock(&sbi->lru_lock);
 }
 
 static void dmfs_lru_del(struct dmfs_sb_info *sbi, struct dmfs_lock *lk)
 {
+	if (list_empty(&lk->lru))
+		return;
 	spin_lock(&sbi->lru_lock);
-	if (!list_empty(&lk->lru)) {
-		list_del_init(&lk->lru);
-		sbi->lru_count--;
-	}
+	list_del_init(&lk->lru);
+	sbi->lru_count--;
 	spin_unlock(&sbi->lru_lock);
 }
 
@@ -321,7 +354,7 @@ static struct dmfs_lock *dmfs_lock_request(struct inode *inode, u32 mode,
 		return ERR_PTR(-ENOMEM);
 	}
 	INIT_LIST_HEAD(&lk->lru);
-	INIT_LIST_HEAD(&lk->ilist);
+	RB_CLEAR_NODE(&lk->it_node);
 	INIT_WORK(&lk->revoke_work, dmfs_lock_revoke_workfn);
 	lk->inode = inode;
 	lk->conn = c;
@@ -354,7 +387,7 @@ static struct dmfs_lock *dmfs_lock_insert(struct inode *inode,
 		return ERR_PTR(-EIO);
 	}
 	ihold(inode);
-	list_add_tail(&lk->ilist, &di->locks);
+	dmfs_lock_it_insert(lk, &di->locks);
 	dmfs_apply_server_size(inode, attr);
 	if (dmfs_early_revoke_take(di, lk))
 		dmfs_lock_mark_revoked(lk);
@@ -379,18 +412,19 @@ static void dmfs_lock_range(u64 *start, u64 *end)
 }
 
 /*
- * A usable lock covering [start, end) from @inode's list, with a reference
- * taken (off the LRU at its first user), or NULL; lock_mutex held.
+ * A usable lock covering [start, end) from @inode's tree, with a reference
+ * taken, or NULL; lock_mutex held.
  */
 static struct dmfs_lock *dmfs_lock_find_get(struct inode *inode, u32 mode,
 					    u64 start, u64 end)
 {
 	struct dmfs_lock *lk;
 
-	list_for_each_entry(lk, &DMFS_I(inode)->locks, ilist) {
+	for (lk = dmfs_lock_first(DMFS_I(inode), start, end); lk;
+	     lk = dmfs_lock_next(lk, start, end)) {
 		if (dmfs_lock_usable(lk, mode, start, end)) {
-			if (lk->users++ == 0)
-				dmfs_lru_del(DMFS_SB(inode->i_sb), lk);
+			lk->users++;
+			lk->referenced = true;
 			return lk;
 		}
 	}
@@ -608,7 +642,10 @@ static void dmfs_lock_free(struct dmfs_lock *lk)
 	struct dmfs_inode_info *di = DMFS_I(inode);
 
 	mutex_lock(&di->lock_mutex);
-	list_del_init(&lk->ilist);
+	if (!RB_EMPTY_NODE(&lk->it_node)) {
+		dmfs_lock_it_remove(lk, &di->locks);
+		RB_CLEAR_NODE(&lk->it_node);
+	}
 	lk->state = DMFS_LK_DEAD;
 	mutex_unlock(&di->lock_mutex);
 	kmem_cache_free(dmfs_lock_cachep, lk);
@@ -759,6 +796,7 @@ void dmfs_lock_put(struct dmfs_lock *lk)
 		if (lk->revoke_pending || READ_ONCE(lk->conn->dead)) {
 			revoke = !lk->revoke_queued;
 			lk->revoke_queued = true;
+			dmfs_lru_del(sbi, lk);
 		} else {
 			dmfs_lru_add(sbi, lk);
 		}
@@ -806,7 +844,8 @@ void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 	}
 	di = DMFS_I(inode);
 	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
+	for (lk = dmfs_lock_first(di, 0, DMFS_EOF); lk;
+	     lk = dmfs_lock_next(lk, 0, DMFS_EOF)) {
 		if (lk->handle == handle && lk->conn == c) {
 			found = lk;
 			break;
@@ -851,7 +890,8 @@ void dmfs_lock_drop_inode(struct inode *inode, bool busy_too)
 
 again:
 	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
+	for (lk = dmfs_lock_first(di, 0, DMFS_EOF); lk;
+	     lk = dmfs_lock_next(lk, 0, DMFS_EOF)) {
 		if (lk->state != DMFS_LK_GRANTED || lk->revoke_queued)
 			continue; /* a revoke's work item cancels it */
 		if (lk->users) {
@@ -871,28 +911,39 @@ again:
 }
 
 /*
- * Take an unused lock off the LRU for cancelling. Under lru_lock a lock on
- * the LRU is granted and unused, and cannot be freed: every path that
+ * Take an unused lock off the LRU for cancelling, oldest first; a lock used
+ * since it joined goes to the back once (the LRU is lazy: dmfs_lru_add()),
+ * and a lock in use or being revoked leaves it (its last put brings it
+ * back). Under lru_lock a lock on the LRU cannot be freed: every path that
  * frees one takes it off the LRU under its inode's lock_mutex first, which
  * is tried here without dropping lru_lock (lock_mutex nests outside it).
  */
 static struct dmfs_lock *dmfs_lru_victim(struct dmfs_sb_info *sbi)
 {
-	struct dmfs_lock *lk, *victim = NULL;
+	struct dmfs_lock *lk, *next, *victim = NULL;
 	struct dmfs_inode_info *di;
 
 	spin_lock(&sbi->lru_lock);
-	list_for_each_entry(lk, &sbi->lru, lru) {
+	list_for_each_entry_safe(lk, next, &sbi->lru, lru) {
 		di = DMFS_I(lk->inode);
-		if (mapping_mapped(lk->inode->i_mapping) ||
-		    !mutex_trylock(&di->lock_mutex))
+		if (!mutex_trylock(&di->lock_mutex))
 			continue;
-		lk->state = DMFS_LK_REVOKING;
-		list_del_init(&lk->lru);
-		sbi->lru_count--;
+		if (lk->users || lk->state != DMFS_LK_GRANTED ||
+		    lk->revoke_queued) {
+			list_del_init(&lk->lru);
+			sbi->lru_count--;
+		} else if (lk->referenced) {
+			lk->referenced = false;
+			list_move_tail(&lk->lru, &sbi->lru);
+		} else if (!mapping_mapped(lk->inode->i_mapping)) {
+			lk->state = DMFS_LK_REVOKING;
+			list_del_init(&lk->lru);
+			sbi->lru_count--;
+			victim = lk;
+		}
 		mutex_unlock(&di->lock_mutex);
-		victim = lk;
-		break;
+		if (victim)
+			break;
 	}
 	spin_unlock(&sbi->lru_lock);
 	return victim;
@@ -947,7 +998,7 @@ void dmfs_lock_drop_all(struct dmfs_sb_info *sbi)
 static bool dmfs_inode_has_cache(struct inode *inode)
 {
 	return inode->i_mapping->nrpages ||
-	       !list_empty_careful(&DMFS_I(inode)->locks);
+	       !RB_EMPTY_ROOT(&DMFS_I(inode)->locks.rb_root);
 }
 
 /* One file of a dead session: every page and every unused lock goes now. */
@@ -1003,7 +1054,8 @@ struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode,
 	struct dmfs_lock *lk;
 
 	mutex_lock(&di->lock_mutex);
-	list_for_each_entry(lk, &di->locks, ilist) {
+	for (lk = dmfs_lock_first(di, pos, pos + PAGE_SIZE); lk;
+	     lk = dmfs_lock_next(lk, pos, pos + PAGE_SIZE)) {
 		if (lk->mode < mode || lk->start > pos ||
 		    pos + PAGE_SIZE > lk->end ||
 		    !(lk->state == DMFS_LK_GRANTED ||
@@ -1023,6 +1075,24 @@ struct dmfs_conn *dmfs_page_session(struct inode *inode, loff_t pos, u32 mode,
 			*end = pos + PAGE_SIZE;
 	}
 	return c;
+}
+
+/**
+ * dmfs_lock_pw_granted() - does this client hold a granted PW lock of a file?
+ * @inode: the file (its lock_mutex held)
+ *
+ * Return: true if one of its locks is PW and granted.
+ */
+bool dmfs_lock_pw_granted(struct inode *inode)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_lock *lk;
+
+	for (lk = dmfs_lock_first(di, 0, DMFS_EOF); lk;
+	     lk = dmfs_lock_next(lk, 0, DMFS_EOF))
+		if (lk->mode == DMFS_LOCK_PW && lk->state == DMFS_LK_GRANTED)
+			return true;
+	return false;
 }
 
 /**

@@ -69,7 +69,7 @@ static struct inode *dmfs_alloc_inode(struct super_block *sb)
 	if (!di)
 		return NULL;
 	mutex_init(&di->lock_mutex);
-	INIT_LIST_HEAD(&di->locks);
+	di->locks = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&di->early_revokes);
 	INIT_LIST_HEAD(&di->lost_locks);
 	di->enqueues = 0;
