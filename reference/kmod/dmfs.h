@@ -291,6 +291,7 @@ struct dmfs_lock *dmfs_lock_get_page(struct inode *inode, u32 mode,
 void dmfs_lock_put(struct dmfs_lock *lk);
 void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
 		     bool served);
+bool dmfs_write_fault_begun(struct inode *inode, pgoff_t index);
 void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 			 const struct dmfs_revoke_cb *cb);
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);

@@ -961,6 +961,13 @@ static bool dmfs_exec_changed(struct file *file, struct dmfs_lock *lk)
 	return false;
 }
 
+/* may this fault give mmap_lock up and be retried? */
+static bool dmfs_fault_may_retry(const struct vm_fault *vmf)
+{
+	return fault_flag_allow_retry_first(vmf->flags) &&
+	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
+}
+
 /*
  * A fault whose lock is not cached waits for the grant without mmap_lock
  * (other threads of the process may mmap, munmap, fault meanwhile), then
@@ -1007,8 +1014,7 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 	 */
 	lk = dmfs_lock_get_cached(inode, mode, pos, pos + PAGE_SIZE);
 	if (!lk) {
-		if (fault_flag_allow_retry_first(vmf->flags) &&
-		    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+		if (dmfs_fault_may_retry(vmf))
 			return dmfs_fault_wait_unlocked(vmf, mode, pos);
 		lk = dmfs_lock_get_sized(inode, mode, pos, pos + PAGE_SIZE);
 		if (IS_ERR(lk))
@@ -1040,17 +1046,34 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_LOCKED;
 
 	sb_start_pagefault(inode->i_sb);
-	dmfs_hold_fault(inode, vmf->pgoff, true, false);
 	if (dmfs_io_check(file, true)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
+	if (!dmfs_fi_skip_mkwrite_pw) {
+		lk = dmfs_lock_get_cached(inode, DMFS_LOCK_PW, pos,
+					  pos + PAGE_SIZE);
+		/*
+		 * .page_mkwrite cannot give mmap_lock up while it waits for
+		 * a grant (6.1's do_page_mkwrite() hides the fault's retry
+		 * flags from it); .fault can. So the page is unmapped, and
+		 * the store faults again, as on an absent page; unless it
+		 * did already: then it waits here rather than loop.
+		 */
+		if (!lk && !dmfs_write_fault_begun(inode, vmf->pgoff)) {
+			unmap_mapping_range(inode->i_mapping, pos, PAGE_SIZE, 0);
+			ret = VM_FAULT_NOPAGE;
+			goto out;
+		}
+	}
+	dmfs_hold_fault(inode, vmf->pgoff, true, false);
 	file_update_time(file);
 	dmfs_note_modified(inode);
 	if (!dmfs_fi_skip_mkwrite_pw) {
 		/* the size checked below is exact if the page reaches it */
-		lk = dmfs_lock_get_sized(inode, DMFS_LOCK_PW, pos,
-					 pos + PAGE_SIZE);
+		if (!lk)
+			lk = dmfs_lock_get_sized(inode, DMFS_LOCK_PW, pos,
+						 pos + PAGE_SIZE);
 		if (IS_ERR(lk)) {
 			ret = VM_FAULT_SIGBUS;
 			goto out;
@@ -1072,7 +1095,7 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 out:
 	if (ret == VM_FAULT_LOCKED)
 		dmfs_hold_fault(inode, vmf->pgoff, true, true);
-	if (lk && !IS_ERR(lk))
+	if (!IS_ERR_OR_NULL(lk))
 		dmfs_lock_put(lk);
 	sb_end_pagefault(inode->i_sb);
 	return ret;

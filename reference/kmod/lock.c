@@ -203,6 +203,24 @@ static u64 dmfs_hold_ns(struct dmfs_inode_info *di)
 #define DMFS_FAULT_BEGINS 3
 
 /**
+ * dmfs_write_fault_begun() - did a write fault of a page begin, unserved yet?
+ * @inode: the file
+ * @index: the page
+ *
+ * A hint from dmfs_hold_fault()'s fields (other threads' faults blur it).
+ *
+ * Return: true if the last fault begun on @inode was a write to @index and
+ * none was served since.
+ */
+bool dmfs_write_fault_begun(struct inode *inode, pgoff_t index)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+
+	return READ_ONCE(di->fault_index) == index &&
+	       READ_ONCE(di->fault_write) && READ_ONCE(di->fault_tries);
+}
+
+/**
  * dmfs_hold_fault() - a fault of @index begins, or was served
  * @inode: the file
  * @index: the page

@@ -23,11 +23,13 @@
 #   mmaplock     dmfsd SIGSTOPped for 4 s while a fault waits for its
 #                grant: another thread of the process maps and unmaps memory
 #                meanwhile within 1 s (the fault waits without mmap_lock)
+#   mkwritelock  the same for a store to a page mapped read-only
+#                (.page_mkwrite waits for the PW lock without mmap_lock)
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant badread mmaplock)
+[ ${#cases[@]} -gt 0 ] || cases=(interrupted rcvtimeo reconnect stopped badgrant badread mmaplock mkwritelock)
 lib_init request_timeout=3
 
 # umount DIR in the background: it must succeed within BOUND_MS (WHAT: what
@@ -148,24 +150,30 @@ case_badread() {
   umount /run/hs-r
 }
 
-case_mmaplock() {
-  local p
+# a fault of faulttool MODE (faultmmap, mkwritemmap) waits for dmfsd NAME
+# on PORT, stopped: another thread's mmap() must not wait with it
+mmap_lock_free() {
+  local mode=$1 name=$2 port=$3 p exp srv
   param request_timeout 30   # the stop is no stall to declare
-  dmfsd_start l 7106
-  mnt /run/hs-l 7106 || return
-  "$TOOL" fill "$exp_l/f" 0 4096 m         # on the server: no lock cached
-  "$TOOL" faultmmap /run/hs-l/f 1000 >/run/hs-l.out 2>&1 & p=$!
-  for _ in $(seq 50); do grep -q mapped /run/hs-l.out && break; sleep 0.1; done
-  kill -STOP "$srv_l"
+  dmfsd_start "$name" "$port"
+  exp=exp_$name srv=srv_$name
+  mnt "/run/hs-$name" "$port" || return
+  "$TOOL" fill "${!exp}/f" 0 4096 m        # on the server: no lock cached
+  "$TOOL" "$mode" "/run/hs-$name/f" 1000 >"/run/hs-$name.out" 2>&1 & p=$!
+  for _ in $(seq 50); do grep -q mapped "/run/hs-$name.out" && break; sleep 0.1; done
+  kill -STOP "${!srv}"
   sleep 4
-  kill -CONT "$srv_l"
+  kill -CONT "${!srv}"
   wait_pid $p 30
-  info "fault waiting for a stopped server (4 s): $(tail -1 /run/hs-l.out), status $wait_rc"
+  info "$mode waiting for a stopped server (4 s): $(tail -1 "/run/hs-$name.out"), status $wait_rc"
   t test "$wait_rc" = 0
-  t test "$(sed -n 's/.* mmap \([0-9]*\)$/\1/p' /run/hs-l.out)" -lt 1000
-  umount /run/hs-l
+  t test "$(sed -n 's/.* mmap \([0-9]*\)$/\1/p' "/run/hs-$name.out")" -lt 1000
+  umount "/run/hs-$name"
   param request_timeout 3
 }
+
+case_mmaplock() { mmap_lock_free faultmmap l 7106; }
+case_mkwritelock() { mmap_lock_free mkwritemmap w 7109; }
 
 for c in "${cases[@]}"; do
   echo "== $c"

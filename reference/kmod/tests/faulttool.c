@@ -18,6 +18,8 @@
  *                                   faults page 0 while another thread
  *                                   times an mmap()/munmap() of anonymous
  *                                   memory (see faultmmap())
+ *   mkwritemmap FILE DELAY_MS       the same for a store to page 0 after a
+ *                                   load mapped it (.page_mkwrite's wait)
  *   storm FILE PAGES BYTE SECS      mapped stores and loads over PAGES pages
  *                                   for SECS s, SIGUSR1 caught (see storm())
  *   sigwrite FILE LEN BYTE SECS     write LEN bytes BYTE from 0 in steps the
@@ -41,6 +43,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -303,24 +306,33 @@ static void *time_mmap(void *unused)
 /*
  * A fault that waits for the server (the test stops it during DELAY_MS)
  * must not hold the process's mmap_lock meanwhile: another thread's mmap()
- * (which takes it for writing) goes on. Prints "fault MS mmap MS".
+ * (which takes it for writing) goes on. With @store, the page is loaded
+ * (mapped read-only under a PR lock) before the wait and the timed access
+ * is a store: .page_mkwrite waits for the PW lock. Prints "fault MS mmap
+ * MS".
  */
-static int faultmmap(const char *path, int delay_ms)
+static int faultmmap(const char *path, int delay_ms, bool store)
 {
 	volatile char *p;
 	long long delta, t0, fault;
 	pthread_t th;
 
-	p = map(path, 0, 4096, PROT_READ, &delta);
+	p = map(path, 0, 4096, store ? PROT_READ | PROT_WRITE : PROT_READ,
+		&delta);
 	if (!p)
 		return die("mmap");
+	if (store)
+		(void)p[0];
 	printf("mapped\n");
 	fflush(stdout);
 	usleep(delay_ms * 1000);
 	if (pthread_create(&th, NULL, time_mmap, NULL))
 		return die("pthread_create");
 	t0 = now_ms();
-	(void)p[0];
+	if (store)
+		p[0] = 1;
+	else
+		(void)p[0];
 	fault = now_ms() - t0;
 	pthread_join(th, NULL);
 	printf("fault %lld mmap %lld\n", fault, mmap_ms);
@@ -469,7 +481,9 @@ int main(int argc, char **argv)
 		return increment(argv[2], (int)num(argv[3]),
 				 argc == 5 ? argv[4] : NULL);
 	if (!strcmp(cmd, "faultmmap") && argc == 4)
-		return faultmmap(argv[2], (int)num(argv[3]));
+		return faultmmap(argv[2], (int)num(argv[3]), false);
+	if (!strcmp(cmd, "mkwritemmap") && argc == 4)
+		return faultmmap(argv[2], (int)num(argv[3]), true);
 	if (!strcmp(cmd, "storm") && argc == 6)
 		return storm(argv[2], (int)num(argv[3]), byte(argv[4]),
 			     (int)num(argv[5]));
