@@ -1058,9 +1058,11 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 		 * a grant (6.1's do_page_mkwrite() hides the fault's retry
 		 * flags from it); .fault can. So the page is unmapped, and
 		 * the store faults again, as on an absent page; unless it
-		 * did already: then it waits here rather than loop.
+		 * did already, or .fault takes no lock (fi_skip_fault_lock):
+		 * then it waits here rather than loop.
 		 */
-		if (!lk && !dmfs_write_fault_begun(inode, vmf->pgoff)) {
+		if (!lk && !dmfs_fi_skip_fault_lock &&
+		    !dmfs_write_fault_begun(inode, vmf->pgoff)) {
 			unmap_mapping_range(inode->i_mapping, pos, PAGE_SIZE, 0);
 			ret = VM_FAULT_NOPAGE;
 			goto out;
