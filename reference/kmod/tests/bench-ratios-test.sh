@@ -68,3 +68,9 @@ grep -v mkwrite "$t/nfs/bench.json" >"$t/b" && mv "$t/b" "$t/nfs/bench.json"
 if /usr/bin/python3 "$here/bench-ratios.py" "$t" >"$t/out"; then echo "FAIL: missing mkwrite accepted"; exit 1; fi
 grep -q '"mkwrite_vs_nfs"' "$t/out" || { echo "FAIL: missing ratio not named"; exit 1; }
 echo "ok: a missing measurement fails"
+# a boot still writing its results (or one that died): a clear error, exit 1
+head -c 100 "$t/dmfs/bench.json" >"$t/b" && mv "$t/b" "$t/dmfs/bench.json"
+if /usr/bin/python3 "$here/bench-ratios.py" "$t" >"$t/out" 2>"$t/err"; then echo "FAIL: truncated bench.json accepted"; exit 1; fi
+grep -q "^bench-ratios: cannot read $t/dmfs/bench.json" "$t/err" || { echo "FAIL: no clear error"; cat "$t/err"; exit 1; }
+grep -q Traceback "$t/err" && { echo "FAIL: a traceback"; exit 1; }
+echo "ok: an unfinished boot's results are named"

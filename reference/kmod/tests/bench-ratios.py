@@ -42,7 +42,10 @@ TARGETS = {
 
 
 def rows(path):
-    doc = json.loads(path.read_text())
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"bench-ratios: cannot read {path} ({e}): did that boot finish?")
     return [b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
 
 
