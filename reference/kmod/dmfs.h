@@ -174,9 +174,9 @@ struct dmfs_stats {
 	atomic64_t callback_queue_ns; /* receive thread -> workqueue start */
 	atomic64_t revokes;         /* locks flushed and cancelled for a REVOKE */
 	atomic64_t revoke_hold_ns;  /* waiting out the minimum hold */
-	atomic64_t revoke_writeback_ns; /* writing dirty pages back */
-	atomic64_t revoke_evict_ns; /* unmapping and evicting */
-	atomic64_t revoke_cancel_ns; /* sending the CANCEL */
+	atomic64_t revoke_writeback_ns; /* unmapping, sending the WRITEs */
+	atomic64_t revoke_evict_ns; /* evicting */
+	atomic64_t revoke_cancel_ns; /* the CANCEL, the WRITEs' answers */
 	atomic64_t hold_raises;     /* a lock lost before its use raised the hold */
 	atomic64_t glimpses;        /* GLIMPSE_CB answered */
 	atomic64_t grant_pages;     /* pages cached from a grant (intent enqueue) */
