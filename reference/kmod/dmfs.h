@@ -145,6 +145,10 @@ struct dmfs_inode_info {
 	u64 size_dv;                /* data version of the last size applied */
 	atomic64_t mod_seq;         /* modifications, for glimpses (glimpse.c) */
 	atomic_t writes_unanswered; /* a revoke's WRITEs (dmfs_writeback_send()) */
+	/* a smaller size that came while they were unanswered (inode.c) */
+	bool size_held;
+	loff_t held_size;
+	u64 held_dv;
 	/* the adaptive hold: hints, read and written without a lock */
 	u64 hold_ns;                /* the minimum hold while raised (lock.c) */
 	u64 hold_raised_ns;         /* ... since then */
@@ -312,6 +316,7 @@ extern const struct dentry_operations dmfs_dentry_ops;
 struct inode *dmfs_iget(struct super_block *sb, const struct dmfs_attr *attr);
 void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
 void dmfs_apply_server_size(struct inode *inode, const struct dmfs_attr *attr);
+void dmfs_release_held_size(struct inode *inode);
 int dmfs_fetch_attr(struct inode *inode, struct dmfs_attr *attr);
 int dmfs_refresh_attr_sync(struct inode *inode);
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);

@@ -332,6 +332,8 @@ static int dmfs_wb_write(struct dmfs_wb_batch *b, struct inode *inode,
 	ws->pos = pos;
 	list_add_tail(&ws->list, b->sent);
 	atomic_inc(&DMFS_I(inode)->writes_unanswered);
+	/* counted before the pages are clean: dmfs_apply_server_size() */
+	smp_mb__after_atomic();
 	return 0;
 }
 
@@ -515,8 +517,12 @@ void dmfs_writeback_wait(struct inode *inode, struct list_head *sent)
 		}
 		list_del(&ws->list);
 		kfree(ws);
-		if (atomic_dec_and_test(&di->writes_unanswered))
+		mutex_lock(&di->lock_mutex);
+		if (atomic_dec_and_test(&di->writes_unanswered)) {
+			dmfs_release_held_size(inode);
 			wake_up_var(&di->writes_unanswered);
+		}
+		mutex_unlock(&di->lock_mutex);
 	}
 }
 

@@ -57,20 +57,57 @@ static bool dmfs_unwritten_from(struct address_space *mapping, loff_t pos)
  * own extension, not yet on the server), which an older size must not
  * undo. Nothing else can make our size larger than the server's: another
  * client's truncate below our data would have revoked our lock first.
+ *
+ * A revoke's WRITEs leave their pages clean before they are answered
+ * (dmfs_writeback_send()), so while any is unanswered a smaller size may
+ * predate them and nothing in the page cache shows it: such a size is held
+ * and decided on when the last answer is in (dmfs_release_held_size()).
  */
 void dmfs_apply_server_size(struct inode *inode, const struct dmfs_attr *attr)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	loff_t size = le64_to_cpu(attr->size);
 	u64 dv = le64_to_cpu(attr->data_version);
+	int unanswered;
 
 	if (dv < di->size_dv)
 		return;
+	unanswered = atomic_read(&di->writes_unanswered);
+	smp_rmb(); /* then the page tags: pairs with dmfs_wb_write() */
+	if (size < i_size_read(inode) && unanswered) {
+		if (!di->size_held || dv >= di->held_dv) {
+			di->size_held = true;
+			di->held_size = size;
+			di->held_dv = dv;
+		}
+		return;
+	}
 	di->size_dv = dv;
 	if (size < i_size_read(inode) &&
 	    dmfs_unwritten_from(inode->i_mapping, size))
 		return;
 	i_size_write(inode, size);
+}
+
+/**
+ * dmfs_release_held_size() - a held size, once a revoke's WRITEs are answered
+ * @inode: the file (DMFS_I(inode)->lock_mutex held, writes_unanswered 0)
+ *
+ * The answers carry newer data versions than any reply that predates
+ * them, which is then dropped; a newer one (another client's truncate
+ * after our lock was cancelled) now applies.
+ */
+void dmfs_release_held_size(struct inode *inode)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	struct dmfs_attr attr = {};
+
+	if (!di->size_held)
+		return;
+	di->size_held = false;
+	attr.size = cpu_to_le64(di->held_size);
+	attr.data_version = cpu_to_le64(di->held_dv);
+	dmfs_apply_server_size(inode, &attr);
 }
 
 /**
@@ -272,6 +309,10 @@ int dmfs_refresh_attr_sync(struct inode *inode)
 	if ((le32_to_cpu(attr.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
 		return -ESTALE;
 	dmfs_update_inode(inode, &attr);
+	/* a size held for a revoke's WRITEs is decided once they are answered */
+	if (wait_var_event_killable(&DMFS_I(inode)->writes_unanswered,
+				    !atomic_read(&DMFS_I(inode)->writes_unanswered)))
+		return -EINTR;
 	if (i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
 	return 0;

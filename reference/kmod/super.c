@@ -76,6 +76,7 @@ static struct inode *dmfs_alloc_inode(struct super_block *sb)
 	di->size_dv = 0;
 	atomic64_set(&di->mod_seq, 0);
 	atomic_set(&di->writes_unanswered, 0);
+	di->size_held = false;
 	di->hold_ns = 0;
 	di->hold_raised_ns = 0;
 	di->served_ns = 0;

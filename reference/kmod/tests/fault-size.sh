@@ -14,11 +14,16 @@
 #             and B extends it to 8 MiB + 4 KiB with a write() it keeps
 #             dirty: A's load, store and pread() at 1 MiB (in the file) are
 #             no SIGBUS, no EOF, and see / leave the right bytes
+#   appendrace  A appends and checks its fstat() size after each append
+#             while B reads the file's last byte, revoking A's lock over and
+#             over for $APPENDRACE_SECS s (default 20): A's size never drops
+#             below what A wrote (a size sent before a revoke's write-back
+#             arrives during it; model.random-ops seed 13013 found this)
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(extend truncate stale)
+[ ${#cases[@]} -gt 0 ] || cases=(extend truncate stale appendrace)
 lib_init
 dmfsd_start s 7131
 mnt /run/sz-a 7131 || lib_finish
@@ -133,6 +138,17 @@ case_stale() {
   t test "$reply" = "4096 0"
   stale_check s3
   rm -f $c/s1 $c/s2 $c/s3
+}
+
+case_appendrace() {
+  local secs=${APPENDRACE_SECS:-20} pid
+  t "$TOOL" fill $a/ar 0 4096 o
+  "$TOOL" readtail $b/ar "$secs" >/run/sz-readtail.out 2>&1 &
+  pid=$!
+  t "$TOOL" appendstat $a/ar "$secs"
+  wait "$pid"
+  info "B: $(cat /run/sz-readtail.out)"
+  rm -f $a/ar
 }
 
 for k in "${cases[@]}"; do

@@ -26,6 +26,12 @@
  *                                   test paces, then fsync; retries the fsync
  *                                   while it fails with EINTR for SECS s
  *                                   (see sigwrite())
+ *   appendstat FILE SECS            O_APPEND write()s of 1-3000 bytes for
+ *                                   SECS s, each followed by fstat(): the
+ *                                   size is never below what this process
+ *                                   wrote (see appendstat())
+ *   readtail FILE SECS              fstat() and a pread() of the last byte
+ *                                   for SECS s: revokes an appender's lock
  *   session FILE MAPLEN             keeps FILE open (O_RDWR) and mapped
  *                                   (MAP_SHARED, MAPLEN bytes at 0) and runs
  *                                   commands from stdin, one a line, each
@@ -285,6 +291,65 @@ static long long now_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
+/*
+ * Appends to FILE, which only this process extends, and checks after each
+ * that fstat() reports at least the size written: while readtail on
+ * another client revokes the lock, a size the server sent before the
+ * revoke's write-back must not undo our append. Prints "COUNT appends,
+ * size SIZE"; exit 1 at the first smaller size.
+ */
+static int appendstat(const char *path, int secs)
+{
+	static char buf[3000];
+	long long end = now_ms() + secs * 1000LL, n = 0;
+	off_t size;
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND);
+
+	if (fd < 0 || fstat(fd, &st))
+		return die("open");
+	size = st.st_size;
+	memset(buf, 'a', sizeof(buf));
+	while (now_ms() < end) {
+		size_t len = 1 + (size_t)(n * 7919 % sizeof(buf));
+
+		if (write(fd, buf, len) != (ssize_t)len)
+			return die("write");
+		size += len;
+		n++;
+		if (fstat(fd, &st))
+			return die("fstat");
+		if (st.st_size < size) {
+			fprintf(stderr, "append %lld: size %lld, wrote up to %lld\n",
+				n, (long long)st.st_size, (long long)size);
+			return 1;
+		}
+	}
+	printf("%lld appends, size %lld\n", n, (long long)size);
+	return close(fd) ? die("close") : 0;
+}
+
+/* fstat() and pread() of the last byte of FILE for SECS s */
+static int readtail(const char *path, int secs)
+{
+	long long end = now_ms() + secs * 1000LL, n = 0;
+	struct stat st;
+	char c;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return die("open");
+	while (now_ms() < end) {
+		if (fstat(fd, &st))
+			return die("fstat");
+		if (st.st_size > 0 && pread(fd, &c, 1, st.st_size - 1) < 0)
+			return die("pread");
+		n++;
+	}
+	printf("%lld tail reads\n", n);
+	return close(fd) ? die("close") : 0;
+}
+
 static long long mmap_ms = -1;
 
 /* 300 ms into the fault: how long one mmap()/munmap() of 4 KiB takes */
@@ -490,6 +555,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sigwrite") && argc == 6)
 		return sigwrite(argv[2], num(argv[3]), byte(argv[4]),
 				(int)num(argv[5]));
+	if (!strcmp(cmd, "appendstat") && argc == 4)
+		return appendstat(argv[2], (int)num(argv[3]));
+	if (!strcmp(cmd, "readtail") && argc == 4)
+		return readtail(argv[2], (int)num(argv[3]));
 	if (!strcmp(cmd, "session") && argc == 4)
 		return session(argv[2], num(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of faulttool.c\n");
