@@ -156,6 +156,7 @@ struct dmfs_inode_info {
 	bool fault_write;           /* ... for a write */
 	unsigned int fault_tries;   /* ... begun so often, unserved */
 	u64 served_ns;              /* ... served then, or 0 */
+	pgoff_t sent_back;          /* page + 1 .page_mkwrite sent back, or 0 */
 };
 
 /**
@@ -296,6 +297,8 @@ void dmfs_lock_put(struct dmfs_lock *lk);
 void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
 		     bool served);
 bool dmfs_write_fault_begun(struct inode *inode, pgoff_t index);
+bool dmfs_store_send_back(struct inode *inode, pgoff_t index);
+bool dmfs_store_sent_back(struct inode *inode, pgoff_t index);
 void dmfs_lock_revoke_cb(struct dmfs_conn *c, u64 cb_id,
 			 const struct dmfs_revoke_cb *cb);
 void dmfs_lock_conn_lost(struct dmfs_sb_info *sbi);
@@ -318,7 +321,7 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr);
 void dmfs_apply_server_size(struct inode *inode, const struct dmfs_attr *attr);
 void dmfs_release_held_size(struct inode *inode);
 int dmfs_fetch_attr(struct inode *inode, struct dmfs_attr *attr);
-int dmfs_refresh_attr_sync(struct inode *inode);
+int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size);
 int dmfs_getattr_root(struct dmfs_sb_info *sbi, struct dmfs_attr *attr);
 
 /* file.c */

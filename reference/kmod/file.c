@@ -999,8 +999,10 @@ static vm_fault_t dmfs_fault(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct file *file = vma->vm_file;
 	struct inode *inode = file_inode(file);
-	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
-		     (vma->vm_flags & VM_SHARED);
+	/* a store .page_mkwrite sent back may come back as a read: PW too */
+	bool write = ((vmf->flags & FAULT_FLAG_WRITE) &&
+		      (vma->vm_flags & VM_SHARED)) ||
+		     dmfs_store_sent_back(inode, vmf->pgoff);
 	u64 pos = (u64)vmf->pgoff << PAGE_SHIFT;
 	u32 mode = write ? DMFS_LOCK_PW : DMFS_LOCK_PR;
 	struct dmfs_lock *lk;
@@ -1064,11 +1066,13 @@ static vm_fault_t dmfs_page_mkwrite(struct vm_fault *vmf)
 		 * a grant (6.1's do_page_mkwrite() hides the fault's retry
 		 * flags from it); .fault can. So the page is unmapped, and
 		 * the store faults again, as on an absent page; unless it
-		 * did already, or .fault takes no lock (fi_skip_fault_lock):
-		 * then it waits here rather than loop.
+		 * did already, was sent back already (it may come back as a
+		 * read: dmfs_store_send_back()), or .fault takes no lock
+		 * (fi_skip_fault_lock): then it waits here rather than loop.
 		 */
 		if (!lk && !dmfs_fi_skip_fault_lock &&
-		    !dmfs_write_fault_begun(inode, vmf->pgoff)) {
+		    !dmfs_write_fault_begun(inode, vmf->pgoff) &&
+		    dmfs_store_send_back(inode, vmf->pgoff)) {
 			unmap_mapping_range(inode->i_mapping, pos, PAGE_SIZE, 0);
 			ret = VM_FAULT_NOPAGE;
 			goto out;

@@ -221,6 +221,44 @@ bool dmfs_write_fault_begun(struct inode *inode, pgoff_t index)
 }
 
 /**
+ * dmfs_store_send_back() - may .page_mkwrite send a store back to .fault?
+ * @inode: the file
+ * @index: the page
+ *
+ * The store faults again on the absent page, but not always as a write: a
+ * read-modify-write instruction (an increment, an atomic) may fault as a
+ * read, map the page read-only and come back to .page_mkwrite, for ever if
+ * that sent it back again. So a page is sent back once until its store is
+ * served (dmfs_hold_fault()), and .fault takes PW for it
+ * (dmfs_store_sent_back()). A hint, like dmfs_hold_fault()'s fields:
+ * another thread's store may take the mark, costing this one a round.
+ *
+ * Return: true if @index is sent back now (it is marked so).
+ */
+bool dmfs_store_send_back(struct inode *inode, pgoff_t index)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+
+	if (READ_ONCE(di->sent_back) == index + 1)
+		return false;
+	WRITE_ONCE(di->sent_back, index + 1);
+	return true;
+}
+
+/**
+ * dmfs_store_sent_back() - is a store to a page sent back, unserved yet?
+ * @inode: the file
+ * @index: the page
+ *
+ * Return: true if .page_mkwrite sent a store to @index back to .fault
+ * (dmfs_store_send_back()) and no write to it was served since.
+ */
+bool dmfs_store_sent_back(struct inode *inode, pgoff_t index)
+{
+	return READ_ONCE(DMFS_I(inode)->sent_back) == index + 1;
+}
+
+/**
  * dmfs_hold_fault() - a fault of @index begins, or was served
  * @inode: the file
  * @index: the page
@@ -259,6 +297,8 @@ void dmfs_hold_fault(struct inode *inode, pgoff_t index, bool write,
 	if (served) {
 		served_ns = now;
 		tries = 0;
+		if (write && dmfs_store_sent_back(inode, index))
+			WRITE_ONCE(di->sent_back, 0);
 	} else if (!again) {
 		served_ns = 0;
 		tries = 1;

@@ -80,6 +80,7 @@ static struct inode *dmfs_alloc_inode(struct super_block *sb)
 	di->hold_ns = 0;
 	di->hold_raised_ns = 0;
 	di->served_ns = 0;
+	di->sent_back = 0;
 	return &di->vfs_inode;
 }
 

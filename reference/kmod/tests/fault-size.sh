@@ -19,11 +19,19 @@
 #             over for $APPENDRACE_SECS s (default 20): A's size never drops
 #             below what A wrote (a size sent before a revoke's write-back
 #             arrives during it; model.random-ops seed 13013 found this)
+#   glimpserace  C keeps 4 KiB at 8 MiB of a 4 MiB file unwritten; A increments byte 0 through
+#             a mapping (a read-modify-write: it once looped for ever between
+#             .fault and .page_mkwrite) and checks its fstat() size after
+#             each increment while B reads page 0,
+#             revoking A's lock over and over, for $GLIMPSERACE_SECS s
+#             (default 15): A's size never drops below C's (the answer to
+#             A's revoke write-back carries the server's smaller size and
+#             may come after the glimpse; model.random-ops seed 14009)
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(extend truncate stale appendrace)
+[ ${#cases[@]} -gt 0 ] || cases=(extend truncate stale appendrace glimpserace)
 lib_init
 dmfsd_start s 7131
 mnt /run/sz-a 7131 || lib_finish
@@ -149,6 +157,31 @@ case_appendrace() {
   wait "$pid"
   info "B: $(cat /run/sz-readtail.out)"
   rm -f $a/ar
+}
+
+case_glimpserace() {
+  local secs=${GLIMPSERACE_SECS:-15} pid expire
+  local size=$(((8 << 20) + 4096)) knob=/proc/sys/vm/dirty_expire_centisecs
+  # 4 MiB: B's readahead of page 0 stays below the end (a lock up to EOF
+  # would revoke C); written by A: C's own lock would cover 8 MiB
+  t "$TOOL" fill $a/gr 0 4M o
+  sess_start C $c/gr
+  sess C "pwrite 8M 4096 x"
+  t test "$reply" = 4096
+  expire=$(cat $knob)
+  echo 360000 >$knob # C's page stays dirty: only a glimpse shows it
+  "$TOOL" readloop $b/gr 0 "$secs" >/run/sz-readloop.out 2>&1 &
+  pid=$!
+  # bounded: a store that never lands (a fault loop) fails, not hangs
+  t timeout -k 5 $((secs + 60)) "$TOOL" storestat $a/gr $size "$secs"
+  wait "$pid"
+  info "B: $(cat /run/sz-readloop.out)"
+  info "the server's size: $(stat -c %s "$exp_s/gr") (4194304 while C's page is C's alone)"
+  echo "$expire" >$knob
+  sess_end C
+  t test "$sess_rc" = 0
+  t test "$(stat -c %s $a/gr)" = $size
+  rm -f $c/gr
 }
 
 for k in "${cases[@]}"; do

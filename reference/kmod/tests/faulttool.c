@@ -32,6 +32,12 @@
  *                                   wrote (see appendstat())
  *   readtail FILE SECS              fstat() and a pread() of the last byte
  *                                   for SECS s: revokes an appender's lock
+ *   storestat FILE SIZE SECS        MAP_SHARED increments of byte 0, each
+ *                                   followed by fstat(), for SECS s: the
+ *                                   size is never below SIZE (see
+ *                                   storestat())
+ *   readloop FILE OFF SECS          pread()s of the byte at OFF for SECS s:
+ *                                   revokes a writer's lock over and over
  *   session FILE MAPLEN             keeps FILE open (O_RDWR) and mapped
  *                                   (MAP_SHARED, MAPLEN bytes at 0) and runs
  *                                   commands from stdin, one a line, each
@@ -350,6 +356,57 @@ static int readtail(const char *path, int secs)
 	return close(fd) ? die("close") : 0;
 }
 
+/*
+ * Increments byte 0 of FILE through a shared mapping (a read-modify-write
+ * instruction, which may fault as a read first) and checks after each
+ * that fstat() reports at least SIZE, which another client's unwritten data
+ * makes the file: while readloop on a third client revokes our lock, the
+ * answer to our write-back carries the server's smaller size. Prints
+ * "COUNT stores"; exit 1 at the first smaller size.
+ */
+static int storestat(const char *path, long long size, int secs)
+{
+	long long end = now_ms() + secs * 1000LL, n = 0, delta;
+	char *p = map(path, 0, 1, PROT_READ | PROT_WRITE, &delta);
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+
+	if (!p || fd < 0)
+		return die("open and map");
+	while (now_ms() < end) {
+		p[0]++;
+		n++;
+		if (fstat(fd, &st))
+			return die("fstat");
+		if (st.st_size < size) {
+			fprintf(stderr, "store %lld: size %lld, not %lld\n",
+				n, (long long)st.st_size, size);
+			return 1;
+		}
+	}
+	printf("%lld stores\n", n);
+	munmap(p, 1);
+	return close(fd) ? die("close") : 0;
+}
+
+/* pread() of the byte at OFF of FILE for SECS s */
+static int readloop(const char *path, long long off, int secs)
+{
+	long long end = now_ms() + secs * 1000LL, n = 0;
+	int fd = open(path, O_RDONLY);
+	char c;
+
+	if (fd < 0)
+		return die("open");
+	while (now_ms() < end) {
+		if (pread(fd, &c, 1, off) < 0)
+			return die("pread");
+		n++;
+	}
+	printf("%lld reads\n", n);
+	return close(fd) ? die("close") : 0;
+}
+
 static long long mmap_ms = -1;
 
 /* 300 ms into the fault: how long one mmap()/munmap() of 4 KiB takes */
@@ -559,6 +616,10 @@ int main(int argc, char **argv)
 		return appendstat(argv[2], (int)num(argv[3]));
 	if (!strcmp(cmd, "readtail") && argc == 4)
 		return readtail(argv[2], (int)num(argv[3]));
+	if (!strcmp(cmd, "storestat") && argc == 5)
+		return storestat(argv[2], num(argv[3]), (int)num(argv[4]));
+	if (!strcmp(cmd, "readloop") && argc == 5)
+		return readloop(argv[2], num(argv[3]), (int)num(argv[4]));
 	if (!strcmp(cmd, "session") && argc == 4)
 		return session(argv[2], num(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of faulttool.c\n");
