@@ -1187,13 +1187,17 @@ static int dmfs_flush(struct file *file, fl_owner_t id)
 
 static loff_t dmfs_llseek(struct file *file, loff_t offset, int whence)
 {
+	struct inode *inode = file_inode(file);
+	loff_t size = i_size_read(inode);
+
 	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
-		int err = dmfs_refresh_attr_sync(file_inode(file));
+		int err = dmfs_refresh_attr_sync(inode, &size);
 
 		if (err)
 			return err;
 	}
-	return generic_file_llseek(file, offset, whence);
+	return generic_file_llseek_size(file, offset, whence,
+					inode->i_sb->s_maxbytes, size);
 }
 
 const struct file_operations dmfs_file_fops = {

@@ -287,22 +287,31 @@ static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr)
 /**
  * dmfs_refresh_attr_sync() - attributes as of now, cluster-wide
  * @inode: the inode
+ * @size: set to the file's size as of now
  *
  * For a regular file another client may hold dirty pages (a mapped store,
  * a write()) that changed size and mtime only in its cache: the GLIMPSE
  * asks it for them, through the server, without taking its lock (the HLD's
  * size "glimpse").
  *
+ * The size is the glimpse's, or ours if our own writes go further. Not
+ * i_size alone: the answer to one of our revoke's WRITEs, applied after
+ * the glimpse, carries the server's size without the other writers' data
+ * (a data version as new as the glimpse's) and may shrink it.
+ *
  * Return: 0 or a negative errno.
  */
-int dmfs_refresh_attr_sync(struct inode *inode)
+int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size)
 {
 	struct dmfs_attr attr;
 	loff_t old = i_size_read(inode);
 	int err;
 
-	if (!S_ISREG(inode->i_mode) || !inode->i_nlink)
-		return dmfs_refresh_attr(inode);
+	if (!S_ISREG(inode->i_mode) || !inode->i_nlink) {
+		err = dmfs_refresh_attr(inode);
+		*size = i_size_read(inode);
+		return err;
+	}
 	err = dmfs_fetch_attr_sync(inode, &attr);
 	if (err)
 		return err;
@@ -315,6 +324,7 @@ int dmfs_refresh_attr_sync(struct inode *inode)
 		return -EINTR;
 	if (i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
+	*size = max_t(loff_t, i_size_read(inode), le64_to_cpu(attr.size));
 	return 0;
 }
 
@@ -531,14 +541,16 @@ static int dmfs_getattr(struct user_namespace *ns, const struct path *path,
 			unsigned int flags)
 {
 	struct inode *inode = d_inode(path->dentry);
+	loff_t size = i_size_read(inode);
 	int err;
 
 	if (!(flags & AT_STATX_DONT_SYNC)) {
-		err = dmfs_refresh_attr_sync(inode);
+		err = dmfs_refresh_attr_sync(inode, &size);
 		if (err)
 			return err;
 	}
 	generic_fillattr(ns, inode, stat);
+	stat->size = size;
 	stat->blksize = PAGE_SIZE;
 	return 0;
 }
