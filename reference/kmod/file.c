@@ -49,8 +49,11 @@ static int dmfs_read_page_rpc(struct dmfs_conn *c, struct inode *inode,
 	rq.length = cpu_to_le32(PAGE_SIZE);
 	bvec_set_page(&bv, page, PAGE_SIZE, 0);
 	count = dmfs_session_read(c, &rq, &bv, 1);
-	if (count < 0)
+	if (count < 0) {
+		pr_warn_ratelimited("ino %lu: READ @%lld failed: %d\n",
+				    inode->i_ino, page_offset(page), count);
 		return count;
+	}
 	if (count < PAGE_SIZE)
 		zero_user_segment(page, count, PAGE_SIZE);
 	flush_dcache_page(page);
@@ -63,8 +66,11 @@ static int dmfs_read_page(struct inode *inode, struct page *page)
 	struct dmfs_conn *c;
 
 	c = dmfs_page_session(inode, page_offset(page), DMFS_LOCK_PR, NULL);
-	if (!c)
+	if (!c) {
+		pr_warn_ratelimited("ino %lu: page @%lld to read, no lock covers it: EIO\n",
+				    inode->i_ino, page_offset(page));
 		return -EIO;
+	}
 	return dmfs_read_page_rpc(c, inode, page);
 }
 

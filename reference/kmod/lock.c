@@ -613,6 +613,9 @@ static struct dmfs_lock *dmfs_lock_acquire(struct inode *inode, u32 mode,
 	err = PTR_ERR(lk);
 	if (err == -ERESTARTSYS || err == -EINTR || err == -ENOMEM)
 		return lk;
+	pr_warn_ratelimited("ino %lu: %s lock [%llu,%llu) not granted (%ld): EIO\n",
+			    inode->i_ino, mode == DMFS_LOCK_PW ? "PW" : "PR",
+			    start, end, err);
 	return ERR_PTR(-EIO);
 }
 
