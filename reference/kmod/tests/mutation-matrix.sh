@@ -11,6 +11,7 @@
 # Usage (host):
 #   mutation-matrix.sh run BUILD_DIR OUT_DIR [--doc FILE] [--clients N]
 #                      [--only SW1,SW2] [--run-timeout S] [--conform-args "..."]
+#       (SW: baseline, kmod:fi_..., dmfsd:NAME, as the matrix names them)
 #       (conform args default: --known-failures tests/dmfs-known-failures.txt)
 #       boots the guest (ci/guest-run), writes OUT_DIR/<switch>/conformance.json
 #       (+ status, dmesg.log, console.log), then generates the matrix (FILE,
@@ -33,7 +34,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../../.." && pwd)
 kmod_switches=(fi_skip_fault_lock fi_skip_mkwrite_pw fi_skip_writeback fi_even_cows fi_skip_exec_check)
 
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # Server switches as dmfsd lists them (one per line, first word).
 server_switches() {
@@ -326,6 +327,15 @@ run() {
   done
   if [ -n "$only" ]; then
     IFS=, read -r -a sws <<<"$only"
+    # a name the guest does not know would run with no switch on and pass
+    local known sw
+    known=$(all_switches "$build")
+    for sw in "${sws[@]}"; do
+      grep -qxF -- "$sw" <<<"$known" || {
+        echo "mutation-matrix: no switch '$sw'; the switches are:" $known >&2
+        exit 2
+      }
+    done
   else
     mapfile -t sws < <(all_switches "$build")
   fi
