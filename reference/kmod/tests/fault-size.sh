@@ -24,9 +24,11 @@
 #             .fault and .page_mkwrite) and checks its fstat() size after
 #             each increment while B reads page 0,
 #             revoking A's lock over and over, for $GLIMPSERACE_SECS s
-#             (default 15): A's size never drops below C's (the answer to
-#             A's revoke write-back carries the server's smaller size and
-#             may come after the glimpse; model.random-ops seed 14009)
+#             (default 15): A's size never drops below C's. Meant for the
+#             race of model.random-ops seed 14009 (the answer to A's revoke
+#             write-back, with the server's smaller size, applied after the
+#             glimpse); but C's page has reached the server in every run so
+#             far (the INFO line says), so what it catches is the loop
 KO=$1 DMFSD=$2 TOOL=$3
 shift 3
 . "$(dirname "$0")/guest-lib.sh"
