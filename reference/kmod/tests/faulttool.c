@@ -335,27 +335,6 @@ static int appendstat(const char *path, int secs)
 	return close(fd) ? die("close") : 0;
 }
 
-/* fstat() and pread() of the last byte of FILE for SECS s */
-static int readtail(const char *path, int secs)
-{
-	long long end = now_ms() + secs * 1000LL, n = 0;
-	struct stat st;
-	char c;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return die("open");
-	while (now_ms() < end) {
-		if (fstat(fd, &st))
-			return die("fstat");
-		if (st.st_size > 0 && pread(fd, &c, 1, st.st_size - 1) < 0)
-			return die("pread");
-		n++;
-	}
-	printf("%lld tail reads\n", n);
-	return close(fd) ? die("close") : 0;
-}
-
 /*
  * Increments byte 0 of FILE through a shared mapping (a read-modify-write
  * instruction, which may fault as a read first) and checks after each
@@ -389,17 +368,26 @@ static int storestat(const char *path, long long size, int secs)
 	return close(fd) ? die("close") : 0;
 }
 
-/* pread() of the byte at OFF of FILE for SECS s */
+/*
+ * pread()s of the byte at @off of FILE for SECS s; with @off < 0 of its
+ * last byte, each after an fstat() (revokes an appender's lock).
+ */
 static int readloop(const char *path, long long off, int secs)
 {
-	long long end = now_ms() + secs * 1000LL, n = 0;
+	long long end = now_ms() + secs * 1000LL, n = 0, at = off;
 	int fd = open(path, O_RDONLY);
+	struct stat st;
 	char c;
 
 	if (fd < 0)
 		return die("open");
 	while (now_ms() < end) {
-		if (pread(fd, &c, 1, off) < 0)
+		if (off < 0) {
+			if (fstat(fd, &st))
+				return die("fstat");
+			at = st.st_size - 1;
+		}
+		if (at >= 0 && pread(fd, &c, 1, at) < 0)
 			return die("pread");
 		n++;
 	}
@@ -615,7 +603,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "appendstat") && argc == 4)
 		return appendstat(argv[2], (int)num(argv[3]));
 	if (!strcmp(cmd, "readtail") && argc == 4)
-		return readtail(argv[2], (int)num(argv[3]));
+		return readloop(argv[2], -1, (int)num(argv[3]));
 	if (!strcmp(cmd, "storestat") && argc == 5)
 		return storestat(argv[2], num(argv[3]), (int)num(argv[4]));
 	if (!strcmp(cmd, "readloop") && argc == 5)
