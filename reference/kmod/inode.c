@@ -110,15 +110,13 @@ void dmfs_release_held_size(struct inode *inode)
 	dmfs_apply_server_size(inode, &attr);
 }
 
-/**
- * dmfs_update_inode() - apply attributes the server sent
- * @inode: the inode
- * @attr: its attributes
- *
- * The size as dmfs_apply_server_size() says; with local writes pending,
- * mtime and ctime only advance.
+/*
+ * Apply attributes the server sent; their size too with @size (as
+ * dmfs_apply_server_size() says). With local writes pending, mtime and
+ * ctime only advance.
  */
-void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
+static void dmfs_apply_attr(struct inode *inode, const struct dmfs_attr *attr,
+			    bool size)
 {
 	struct dmfs_inode_info *di = DMFS_I(inode);
 	umode_t mode = le32_to_cpu(attr->mode);
@@ -137,7 +135,8 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 
 	mutex_lock(&di->lock_mutex);
 	local_writes = dmfs_has_local_writes(inode);
-	dmfs_apply_server_size(inode, attr);
+	if (size)
+		dmfs_apply_server_size(inode, attr);
 	/*
 	 * Our own unwritten stores (file_update_time at write()/page_mkwrite)
 	 * are newer than what the server saw: times only advance then.
@@ -147,6 +146,19 @@ void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
 	if (!local_writes || timespec64_compare(&ctime, &inode->i_ctime) > 0)
 		inode->i_ctime = ctime;
 	mutex_unlock(&di->lock_mutex);
+}
+
+/**
+ * dmfs_update_inode() - apply attributes the server sent
+ * @inode: the inode
+ * @attr: its attributes
+ *
+ * The size as dmfs_apply_server_size() says; with local writes pending,
+ * mtime and ctime only advance.
+ */
+void dmfs_update_inode(struct inode *inode, const struct dmfs_attr *attr)
+{
+	dmfs_apply_attr(inode, attr, true);
 }
 
 /**
@@ -268,13 +280,15 @@ static int dmfs_refresh_attr(struct inode *inode)
  * file revokes every PW lock first, so that their data is written back
  * before the GETATTR.
  */
-static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr)
+static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr,
+				bool *glimpsed)
 {
 	struct dmfs_lock *lk;
 	int err;
 
 	err = dmfs_glimpse_attr(inode, attr);
-	if (err != -EOPNOTSUPP)
+	*glimpsed = err != -EOPNOTSUPP;
+	if (*glimpsed)
 		return err;
 	lk = dmfs_lock_get(inode, DMFS_LOCK_PR, 0, DMFS_EOF);
 	if (IS_ERR(lk))
@@ -294,17 +308,21 @@ static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr)
  * asks it for them, through the server, without taking its lock (the HLD's
  * size "glimpse").
  *
- * The size is the glimpse's, or ours if our own writes go further. Not
- * i_size alone: the answer to one of our revoke's WRITEs, applied after
- * the glimpse, carries the server's size without the other writers' data
- * (a data version as new as the glimpse's) and may shrink it.
+ * The size is the glimpse's, or ours if our own unwritten writes go
+ * further. It never becomes i_size: no lock of ours holds it, so any later
+ * reply (a grant, the answer to one of our revoke's WRITEs) brings the
+ * server's smaller size back, with a data version as new, and a read that
+ * took a lock short of EOF on the strength of the glimpse's size found the
+ * file ending early. i_size stays what the server or our own writes say,
+ * below which a read or fault locks up to EOF (dmfs_lock_get_sized()).
  *
  * Return: 0 or a negative errno.
  */
 int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size)
 {
 	struct dmfs_attr attr;
-	loff_t old = i_size_read(inode);
+	loff_t old = i_size_read(inode), glimpse;
+	bool glimpsed;
 	int err;
 
 	if (!S_ISREG(inode->i_mode) || !inode->i_nlink) {
@@ -312,19 +330,21 @@ int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size)
 		*size = i_size_read(inode);
 		return err;
 	}
-	err = dmfs_fetch_attr_sync(inode, &attr);
+	err = dmfs_fetch_attr_sync(inode, &attr, &glimpsed);
 	if (err)
 		return err;
 	if ((le32_to_cpu(attr.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
 		return -ESTALE;
-	dmfs_update_inode(inode, &attr);
+	dmfs_apply_attr(inode, &attr, !glimpsed);
 	/* a size held for a revoke's WRITEs is decided once they are answered */
 	if (wait_var_event_killable(&DMFS_I(inode)->writes_unanswered,
 				    !atomic_read(&DMFS_I(inode)->writes_unanswered)))
 		return -EINTR;
 	if (i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
-	*size = max_t(loff_t, i_size_read(inode), le64_to_cpu(attr.size));
+	glimpse = le64_to_cpu(attr.size);
+	*size = glimpsed && !dmfs_unwritten_from(inode->i_mapping, glimpse) ?
+		glimpse : max_t(loff_t, i_size_read(inode), glimpse);
 	return 0;
 }
 
