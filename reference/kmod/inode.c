@@ -298,6 +298,29 @@ static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr,
 	return err;
 }
 
+/*
+ * The size a stat reports after a glimpse (@attr, its revoke's WRITEs
+ * answered): the glimpse's, or i_size where i_size knows more: our own
+ * unwritten data beyond it, or a server size newer than the glimpse's (our
+ * WRITEs answered since). An older or as old i_size may be stale (another
+ * client's truncate evicted our pages but left it), or lack the other
+ * holders' unwritten data.
+ */
+static loff_t dmfs_glimpsed_size(struct inode *inode,
+				 const struct dmfs_attr *attr)
+{
+	struct dmfs_inode_info *di = DMFS_I(inode);
+	loff_t glimpse = le64_to_cpu(attr->size);
+	bool newer;
+
+	mutex_lock(&di->lock_mutex);
+	newer = di->size_dv > le64_to_cpu(attr->data_version);
+	mutex_unlock(&di->lock_mutex);
+	if (newer || dmfs_unwritten_from(inode->i_mapping, glimpse))
+		return max_t(loff_t, i_size_read(inode), glimpse);
+	return glimpse;
+}
+
 /**
  * dmfs_refresh_attr_sync() - attributes as of now, cluster-wide
  * @inode: the inode
@@ -308,8 +331,8 @@ static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr,
  * asks it for them, through the server, without taking its lock (the HLD's
  * size "glimpse").
  *
- * The size is the glimpse's, or ours if our own unwritten writes go
- * further. It never becomes i_size: no lock of ours holds it, so any later
+ * The size is the glimpse's, or ours where it knows more
+ * (dmfs_glimpsed_size()). It never becomes i_size: no lock of ours holds it, so any later
  * reply (a grant, the answer to one of our revoke's WRITEs) brings the
  * server's smaller size back, with a data version as new, and a read that
  * took a lock short of EOF on the strength of the glimpse's size found the
@@ -321,7 +344,7 @@ static int dmfs_fetch_attr_sync(struct inode *inode, struct dmfs_attr *attr,
 int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size)
 {
 	struct dmfs_attr attr;
-	loff_t old = i_size_read(inode), glimpse;
+	loff_t old = i_size_read(inode);
 	bool glimpsed;
 	int err;
 
@@ -342,9 +365,8 @@ int dmfs_refresh_attr_sync(struct inode *inode, loff_t *size)
 		return -EINTR;
 	if (i_size_read(inode) < old)
 		truncate_pagecache(inode, i_size_read(inode));
-	glimpse = le64_to_cpu(attr.size);
-	*size = glimpsed && !dmfs_unwritten_from(inode->i_mapping, glimpse) ?
-		glimpse : max_t(loff_t, i_size_read(inode), glimpse);
+	*size = glimpsed ? dmfs_glimpsed_size(inode, &attr) :
+		max_t(loff_t, i_size_read(inode), le64_to_cpu(attr.size));
 	return 0;
 }
 
