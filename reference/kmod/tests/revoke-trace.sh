@@ -16,6 +16,7 @@ snap() { for f in /sys/fs/dmfs/*/stats; do echo "== $f"; cat "$f"; done; }
   --benchmark_out="$DMMAP_OUT/rtt.json" --benchmark_out_format=json >/dev/null
 echo 0 >$T/tracing_on; echo >$T/trace; echo 65536 >$T/buffer_size_kb
 echo >$T/kprobe_events
+# shellcheck disable=SC2016 # $retval is the kprobe's, not the shell's
 for p in 'p:dmfs/fault dmfs_fault' 'r:dmfs/fault_ret dmfs_fault ret=$retval' \
          'p:dmfs/mkwrite dmfs_page_mkwrite' 'r:dmfs/mkwrite_ret dmfs_page_mkwrite ret=$retval' \
          'p:dmfs/enq dmfs_rpc_enqueue' 'r:dmfs/enq_ret dmfs_rpc_enqueue ret=$retval' \
