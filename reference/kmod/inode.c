@@ -332,12 +332,13 @@ static loff_t dmfs_glimpsed_size(struct inode *inode,
  * size "glimpse").
  *
  * The size is the glimpse's, or ours where it knows more
- * (dmfs_glimpsed_size()). It never becomes i_size: no lock of ours holds it, so any later
- * reply (a grant, the answer to one of our revoke's WRITEs) brings the
- * server's smaller size back, with a data version as new, and a read that
- * took a lock short of EOF on the strength of the glimpse's size found the
- * file ending early. i_size stays what the server or our own writes say,
- * below which a read or fault locks up to EOF (dmfs_lock_get_sized()).
+ * (dmfs_glimpsed_size()). It never becomes i_size: no lock of ours holds
+ * it, so any later reply (a grant, the answer to one of our revoke's
+ * WRITEs) brings the server's smaller size back, with a data version as
+ * new, and a read that took a lock short of EOF on the strength of the
+ * glimpse's size found the file ending early. i_size stays what the server
+ * or our own writes say, below which a read or fault locks up to EOF
+ * (dmfs_lock_get_sized()).
  *
  * Return: 0 or a negative errno.
  */

@@ -14,7 +14,8 @@ for line in open(sys.argv[1]):
         continue
     comm, pid, t, name, rest = m[1], int(m[2]), float(m[3]) * 1e6, m[4], m[5]
     if name in ('sys_enter', 'sys_exit'):
-        nr = int(re.match(r'NR (\d+)', rest)[1])
+        nr = re.match(r'NR (\d+)', rest)
+        nr = int(nr[1]) if nr else -1  # NR -1: a syscall being restarted
         if name == 'sys_enter' and nr in SEND_NR:
             name = 'srv_send'
         elif name == 'sys_exit' and nr in WAKE_NR:
